@@ -1,0 +1,45 @@
+# make book: set up .venv, fetch the offline data and build the book (the main job).
+# make test: set up .venv, fetch the offline data and run the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FASHION_MNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+EXECUTED := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
+
+.PHONY: setup data book test bench clean
+
+setup: $(VENV)/.installed
+
+# torch 2.14.1 / torchvision 0.29.1 where the machine serves those; otherwise whatever pip finds.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1 || $(PY) -m pip install --quiet 'torch>=2.1' 'torchvision>=0.16'
+	$(PY) -m pip install --quiet -e '.[book,test]'
+	touch $@
+
+# Fashion-MNIST: Debian's package as root, torchvision's download otherwise.
+data: setup
+	@if [ -f $(FASHION_MNIST_DEB) ]; then echo "Fashion-MNIST: Debian's files are in place"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q dataset-fashion-mnist || { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; }; \
+	else $(PY) -m lossprio.data fashion-mnist; fi
+
+# An executed notebook is rebuilt only when its source changed; the write is atomic.
+book/%.ipynb: notebooks/%.ipynb | data
+	cd notebooks && ../$(PY) -m papermill --no-progress-bar $*.ipynb ../$@.tmp.ipynb
+	mv $@.tmp.ipynb $@
+
+book: setup data $(EXECUTED)
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+
+test: setup data
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m lossprio.bench_data
+
+clean:
+	rm -rf _build
