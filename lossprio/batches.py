@@ -140,19 +140,22 @@ class BatchIterator:
         self.channels_last = channels_last
 
     def __len__(self) -> int:
-        n = self.images.shape[0]
+        return self.batches_for(self.images.shape[0])
+
+    def batches_for(self, n: int) -> int:
+        """Batches an epoch over ``n`` examples yields."""
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def generator(self, epoch: int, stream: int = 0) -> torch.Generator:
         """The generator for ``epoch``'s ``stream`` (0: order, 1: augmentation)."""
         return torch.Generator(device=self.device).manual_seed(derive_seed(self.seed, epoch, stream))
 
-    def order(self, epoch: int) -> Tensor:
-        """The dataset indices in the order ``epoch`` visits them."""
-        n = self.images.shape[0]
+    def order(self, epoch: int, among: Tensor | None = None) -> Tensor:
+        """The dataset indices (all, or only those in ``among``) in the order ``epoch`` visits them."""
+        pool = torch.arange(self.images.shape[0], device=self.device) if among is None else among.to(self.device)
         if not self.shuffle:
-            return torch.arange(n, device=self.device)
-        return torch.randperm(n, generator=self.generator(epoch, 0), device=self.device)
+            return pool
+        return pool[torch.randperm(pool.numel(), generator=self.generator(epoch, 0), device=self.device)]
 
     def gather(self, indices: Tensor, generator: torch.Generator | None) -> Batch:
         """The batch of ``indices``, augmented with ``generator`` (``None``: normalise only)."""
@@ -161,11 +164,12 @@ class BatchIterator:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         return Batch(indices, inputs, self.labels[indices])
 
-    def epoch(self, epoch: int) -> Iterator[Batch]:
-        """Yield ``epoch``'s batches; the same ``epoch`` always yields the same batches."""
-        order = self.order(epoch)
+    def epoch(self, epoch: int, among: Tensor | None = None) -> Iterator[Batch]:
+        """Yield ``epoch``'s batches (over ``among`` only, if given); the same ``epoch`` always
+        yields the same batches."""
+        order = self.order(epoch, among)
         augment_generator = self.generator(epoch, 1) if self.train_mode else None
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        for start in range(0, self.batches_for(order.numel()) * self.batch_size, self.batch_size):
             yield self.gather(order[start : start + self.batch_size], augment_generator)
 
     def __iter__(self) -> Iterator[Batch]:

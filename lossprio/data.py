@@ -284,16 +284,21 @@ def halves(image_set: ImageSet) -> tuple[ImageSet, ImageSet]:
     return image_set.subset(positions[0::2]), image_set.subset(positions[1::2])
 
 
-def class_balanced_fraction(image_set: ImageSet, fraction: float, seed: int) -> ImageSet:
-    """A random subset holding round(fraction · n_c) examples of every class c."""
+def class_balanced_split(image_set: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
+    """(a random round(fraction · n_c) examples of every class c, the rest), each in the original order."""
     check_fraction("fraction", fraction)
     generator = torch.Generator().manual_seed(seed)
-    kept = []
+    in_part = torch.zeros(len(image_set), dtype=torch.bool)
     for label in range(image_set.num_classes):
         members = (image_set.labels == label).nonzero().flatten()
         order = torch.randperm(len(members), generator=generator)
-        kept.append(members[order[: round(fraction * len(members))]])
-    return image_set.subset(torch.cat(kept).sort().values)
+        in_part[members[order[: round(fraction * len(members))]]] = True
+    return image_set.subset(in_part.nonzero().flatten()), image_set.subset((~in_part).nonzero().flatten())
+
+
+def class_balanced_fraction(image_set: ImageSet, fraction: float, seed: int) -> ImageSet:
+    """A random subset holding round(fraction · n_c) examples of every class c."""
+    return class_balanced_split(image_set, fraction, seed)[0]
 
 
 def keep_classes(image_set: ImageSet, classes: Sequence[int]) -> ImageSet:

@@ -1,0 +1,121 @@
+"""Run configuration: one flat dataclass, mirrored by the notebooks' ``parameters`` cells."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .checks import check_choice, check_fraction, check_positive_int, check_range
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; ``run_id`` is a hash of them all.
+
+    Traversal: every epoch visits the (shuffled) training set in candidate batches of
+    ``candidate_batch`` (B) examples; the selector picks some, and the picks queue into training
+    batches of ``batch_size`` (b). Papers J/H: B = b (epoch traversal, SB's queue). Paper M: B =
+    n_B = 320, a top-k selector with keep = n_b = 32 = b (candidate sampling without replacement).
+    """
+
+    # data
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    train_fraction: float = 1.0  # class-balanced share of the training split used (CPU-size runs)
+    test_fraction: float = 1.0  # class-balanced share of the test split evaluated
+    split: str = "full"  # "full": train on the training split; "half": paper M's even half (odd half = holdout)
+    corruption: str | None = None  # a lossprio.corruptions kind
+    corruption_fraction: float = 0.0
+    corruption_seed: int = 0
+    corrupt_holdout: bool = True  # paper M corrupts the holdout set like the training set
+    # model
+    model: str = "fast_cnn"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    # selection
+    selector: str = "uniform"
+    selector_kwargs: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 128  # b: examples per training step
+    candidate_batch: int | None = None  # B: candidates per selection forward (None: = batch_size)
+    selection_eval_mode: bool = True  # selection forward in eval mode (BN running stats), as the reference codes
+    # irreducible loss (selectors that require it) and SVP's proxy
+    il_model: str = "small_cnn"
+    il_epochs: int = 10
+    il_holdout: str = "holdout"  # "holdout" or "no_holdout" (two halves of the training set)
+    il_holdout_fraction: float = 1.0
+    svp_fraction: float = 0.5
+    svp_proxy_epochs: int = 1
+    # optimisation
+    epochs: int = 2
+    optimizer: str = "sgd"  # "sgd" or "adamw"
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    lr_milestones: tuple[float, ...] = ()  # in lr_unit
+    lr_gamma: float = 0.2
+    lr_unit: str = "epoch"  # "epoch" or "backprops"
+    # augmentation
+    crop_padding: int = 0
+    flip: bool = False
+    cutout: int = 0
+    # bookkeeping
+    eval_every: int | None = None  # optimizer steps between evaluations (None: every epoch end)
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    amp: bool | None = None  # None: bf16 autocast on CUDA only
+    channels_last: bool | None = None  # None: on CUDA only
+    time_phases: bool = True  # synchronise CUDA at phase boundaries so per-phase wall-clock is true
+
+    def __post_init__(self) -> None:
+        self.lr_milestones = tuple(self.lr_milestones)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad setting."""
+        for name in ("train_fraction", "test_fraction", "corruption_fraction", "il_holdout_fraction"):
+            check_fraction(name, getattr(self, name))
+        check_range("train_fraction", self.train_fraction, 0.0, 1.0, low_open=True)
+        check_choice("split", self.split, ["full", "half"])
+        check_choice("optimizer", self.optimizer, ["sgd", "adamw"])
+        check_choice("lr_unit", self.lr_unit, ["epoch", "backprops"])
+        check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
+        for name in ("batch_size", "epochs", "il_epochs"):
+            check_positive_int(name, getattr(self, name))
+        if self.candidate_batch is not None:
+            check_positive_int("candidate_batch", self.candidate_batch)
+        check_range("lr", self.lr, 0.0, low_open=True)
+        check_range("lr_gamma", self.lr_gamma, 0.0, low_open=True)
+        keep = self.selector_kwargs.get("keep")
+        if keep is not None and keep > self.candidates:
+            raise ValueError(f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidates}: n_b must be <= n_B")
+        selectivity = self.selector_kwargs.get("selectivity")
+        if selectivity is not None:
+            check_range("selector_kwargs['selectivity']", selectivity, 0.0, 1.0, low_open=True)
+        if self.corruption is None and self.corruption_fraction > 0:
+            raise ValueError(f"corruption_fraction={self.corruption_fraction} needs a corruption kind (corruption=None)")
+        if self.eval_every is not None:
+            check_positive_int("eval_every", self.eval_every)
+
+    @property
+    def candidates(self) -> int:
+        """B, the candidate batch."""
+        return self.candidate_batch or self.batch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig settings {unknown}; allowed: {sorted(known)}")
+        return cls(**values)
+
+    @property
+    def run_id(self) -> str:
+        """A readable prefix and a hash of every setting."""
+        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        corruption = f"{self.corruption}{self.corruption_fraction:g}" if self.corruption else "clean"
+        return f"{self.dataset}-{corruption}-{self.model}-{self.selector}-s{self.seed}-{digest}"

@@ -1,0 +1,9 @@
+"""Selectors: every selection method of papers J, H and M behind one interface.
+
+``build(name, **settings)`` makes one; ``selector.select(indices, logits, targets, extras)``
+returns a :class:`Selection`.
+"""
+from . import sampling, sb, svp, topk, uniform  # noqa: F401  (registers the selectors)
+from .base import SELECTORS, Selection, Selector, build, entropy_score, grad_norm_score, loss_score, selector_names
+
+__all__ = ["SELECTORS", "Selection", "Selector", "build", "selector_names", "loss_score", "entropy_score", "grad_norm_score"]

@@ -1,0 +1,186 @@
+"""The one selector interface, the scores selectors rank by, and the registry."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..checks import check_positive_int, check_range
+from ..registry import Registry
+
+Extras = Mapping[str, Tensor]
+
+
+@dataclass
+class Selection:
+    """What a selector decided for one candidate batch.
+
+    Attributes:
+        chosen: int64 positions in the candidate batch to train on (may repeat when sampling
+            with replacement).
+        weights: float32 loss weight of each chosen example.
+        scores: float32 score of every candidate, chosen or not (NaN where none was computed).
+    """
+
+    chosen: Tensor
+    weights: Tensor
+    scores: Tensor
+
+
+class Selector:
+    """Base class: settings and state only; subclasses implement :meth:`select`.
+
+    The training loop calls, per candidate batch, :meth:`needs_forward` (is a no-grad selection
+    forward needed?), then :meth:`select` with that forward's logits (``None`` when it was
+    skipped), and, after each training forward, :meth:`observe`.
+    """
+
+    #: per-candidate tensors the selector needs in ``extras`` (e.g. ``irreducible_loss``)
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.epoch = 0
+        self._generator: torch.Generator | None = None
+
+    def generator(self, device: torch.device) -> torch.Generator:
+        """The selector's own generator, created on the candidates' device at first use."""
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generator
+
+    def start_epoch(self, epoch: int) -> None:
+        """Called before each epoch's first candidate batch."""
+        self.epoch = epoch
+
+    def needs_forward(self) -> bool:
+        """Whether the next :meth:`select` needs logits from a selection forward."""
+        return True
+
+    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        """Decide which candidates to train on. ``indices`` are dataset indices."""
+        raise NotImplementedError
+
+    def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
+        """See the (detached) logits of a training forward; most selectors ignore them."""
+
+    def restrict(self, num_examples: int) -> Tensor | None:
+        """Dataset indices the traversal is limited to (an offline core-set), or ``None``."""
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot of everything needed to resume selection exactly."""
+        state = copy.deepcopy({k: v for k, v in vars(self).items() if k != "_generator"})
+        if self._generator is not None:
+            state["_generator_state"] = self._generator.get_state()
+            state["_generator_device"] = str(self._generator.device)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        generator_state = state.pop("_generator_state", None)
+        device = state.pop("_generator_device", None)
+        vars(self).update(state)
+        if generator_state is not None:
+            self._generator = torch.Generator(device=device)
+            self._generator.set_state(generator_state)
+
+
+_UNIT_WEIGHTS: dict[torch.device, Tensor] = {}
+
+
+def unit_weights(count: int, device: torch.device) -> Tensor:
+    """``count`` weights of 1 (a view of a cached, read-only tensor: do not modify in place)."""
+    ones = _UNIT_WEIGHTS.get(device)
+    if ones is None or ones.numel() < count:
+        ones = _UNIT_WEIGHTS[device] = torch.ones(max(count, 4096), device=device)
+    return ones[:count]
+
+
+def take_all(count: int, device: torch.device, scores: Tensor | None = None) -> Selection:
+    """Train on every candidate with weight 1."""
+    return Selection(
+        chosen=torch.arange(count, device=device),
+        weights=unit_weights(count, device),
+        scores=scores if scores is not None else torch.full((count,), float("nan"), device=device),
+    )
+
+
+def require_extras(selector: Selector, extras: Extras | None) -> Extras:
+    """``extras`` holding every key ``selector.requires``; ``ValueError`` naming the missing ones."""
+    missing = [key for key in selector.requires if extras is None or key not in extras]
+    if missing:
+        name = type(selector).__name__
+        raise ValueError(f"{name} needs extras {missing} (e.g. irreducible losses from lossprio.irreducible); got {sorted(extras or {})}")
+    return extras or {}
+
+
+def check_keep(keep: int | None, selectivity: float | None, optional: bool = False) -> None:
+    """``keep`` (a count) or ``selectivity`` (a share of the candidates in (0, 1]), not both."""
+    if keep is not None and selectivity is not None:
+        raise ValueError(f"keep={keep} and selectivity={selectivity}: give one of them, not both")
+    if keep is None and selectivity is None and not optional:
+        raise ValueError("keep=None and selectivity=None: give the number (keep) or share (selectivity) of candidates to train on")
+    if keep is not None:
+        check_positive_int("keep", keep)
+    if selectivity is not None:
+        check_range("selectivity", selectivity, 0.0, 1.0, low_open=True)
+
+
+def resolve_keep(keep: int | None, selectivity: float | None, candidates: int) -> int:
+    """How many of ``candidates`` to train on; ``ValueError`` if that exceeds them (n_b > n_B)."""
+    count = keep if keep is not None else max(1, round(selectivity * candidates)) if selectivity is not None else candidates
+    if count > candidates:
+        raise ValueError(f"keep={count} exceeds the candidate batch of {candidates}: n_b must be <= n_B")
+    return count
+
+
+def require_logits(selector: Selector, logits: Tensor | None) -> Tensor:
+    if logits is None:
+        raise ValueError(f"{type(selector).__name__}.select needs logits from a selection forward, got None")
+    return logits
+
+
+# ----------------------------------------------------------------------------- scores
+
+def loss_score(logits: Tensor, targets: Tensor) -> Tensor:
+    """Per-example cross-entropy loss."""
+    return F.cross_entropy(logits.float(), targets, reduction="none")
+
+
+def entropy_score(logits: Tensor, targets: Tensor) -> Tensor:
+    """Entropy of the predicted distribution (paper H's SBE score); ignores the targets."""
+    log_p = F.log_softmax(logits.float(), dim=1)
+    return -(log_p.exp() * log_p).sum(1)
+
+
+def grad_norm_score(logits: Tensor, targets: Tensor, feature_norm: Tensor | None = None) -> Tensor:
+    """Norm of the cross-entropy gradient with respect to the last layer's weights and bias.
+
+    For a linear head z = W h + c, dL/dW = (p − y) hᵀ and dL/dc = p − y, so the norm is
+    ‖p − y‖ · sqrt(‖h‖² + 1). Without ``feature_norm`` (‖h‖) this is ‖p − y‖, the gradient
+    norm with respect to the logits.
+    """
+    residual = torch.softmax(logits.float(), dim=1)
+    residual = residual - F.one_hot(targets, logits.shape[1]).to(residual.dtype)
+    norm = residual.norm(dim=1)
+    return norm if feature_norm is None else norm * (feature_norm.float().square() + 1).sqrt()
+
+
+SCORES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"loss": loss_score, "entropy": entropy_score}
+
+SELECTORS: Registry[Selector] = Registry("selector")
+
+
+def build(name: str, **kwargs) -> Selector:
+    """Build selector ``name`` (one of :func:`selector_names`) with its settings."""
+    return SELECTORS.build(name, **kwargs)
+
+
+def selector_names() -> list[str]:
+    """Names :func:`build` accepts."""
+    return SELECTORS.names()

@@ -1,0 +1,116 @@
+"""Importance sampling selectors: Kath18 (Katharopoulos & Fleuret 2018) and gradient-norm IS (paper M).
+
+Both sample ``keep`` candidates with replacement with p ∝ score; with ``reweight`` each chosen
+example's loss is weighted 1/(N·p) (N = candidates), which makes the weighted gradient unbiased.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..checks import check_range
+from .base import SELECTORS, Extras, Selection, Selector, grad_norm_score, loss_score, check_keep, require_logits, resolve_keep, take_all, unit_weights
+
+
+def sample_proportional(scores: Tensor, keep: int, generator: torch.Generator, reweight: bool) -> Selection:
+    """Draw ``keep`` positions with replacement, p ∝ ``scores``; weights 1/(N·p) or 1."""
+    probability = scores.clamp_min(0) + 1e-12
+    probability = probability / probability.sum()
+    chosen = torch.multinomial(probability, keep, replacement=True, generator=generator)
+    weights = 1.0 / (scores.numel() * probability[chosen]) if reweight else unit_weights(keep, scores.device)
+    return Selection(chosen, weights.float(), scores)
+
+
+def variance_reduction_tau(scores: Tensor) -> Tensor:
+    """τ = (1 − ‖g − u‖² / ‖g‖²)^(−1/2), g the normalised scores, u uniform (a 0-d tensor)."""
+    g = scores.float() / scores.float().sum().clamp_min(1e-12)
+    u = torch.full_like(g, 1.0 / g.numel())
+    ratio = (g - u).square().sum() / g.square().sum().clamp_min(1e-12)
+    return (1.0 - ratio).clamp_min(1e-12).rsqrt()
+
+
+@SELECTORS.register("kath18")
+class Kath18(Selector):
+    """Importance sampling from a pool (Katharopoulos & Fleuret 2018), as papers J and H ran it.
+
+    The candidate batch is the pool B. While importance sampling is off, every candidate is
+    trained on (uniform training, no selection forward) and τ is estimated from the training
+    forwards; once the moving average of τ exceeds ``tau_threshold`` it samples ``keep`` of
+    the pool ∝ score.
+
+    Args:
+        keep: b, examples sampled from each pool.
+        selectivity: instead of ``keep``, b / B in (0, 1] (paper H's "VR max 33 %": 1/3).
+        score: ``loss`` or ``grad_norm`` (gradient norm with respect to the logits).
+        reweight: weight losses by 1/(N·p) (off in papers J and H).
+        tau_switch: use the τ switch; ``False`` samples from the first pool on.
+        tau_threshold: switch-on level; ``None`` means (B + 3b)/(3b) for a pool of B.
+        tau_momentum: momentum of τ's moving average.
+    """
+
+    def __init__(self, keep: int | None = None, selectivity: float | None = None, score: str = "loss", reweight: bool = False,
+                 tau_switch: bool = True, tau_threshold: float | None = None, tau_momentum: float = 0.9, seed: int = 0) -> None:
+        super().__init__(seed)
+        check_keep(keep, selectivity)
+        if score not in ("loss", "grad_norm"):
+            raise ValueError(f"score={score!r} is not allowed; choose one of ['grad_norm', 'loss']")
+        check_range("tau_momentum", tau_momentum, 0.0, 1.0, high_open=True)
+        if tau_threshold is not None:
+            check_range("tau_threshold", tau_threshold, 1.0)
+        self.keep, self.selectivity, self.score, self.reweight = keep, selectivity, score, reweight
+        self.tau_switch, self.tau_threshold, self.tau_momentum = tau_switch, tau_threshold, tau_momentum
+        self.tau: Tensor | None = None  # moving average, on the device
+        self.sampling = not tau_switch
+        self.pool = 0  # size of the last pool, for the threshold while τ is read off training batches
+
+    def scores(self, logits: Tensor, targets: Tensor) -> Tensor:
+        return loss_score(logits, targets) if self.score == "loss" else grad_norm_score(logits, targets)
+
+    def update_tau(self, scores: Tensor, pool: int) -> None:
+        tau = variance_reduction_tau(scores)
+        self.tau = tau if self.tau is None else self.tau_momentum * self.tau + (1 - self.tau_momentum) * tau
+        keep = resolve_keep(self.keep, self.selectivity, pool)
+        threshold = self.tau_threshold or (pool + 3 * keep) / (3 * keep)
+        self.sampling = bool(self.tau > threshold)  # one host sync per pool: it decides the next forward
+
+    def needs_forward(self) -> bool:
+        return self.sampling
+
+    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        if not self.sampling:
+            self.pool = indices.numel()
+            return take_all(indices.numel(), indices.device)
+        keep = resolve_keep(self.keep, self.selectivity, indices.numel())
+        scores = self.scores(require_logits(self, logits), targets)
+        selection = sample_proportional(scores, keep, self.generator(scores.device), self.reweight)
+        if self.tau_switch:
+            self.update_tau(scores, indices.numel())
+        return selection
+
+    def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
+        if self.tau_switch and not self.sampling:
+            self.update_tau(self.scores(logits, targets), self.pool or indices.numel())
+
+
+@SELECTORS.register("grad_norm_is")
+class GradNormIS(Selector):
+    """Paper M's gradient-norm importance sampling: p ∝ last-layer gradient norm, with
+    replacement, weights 1/(N·p).
+
+    Args:
+        keep: n_b, examples sampled from each candidate batch.
+        selectivity: instead of ``keep``, the share n_b / n_B in (0, 1].
+        reweight: weight by 1/(N·p) (on, as in paper M).
+    """
+
+    wants = ("feature_norm",)
+
+    def __init__(self, keep: int | None = None, selectivity: float | None = None, reweight: bool = True, seed: int = 0) -> None:
+        super().__init__(seed)
+        check_keep(keep, selectivity)
+        self.keep, self.selectivity, self.reweight = keep, selectivity, reweight
+
+    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        keep = resolve_keep(self.keep, self.selectivity, indices.numel())
+        scores = grad_norm_score(require_logits(self, logits), targets, (extras or {}).get("feature_norm"))
+        return sample_proportional(scores, keep, self.generator(scores.device), self.reweight)

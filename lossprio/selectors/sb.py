@@ -1,0 +1,166 @@
+"""Selective-Backprop (Jiang et al. 2019), its entropy variant SBE (Hu et al. 2021) and Stale-SB.
+
+P(select) = CDF_R(score)^β, where CDF_R is the share of the last R scores strictly below this
+one. As in the reference code, the whole candidate batch enters the history before any of it is
+ranked, so p lies in [0, ((R − 1)/R)^β] once the history is full; one coin flip per candidate;
+the history carries across epochs; the first ``warmup_epochs`` train on everything.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..checks import check_positive_int, check_range
+from .base import SCORES, SELECTORS, Extras, Selection, Selector, require_logits, take_all, unit_weights
+
+
+def select_probability(scores: Tensor, history: Tensor, beta: float) -> Tensor:
+    """CDF of each score over ``history`` (share strictly below), to the power ``beta``."""
+    below = torch.searchsorted(torch.msort(history), scores, side="left")
+    return (below.float() / history.numel()).pow(beta)
+
+
+class CoinFlips:
+    """Uniform draws made in blocks and handed out as views, saving a tensor op per batch.
+
+    ``take(n)`` returns the next ``n`` draws of the generator's stream, so decisions match
+    drawing ``torch.rand(n)`` per batch from the same stream position.
+    """
+
+    def __init__(self, block: int = 65_536) -> None:
+        self.block = block
+        self.buffer: Tensor | None = None
+        self.position = 0
+
+    def take(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
+        if self.buffer is None or self.position + n > self.buffer.numel():
+            self.buffer = torch.rand(max(self.block, n), generator=generator, device=device)
+            self.position = 0
+        self.position += n
+        return self.buffer[self.position - n : self.position]
+
+
+def draw(scores: Tensor, history: Tensor, beta: float, flips: Tensor) -> Tensor:
+    """Heads where ``flips`` < CDF(score)^β over ``history``.
+
+    Same decision as ``flips < select_probability(...)`` with fewer tensor ops:
+    u < (k/n)^β  ⇔  n · u^(1/β) < k, with k the count of history scores strictly below.
+    """
+    below = torch.searchsorted(torch.msort(history), scores, side="left")
+    if beta == 0:
+        return torch.ones_like(below, dtype=torch.bool)
+    if beta != 1:
+        flips = flips.pow(1.0 / beta)
+    return flips * history.numel() < below
+
+
+class LossHistory:
+    """Ring buffer of the last ``size`` scores, kept on the scores' device."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: Tensor | None = None
+        self.count = 0  # scores seen so far (host int: batch sizes are known without a sync)
+
+    def push(self, scores: Tensor) -> Tensor:
+        """Add ``scores``; return the current history (at most ``size`` scores, in no set order)."""
+        if self.values is None:
+            self.values = torch.empty(self.size, device=scores.device)
+        scores = scores.detach()[-self.size :]
+        start = self.count % self.size
+        head = min(scores.numel(), self.size - start)
+        self.values[start : start + head] = scores[:head]
+        if head < scores.numel():  # wrap around
+            self.values[: scores.numel() - head] = scores[head:]
+        self.count += scores.numel()
+        return self.values[: min(self.count, self.size)]
+
+
+@SELECTORS.register("sb")
+class SelectiveBackprop(Selector):
+    """Selective-Backprop.
+
+    Args:
+        beta: selectivity exponent, >= 0 (β = 0 trains on everything, β = 1 on ≈ 1/2, β = 2 on ≈ 1/3).
+        history: R, the number of recent scores the CDF is taken over.
+        warmup_epochs: epochs at the start that train on everything without a selection forward.
+        score: ``loss`` (SB) or ``entropy`` (SBE).
+        seed: seed of the coin flips.
+
+    Example:
+        >>> sb = build("sb", beta=1.0)
+        >>> selection = sb.select(indices, logits, targets)   # ≈ half of the candidates
+    """
+
+    def __init__(self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, score: str = "loss", seed: int = 0) -> None:
+        super().__init__(seed)
+        check_range("beta", beta, 0.0)
+        check_positive_int("history", history)
+        check_range("warmup_epochs", warmup_epochs, 0)
+        if score not in SCORES:
+            raise ValueError(f"score={score!r} is not allowed; choose one of {sorted(SCORES)}")
+        self.beta = beta
+        self.score = score
+        self.warmup_epochs = warmup_epochs
+        self.history = LossHistory(history)
+        self.flips = CoinFlips()
+
+    def warming_up(self) -> bool:
+        return self.epoch < self.warmup_epochs
+
+    def needs_forward(self) -> bool:
+        return not self.warming_up()
+
+    def choose(self, scores: Tensor) -> Selection:
+        """Coin flips with P = CDF(score)^β, after pushing ``scores`` into the history."""
+        flips = self.flips.take(scores.numel(), self.generator(scores.device), scores.device)
+        chosen = draw(scores, self.history.push(scores), self.beta, flips).nonzero().flatten()
+        return Selection(chosen, unit_weights(chosen.numel(), scores.device), scores)
+
+    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        if self.warming_up():
+            return take_all(indices.numel(), indices.device)
+        return self.choose(SCORES[self.score](require_logits(self, logits), targets))
+
+
+@SELECTORS.register("sbe")
+def entropy_selective_backprop(beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> SelectiveBackprop:
+    """SBE (Hu et al. 2021): Selective-Backprop ranking by the entropy of the prediction."""
+    return SelectiveBackprop(beta, history, warmup_epochs, score="entropy", seed=seed)
+
+
+@SELECTORS.register("stale_sb")
+class StaleSelectiveBackprop(SelectiveBackprop):
+    """Stale-SB(n): a selection forward only every ``staleness``-th epoch after warm-up; the
+    epochs between select with each example's score stored at its last fresh forward.
+
+    Args:
+        num_examples: size of the training set (the stored scores are indexed by dataset index).
+        staleness: n >= 1 (1 is plain SB).
+    """
+
+    def __init__(self, num_examples: int, staleness: int = 2, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> None:
+        super().__init__(beta, history, warmup_epochs, "loss", seed)
+        check_positive_int("num_examples", num_examples)
+        check_positive_int("staleness", staleness)
+        self.staleness = staleness
+        self.num_examples = num_examples
+        self.stored: Tensor | None = None
+
+    def fresh(self) -> bool:
+        return (self.epoch - self.warmup_epochs) % self.staleness == 0
+
+    def needs_forward(self) -> bool:
+        return not self.warming_up() and self.fresh()
+
+    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        if self.warming_up():
+            return take_all(indices.numel(), indices.device)
+        if self.stored is None:
+            self.stored = torch.zeros(self.num_examples, device=indices.device)
+        if self.fresh():
+            scores = SCORES["loss"](require_logits(self, logits), targets)
+            self.stored[indices] = scores
+        else:
+            scores = self.stored[indices]  # each example's own stored score, by dataset index
+        return self.choose(scores)

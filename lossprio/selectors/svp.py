@@ -1,0 +1,36 @@
+"""SVP (Coleman et al. 2020) as paper M's baseline: an offline core-set chosen once before
+training, the examples on which a proxy model's prediction has the highest entropy; training
+then samples uniformly within the core-set."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..checks import check_range
+from .base import SELECTORS
+from .uniform import Uniform
+
+
+@SELECTORS.register("svp")
+class SelectionViaProxy(Uniform):
+    """Uniform selection within a core-set of the ``fraction`` highest-entropy examples.
+
+    Args:
+        proxy_entropy: entropy of the proxy model's prediction for every training example, by
+            dataset index (see :func:`lossprio.irreducible.score`).
+        fraction: share of the training set kept in the core-set, in (0, 1].
+        keep, selectivity: examples (or share) to train on per candidate batch (neither: all).
+    """
+
+    def __init__(self, proxy_entropy: Tensor, fraction: float = 0.5, keep: int | None = None,
+                 selectivity: float | None = None, seed: int = 0) -> None:
+        super().__init__(keep, selectivity, seed)
+        check_range("fraction", fraction, 0.0, 1.0, low_open=True)
+        self.proxy_entropy = proxy_entropy
+        self.fraction = fraction
+
+    def restrict(self, num_examples: int) -> Tensor:
+        if self.proxy_entropy.numel() != num_examples:
+            raise ValueError(f"proxy_entropy has {self.proxy_entropy.numel()} entries for a training set of {num_examples}")
+        size = max(1, round(self.fraction * num_examples))
+        return torch.topk(self.proxy_entropy.float(), size).indices.sort().values

@@ -1,0 +1,426 @@
+"""The training loop: any model, any selector, honest accounting, resumable after a kill.
+
+Per candidate batch: an optional no-grad selection forward (eval mode), the selector's decision,
+and the chosen (already augmented) examples queued; every full queue of ``batch_size`` is one
+training forward+backward+step. Leftovers train as a smaller batch at the end of an epoch.
+After every epoch a checkpoint and the record are written atomically; a restarted run with the
+same config resumes from the last checkpoint and ends with the same metrics as an uninterrupted
+run (bit-identical on the CPU), because every random stream is seeded by (seed, epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from . import corruptions, irreducible, selectors
+from .batches import Augment, BatchIterator, derive_seed
+from .config import TrainConfig
+from .data import ImageSet, channel_stats, class_balanced_fraction, halves, load
+from .models import build as build_model
+from .records import RunRecord, atomic_torch_save, git_commit, machine_info, now
+
+PHASES = ("selection_forward", "selection", "train", "evaluation", "other")
+
+
+# ----------------------------------------------------------------------------- setup
+
+@dataclass
+class Setup:
+    """Everything a run needs, built once from its config."""
+
+    train: ImageSet
+    test: ImageSet
+    corrupted: Tensor  # bool mask over training positions
+    augment: Augment
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    selector: selectors.Selector
+    extras: dict[str, Tensor]  # per-example tables by dataset index, on the device
+    among: Tensor | None  # training positions the traversal is limited to (SVP's core-set)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={name!r}: no CUDA device is available here; use 'cpu' or 'auto'")
+    return device
+
+
+def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet, Tensor]:
+    """(train, holdout or None, test, corrupted mask over train) as the config asks."""
+    train, test = load(config.dataset, "train", config.data_root), load(config.dataset, "test", config.data_root)
+    if config.train_fraction < 1:
+        train = class_balanced_fraction(train, config.train_fraction, seed=0)
+    if config.test_fraction < 1:
+        test = class_balanced_fraction(test, config.test_fraction, seed=0)
+    holdout = None
+    if config.split == "half":
+        train, holdout = halves(train)
+    corrupted = torch.zeros(len(train), dtype=torch.bool)
+    if config.corruption is not None:
+        train, corrupted = corruptions.apply(train, config.corruption, config.corruption_fraction, config.corruption_seed)
+        if holdout is not None and config.corrupt_holdout:
+            holdout, _ = corruptions.apply(holdout, config.corruption, config.corruption_fraction, config.corruption_seed + 1)
+    return train, holdout, test, corrupted
+
+
+def build_selector(config: TrainConfig, train: ImageSet, holdout: ImageSet | None, augment: Augment,
+                   device: torch.device, cache_dir: Path, progress: bool) -> tuple[selectors.Selector, dict[str, Tensor]]:
+    """The run's selector and the per-example tables it needs (irreducible losses)."""
+    kwargs = {"seed": derive_seed(config.seed, 3), **config.selector_kwargs}
+    il_config = irreducible.ILConfig(model=config.il_model, epochs=config.il_epochs, holdout=config.il_holdout,
+                                     holdout_fraction=config.il_holdout_fraction, seed=config.seed)
+    if config.selector == "stale_sb":
+        kwargs.setdefault("num_examples", len(train))
+    if config.selector == "svp":
+        proxy = irreducible.ILConfig(model=config.il_model, epochs=config.svp_proxy_epochs, seed=config.seed)
+        kwargs["proxy_entropy"] = irreducible.train_and_score(train, train, proxy, augment, device, progress, kind="entropy")
+        kwargs.setdefault("fraction", config.svp_fraction)
+    selector = selectors.build(config.selector, **kwargs)
+    extras = {}
+    if "irreducible_loss" in selector.requires:
+        losses = irreducible.irreducible_losses(train, holdout, il_config, augment, device, cache_dir, progress)
+        extras["irreducible_loss"] = losses.to(device)
+    return selector, extras
+
+
+def prepare(config: TrainConfig, device: torch.device, cache_dir: Path, progress: bool) -> Setup:
+    """Load data, corrupt it, build model, optimizer and selector."""
+    train, holdout, test, corrupted = load_data(config)
+    mean, std = channel_stats(train)
+    augment = Augment(config.crop_padding, config.flip, config.cutout, mean, std)
+    selector, extras = build_selector(config, train, holdout, augment, device, cache_dir, progress)
+    torch.manual_seed(config.seed)
+    c, h, _ = train.image_shape
+    model = build_model(config.model, num_classes=train.num_classes, in_channels=c, image_size=h, **config.model_kwargs).to(device)
+    if channels_last(config, device):
+        model = model.to(memory_format=torch.channels_last)
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                    nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return Setup(train, test, corrupted.to(device), augment, model, optimizer, selector, extras, selector.restrict(len(train)))
+
+
+def amp_enabled(config: TrainConfig, device: torch.device) -> bool:
+    if config.amp and device.type != "cuda":
+        raise ValueError(f"amp=True needs a CUDA device, got {device}: bf16 autocast on a CPU is many times slower")
+    return device.type == "cuda" if config.amp is None else config.amp
+
+
+def channels_last(config: TrainConfig, device: torch.device) -> bool:
+    return device.type == "cuda" if config.channels_last is None else config.channels_last
+
+
+# ----------------------------------------------------------------------------- bookkeeping
+
+@dataclass
+class Counters:
+    """Work done so far. Forwards and backprops count examples; steps count optimizer steps."""
+
+    epoch: int = 0
+    step: int = 0
+    backprops: int = 0
+    selection_forwards: int = 0
+    training_forwards: int = 0
+    candidates: int = 0
+    resumes: int = 0
+    wall_s: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+
+class PhaseClock:
+    """Adds wall-clock per phase into ``counters.phase_seconds``; optionally syncs CUDA at the edges."""
+
+    def __init__(self, counters: Counters, device: torch.device, sync: bool) -> None:
+        self.counters, self.sync = counters, sync and device.type == "cuda"
+        self.segment_start = time.perf_counter()
+        self.wall_at_start = counters.wall_s
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        if self.sync:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        yield
+        if self.sync:
+            torch.cuda.synchronize()
+        self.counters.phase_seconds[phase] += time.perf_counter() - start
+
+    def update_wall(self) -> None:
+        """Set the total wall-clock (this segment plus earlier ones) and 'other' as the remainder."""
+        self.counters.wall_s = self.wall_at_start + time.perf_counter() - self.segment_start
+        named = sum(v for k, v in self.counters.phase_seconds.items() if k != "other")
+        self.counters.phase_seconds["other"] = max(0.0, self.counters.wall_s - named)
+
+
+class StepLog:
+    """Per-step metrics; device values are kept as tensors and copied to the host in one go."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {"step": [], "backprops": [], "lr": [], "batch": [], "loss": [], "corrupted_share": []}
+        self.pending: list[Tensor] = []
+
+    def add(self, step: int, backprops: int, lr: float, batch: int, loss: Tensor, corrupted_share: Tensor) -> None:
+        for key, value in (("step", step), ("backprops", backprops), ("lr", lr), ("batch", batch)):
+            self.columns[key].append(value)
+        self.pending.append(torch.stack([loss.float(), corrupted_share.float()]))
+
+    def flush(self) -> dict[str, list]:
+        if self.pending:
+            values = torch.stack(self.pending).cpu()
+            self.columns["loss"] += [round(v, 6) for v in values[:, 0].tolist()]
+            self.columns["corrupted_share"] += [round(v, 6) for v in values[:, 1].tolist()]
+            self.pending = []
+        return self.columns
+
+
+class Queue:
+    """Chosen examples waiting for a full training batch."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size, self.parts, self.count = batch_size, [], 0
+
+    def push(self, *part: Tensor) -> None:
+        self.parts.append(part)
+        self.count += part[0].numel()
+
+    def pop(self, drain: bool = False) -> tuple[Tensor, ...] | None:
+        """A full batch, or with ``drain`` whatever is left; ``None`` if there is not enough."""
+        if self.count == 0 or (self.count < self.batch_size and not drain):
+            return None
+        joined = [torch.cat(column) for column in zip(*self.parts)]
+        take = min(self.batch_size, self.count)
+        self.parts = [tuple(c[take:] for c in joined)] if self.count > take else []
+        self.count -= take
+        return tuple(c[:take] for c in joined)
+
+
+def learning_rate(config: TrainConfig, counters: Counters) -> float:
+    """Step schedule: ``lr × gamma^(milestones passed)``, milestones in epochs or backprops."""
+    progress = counters.epoch if config.lr_unit == "epoch" else counters.backprops
+    return config.lr * config.lr_gamma ** sum(progress >= m for m in config.lr_milestones)
+
+
+def evaluate(model: nn.Module, batches: BatchIterator, amp: bool) -> tuple[Tensor, Tensor]:
+    """(error, mean loss) over ``batches``, as 0-d tensors on the device."""
+    model.eval()
+    wrong = total_loss = torch.zeros((), device=batches.device)
+    with torch.no_grad(), torch.autocast(batches.device.type, dtype=torch.bfloat16, enabled=amp):
+        for batch in batches.epoch(0):
+            logits = model(batch.inputs).float()
+            wrong = wrong + (logits.argmax(1) != batch.labels).sum()
+            total_loss = total_loss + F.cross_entropy(logits, batch.labels, reduction="sum")
+    model.train()
+    n = batches.images.shape[0]
+    return wrong / n, total_loss / n
+
+
+class FeatureNorms:
+    """Forward hook on the model's head: the norm of its input (penultimate features) per example."""
+
+    def __init__(self, head: nn.Module) -> None:
+        self.value: Tensor | None = None
+        head.register_forward_hook(self.capture)
+        self.active = False
+
+    def capture(self, module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        if self.active:
+            self.value = inputs[0].detach().float().norm(dim=1)
+
+
+# ----------------------------------------------------------------------------- the loop
+
+class Trainer:
+    """One run's loop state; :func:`run` drives it."""
+
+    def __init__(self, config: TrainConfig, setup: Setup, device: torch.device, record: RunRecord) -> None:
+        self.config, self.setup, self.device, self.record = config, setup, device, record
+        self.amp = amp_enabled(config, device)
+        self.counters = Counters()
+        self.steps = StepLog()
+        self.queue = Queue(config.batch_size)
+        self.selection_counts = torch.zeros(len(setup.train), dtype=torch.int64, device=device)
+        cl = channels_last(config, device)
+        # With B > b (candidate sampling, Kath18's pool) an incomplete last candidate batch is dropped.
+        self.candidates = BatchIterator(setup.train, config.candidates, device=device, augment=setup.augment, seed=config.seed,
+                                        channels_last=cl, drop_last=config.candidates > config.batch_size)
+        self.test = BatchIterator(setup.test, 1024, device=device, shuffle=False, channels_last=cl)
+        self.test.augment = Augment(mean=setup.augment.mean, std=setup.augment.std)
+        wants_features = "feature_norm" in getattr(setup.selector, "wants", ())
+        self.features = FeatureNorms(setup.model.head) if wants_features else None
+        self.clock = PhaseClock(self.counters, device, config.time_phases)
+
+    def selection_forward(self, inputs: Tensor) -> Tensor:
+        model = self.setup.model
+        model.train(not self.config.selection_eval_mode)
+        if self.features is not None:
+            self.features.active = True
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            logits = model(inputs).float()
+        if self.features is not None:
+            self.features.active = False
+        model.train()
+        self.counters.selection_forwards += inputs.shape[0]
+        return logits
+
+    def select(self, batch) -> None:
+        """Selection forward (if the selector wants one), decision, and queueing of the chosen."""
+        selector = self.setup.selector
+        with self.clock("selection_forward"):
+            logits = self.selection_forward(batch.inputs) if selector.needs_forward() else None
+        with self.clock("selection"):
+            extras = {name: table[batch.indices] for name, table in self.setup.extras.items()}
+            if logits is not None and self.features is not None:
+                extras["feature_norm"] = self.features.value
+            selection = selector.select(batch.indices, logits, batch.labels, extras)
+            chosen = selection.chosen
+            self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
+            self.queue.push(batch.indices[chosen], batch.inputs[chosen], batch.labels[chosen], selection.weights)
+        self.counters.candidates += batch.indices.numel()
+
+    def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
+        """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
+        lr = learning_rate(self.config, self.counters)
+        with self.clock("train"):
+            for group in self.setup.optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                logits = self.setup.model(inputs)
+            loss = (F.cross_entropy(logits.float(), labels, reduction="none") * weights).mean()
+            self.setup.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.setup.optimizer.step()
+        self.setup.selector.observe(indices, logits.detach().float(), labels)
+        n = indices.numel()
+        self.counters.step += 1
+        self.counters.backprops += n
+        self.counters.training_forwards += n
+        self.steps.add(self.counters.step, self.counters.backprops, lr, n, loss.detach(), self.setup.corrupted[indices].float().mean())
+        if self.config.eval_every and self.counters.step % self.config.eval_every == 0:
+            self.evaluate()
+
+    def evaluate(self) -> dict[str, float]:
+        with self.clock("evaluation"):
+            error, loss = evaluate(self.setup.model, self.test, self.amp)
+            error, loss = float(error), float(loss)
+        self.clock.update_wall()
+        entry = {k: v for k, v in asdict(self.counters).items() if k not in ("phase_seconds", "resumes", "candidates")}
+        entry["train_wall_s"] = self.counters.wall_s - self.counters.phase_seconds["evaluation"]
+        entry.update(test_error=error, test_loss=loss)
+        self.record.evals.append(entry)
+        return entry
+
+    def run_epoch(self, bar: tqdm) -> None:
+        epoch = self.counters.epoch
+        self.setup.selector.start_epoch(epoch)
+        torch.manual_seed(derive_seed(self.config.seed, epoch, 2))  # dropout and other global-RNG users
+        for batch in self.candidates.epoch(epoch, self.setup.among):
+            self.select(batch)
+            while (chunk := self.queue.pop()) is not None:
+                self.train_on(*chunk)
+            bar.update(1)
+        if (chunk := self.queue.pop(drain=True)) is not None:
+            self.train_on(*chunk)
+        self.counters.epoch += 1
+        if not self.config.eval_every or self.counters.epoch == self.config.epochs:
+            if not self.record.evals or self.record.evals[-1]["step"] != self.counters.step:
+                entry = self.evaluate()
+                bar.set_postfix(test_error=f"{entry['test_error']:.4f}")
+
+    # -- persistence
+
+    def sync_record(self) -> None:
+        self.clock.update_wall()
+        self.record.epochs_done = self.counters.epoch
+        self.record.counters = {k: v for k, v in asdict(self.counters).items() if k != "phase_seconds"}
+        self.record.phase_seconds = dict(self.counters.phase_seconds)
+        self.record.steps = self.steps.flush()
+        self.record.selection_counts = self.selection_counts.tolist()
+
+    def checkpoint(self, path: Path) -> None:
+        self.sync_record()
+        atomic_torch_save({
+            "model": self.setup.model.state_dict(),
+            "optimizer": self.setup.optimizer.state_dict(),
+            "selector": self.setup.selector.state_dict(),
+            "counters": asdict(self.counters),
+            "record": asdict(self.record),
+        }, path)
+
+    def restore(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.setup.model.load_state_dict(state["model"])
+        self.setup.optimizer.load_state_dict(state["optimizer"])
+        self.setup.selector.load_state_dict(state["selector"])
+        self.counters.__init__(**state["counters"])
+        self.counters.resumes += 1
+        self.record = RunRecord(**state["record"])
+        self.steps.columns = {k: list(v) for k, v in self.record.steps.items()}
+        self.selection_counts = torch.tensor(self.record.selection_counts, dtype=torch.int64, device=self.device)
+        self.clock = PhaseClock(self.counters, self.device, self.config.time_phases)
+
+
+def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = True, cache_dir: str | Path | None = None) -> RunRecord:
+    """Train as ``config`` says; write ``out_dir/<run_id>/record.json``; resume or skip if one exists.
+
+    Args:
+        config: the run's settings.
+        out_dir: records folder; each run gets ``<run_id>/`` with ``record.json`` (and, while
+            running, ``checkpoint.pt``).
+        progress: show a tqdm bar.
+        cache_dir: where irreducible losses are cached (default ``out_dir/cache``).
+    """
+    run_dir = Path(out_dir) / config.run_id
+    record_path, checkpoint_path = run_dir / "record.json", run_dir / "checkpoint.pt"
+    if record_path.exists():
+        finished = RunRecord.load(record_path)
+        if finished.status == "finished":
+            return finished
+    device = resolve_device(config.device)
+    setup = prepare(config, device, Path(cache_dir) if cache_dir else Path(out_dir) / "cache", progress)
+    record = RunRecord(config.run_id, config.to_dict(), git_commit(), machine_info(device),
+                       corrupted=setup.corrupted.nonzero().flatten().tolist())
+    trainer = Trainer(config, setup, device, record)
+    if checkpoint_path.exists():
+        trainer.restore(checkpoint_path)
+    total = config.epochs * trainer.candidates.batches_for(len(setup.train) if setup.among is None else setup.among.numel())
+    with tqdm(total=total, initial=trainer.counters.epoch * total // config.epochs, desc=config.run_id, disable=not progress) as bar:
+        while trainer.counters.epoch < config.epochs:
+            trainer.run_epoch(bar)
+            trainer.checkpoint(checkpoint_path)
+            trainer.record.save(record_path)
+    trainer.sync_record()
+    trainer.record.status, trainer.record.finished = "finished", now()
+    trainer.record.save(record_path)
+    checkpoint_path.unlink(missing_ok=True)
+    return trainer.record
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m lossprio.train CONFIG.json [--out DIR]``: one run from a JSON config."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("config", help="JSON file of TrainConfig settings")
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    record = run(TrainConfig.from_dict(json.loads(Path(args.config).read_text())), args.out, progress=not args.no_progress)
+    print(json.dumps({"run_id": record.run_id, "best_test_error": record.best_test_error, "counters": record.counters}))
+
+
+if __name__ == "__main__":
+    main()

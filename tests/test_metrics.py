@@ -1,0 +1,45 @@
+import pytest
+
+from lossprio.metrics import NEVER, pareto_frontier, speedup, steps_to_accuracy
+from lossprio.records import RunRecord
+
+
+def record(backprops, errors, wall=None) -> RunRecord:
+    wall = wall or backprops
+    evals = [{"backprops": b, "train_wall_s": w, "step": b // 10, "test_error": e} for b, w, e in zip(backprops, wall, errors)]
+    return RunRecord(run_id="r", config={}, commit="c", machine={}, evals=evals)
+
+
+def test_speedup_to_best_error_as_paper_h_defines_it():
+    baseline = record([100, 200, 300, 400], [0.30, 0.12, 0.10, 0.11])  # best 0.10 → target 0.12 at 200
+    method = record([50, 100, 150], [0.20, 0.115, 0.09])
+    result = speedup(baseline, method, factor=1.2)
+    assert result.target_error == pytest.approx(0.12)
+    assert (result.baseline_cost, result.method_cost, result.value) == (200, 100, 2.0)
+    assert str(result) == "2.0x"
+
+
+def test_never_reached_is_its_own_value():
+    baseline = record([100, 200], [0.2, 0.1])
+    method = record([100, 200], [0.5, 0.3])
+    result = speedup(baseline, method)
+    assert result.value is NEVER and result.method_cost is NEVER and str(result) == "—"
+
+
+def test_final_reference_and_wall_clock_axis_as_paper_j():
+    baseline = record([100, 200, 300], [0.3, 0.08, 0.10], wall=[10, 20, 30])  # final 0.10 → target 0.11
+    method = record([100, 200], [0.105, 0.09], wall=[4, 8])
+    result = speedup(baseline, method, factor=1.1, reference="final", x="train_wall_s")
+    assert result.value == pytest.approx(20 / 4)
+    with pytest.raises(ValueError, match="reference='last'"):
+        speedup(baseline, method, reference="last")
+    with pytest.raises(ValueError, match=r"factor=0.9 is outside"):
+        speedup(baseline, method, factor=0.9)
+
+
+def test_steps_to_accuracy_and_pareto_frontier():
+    run = record([10, 20, 30], [0.5, 0.2, 0.15])
+    assert steps_to_accuracy(run, 0.8) == 2
+    assert steps_to_accuracy(run, 0.9) is NEVER
+    points = [(1, 0.5), (2, 0.3), (3, 0.35), (4, 0.2), (2, 0.4)]
+    assert pareto_frontier(points) == [(1, 0.5), (2, 0.3), (4, 0.2)]

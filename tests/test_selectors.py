@@ -1,0 +1,191 @@
+"""Selection statistics and planted-score tests for every selector."""
+import pytest
+import torch
+
+from lossprio import selectors
+from lossprio.selectors.sampling import variance_reduction_tau
+from lossprio.selectors.sb import select_probability
+
+
+def logits_with_losses(losses: torch.Tensor, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits whose cross-entropy with target 0 is exactly ``losses`` (binary trick on 2 live classes)."""
+    # p(target) = exp(-loss): put logit 0 on the target and log((1-p)/p) on one other class
+    p = torch.exp(-losses)
+    logits = torch.full((losses.numel(), classes), -1e4)
+    logits[:, 0] = 0.0
+    logits[:, 1] = torch.log((1 - p).clamp_min(1e-12) / p)
+    return logits, torch.zeros(losses.numel(), dtype=torch.int64)
+
+
+def selected_share(selector, batches: int = 120, size: int = 128, seed: int = 0) -> float:
+    generator = torch.Generator().manual_seed(seed)
+    chosen = 0
+    for _ in range(batches):
+        logits = torch.randn(size, 10, generator=generator) * 3
+        targets = torch.randint(0, 10, (size,), generator=generator)
+        chosen += selector.select(torch.arange(size), logits, targets).chosen.numel()
+    return chosen / (batches * size)
+
+
+@pytest.mark.parametrize("beta,share", [(0.0, 1.0), (1.0, 0.5), (2.0, 1 / 3), (3.0, 0.25)])
+def test_sb_selectivity_is_one_over_beta_plus_one(beta, share):
+    sb = selectors.build("sb", beta=beta, warmup_epochs=0)
+    assert selected_share(sb) == pytest.approx(share, abs=0.02)
+
+
+def test_sb_percentile_counts_history_strictly_below():
+    history = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    p = select_probability(torch.tensor([0.5, 3.0, 4.0, 9.0]), history, beta=1.0)
+    assert p.tolist() == [0.0, 0.5, 0.75, 1.0]
+    assert select_probability(torch.tensor([3.0]), history, beta=2.0).item() == 0.25
+
+
+def test_sb_probability_rises_with_loss_and_high_losses_are_chosen():
+    sb = selectors.build("sb", beta=1.0, warmup_epochs=0, seed=1)
+    losses = torch.cat([torch.full((64,), 0.05), torch.full((64,), 3.0)])
+    high = low = 0
+    for _ in range(50):
+        order = torch.randperm(128)
+        logits, targets = logits_with_losses(losses[order])
+        chosen = order[sb.select(torch.arange(128), logits, targets).chosen]
+        high += int((chosen >= 64).sum())
+        low += int((chosen < 64).sum())
+    assert high > 5 * low  # high-loss examples sit above ~half the history, low ones above none
+    grid = torch.linspace(0, 5, 50)
+    p = select_probability(grid, torch.rand(1024) * 5, beta=2.0)
+    assert bool((p[1:] >= p[:-1]).all())
+
+
+def test_sb_batch_enters_history_before_ranking_so_p_stays_below_one():
+    sb = selectors.build("sb", beta=1.0, history=128, warmup_epochs=0)
+    logits, targets = logits_with_losses(torch.linspace(0.1, 5, 128))
+    for _ in range(3):
+        selection = sb.select(torch.arange(128), logits, targets)
+    assert torch.allclose(sb.history.push(torch.empty(0)).sort().values, selection.scores.sort().values)
+
+
+def test_sb_warmup_trains_everything_without_a_forward():
+    sb = selectors.build("sb", beta=2.0, warmup_epochs=1)
+    sb.start_epoch(0)
+    assert not sb.needs_forward()
+    assert sb.select(torch.arange(50), None, torch.zeros(50, dtype=torch.int64)).chosen.tolist() == list(range(50))
+    sb.start_epoch(1)
+    assert sb.needs_forward()
+
+
+def test_stale_sb_forwards_every_nth_epoch_and_reuses_each_examples_own_loss():
+    stale = selectors.build("stale_sb", num_examples=100, staleness=2, warmup_epochs=1)
+    pattern = []
+    for epoch in range(6):
+        stale.start_epoch(epoch)
+        pattern.append(stale.needs_forward())
+    assert pattern == [False, True, False, True, False, True]
+    stale.start_epoch(1)
+    indices = torch.tensor([7, 3, 42])
+    logits, targets = logits_with_losses(torch.tensor([0.5, 2.0, 1.0]))
+    fresh = stale.select(indices, logits, targets)
+    stale.start_epoch(2)
+    reordered = stale.select(indices.flip(0), None, targets)
+    assert torch.allclose(reordered.scores, fresh.scores.flip(0))
+
+
+def test_sbe_ranks_by_entropy_not_loss():
+    sbe = selectors.build("sbe", beta=1.0, warmup_epochs=0)
+    confident_wrong = torch.full((64, 10), -10.0)
+    confident_wrong[:, 3] = 10.0  # high loss for target 0, near-zero entropy
+    uncertain = torch.zeros(64, 10)  # loss log(10), maximal entropy
+    logits, targets = torch.cat([confident_wrong, uncertain]), torch.zeros(128, dtype=torch.int64)
+    chosen = torch.cat([sbe.select(torch.arange(128), logits, targets).chosen for _ in range(20)])
+    assert int((chosen >= 64).sum()) > 10 * int((chosen < 64).sum())
+
+
+def test_top_loss_and_rho_and_irreducible_pick_exactly_the_planted_top_k():
+    losses = torch.tensor([0.1, 2.0, 1.5, 0.3, 3.0, 0.2, 1.0, 2.5])
+    irreducible = torch.tensor([0.0, 1.9, 0.1, 0.0, 2.9, 0.0, 0.1, 0.2])  # reducible: .1 .1 1.4 .3 .1 .2 .9 2.3
+    logits, targets = logits_with_losses(losses)
+    extras = {"irreducible_loss": irreducible}
+    pick = lambda name: sorted(selectors.build(name, keep=3).select(torch.arange(8), logits, targets, extras).chosen.tolist())
+    assert pick("loss") == [1, 4, 7]
+    assert pick("rho") == [2, 6, 7]
+    assert pick("irreducible") == [0, 3, 5]
+    assert not selectors.build("irreducible", keep=3).needs_forward()
+
+
+def test_grad_norm_ranks_by_residual_norm_scaled_by_feature_norm():
+    logits = torch.tensor([[5.0, 0.0], [0.0, 0.0], [0.0, 5.0]])
+    targets = torch.zeros(3, dtype=torch.int64)
+    selector = selectors.build("grad_norm", keep=1)
+    assert selector.select(torch.arange(3), logits, targets).chosen.tolist() == [2]
+    features = {"feature_norm": torch.tensor([1.0, 100.0, 1.0])}
+    assert selector.select(torch.arange(3), logits, targets, features).chosen.tolist() == [1]
+
+
+@pytest.mark.parametrize("name", ["grad_norm_is", "kath18"])
+def test_importance_sampling_follows_scores_and_weights_average_to_one(name):
+    settings = {"keep": 20, "reweight": True} | ({"tau_switch": False} if name == "kath18" else {})
+    selector = selectors.build(name, **settings)
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(40, 10, generator=generator) * 2
+    targets = torch.randint(0, 10, (40,), generator=generator)
+    counts, weights = torch.zeros(40), []
+    for _ in range(2000):
+        selection = selector.select(torch.arange(40), logits, targets)
+        counts += torch.bincount(selection.chosen, minlength=40)
+        weights.append(selection.weights)
+    expected = selection.scores / selection.scores.sum()
+    assert torch.allclose(counts / counts.sum(), expected, atol=0.006)
+    assert torch.cat(weights).mean().item() == pytest.approx(1.0, abs=0.03)
+
+
+def test_kath18_tau_switch_turns_sampling_on_when_scores_are_uneven():
+    assert variance_reduction_tau(torch.ones(64)).item() == pytest.approx(1.0)
+    assert variance_reduction_tau(torch.tensor([10.0] + [0.01] * 63)).item() > 5
+    kath = selectors.build("kath18", keep=32)  # pool 128: threshold (128 + 96) / 96 ≈ 2.33
+    assert not kath.needs_forward()
+    assert kath.select(torch.arange(128), None, torch.zeros(128, dtype=torch.int64)).chosen.numel() == 128
+    even_logits = torch.zeros(32, 10)
+    kath.observe(torch.arange(32), even_logits, torch.zeros(32, dtype=torch.int64))
+    assert not kath.needs_forward()
+    peaked = torch.zeros(32, 10)
+    peaked[:, 0] = 20.0  # near-zero loss for target 0 ...
+    peaked[0] = torch.tensor([-20.0] + [0.0] * 9)  # ... except one example
+    for _ in range(40):
+        kath.observe(torch.arange(32), peaked, torch.zeros(32, dtype=torch.int64))
+    assert kath.needs_forward()
+    logits, targets = logits_with_losses(torch.rand(128))
+    assert kath.select(torch.arange(128), logits, targets).chosen.numel() == 32
+
+
+def test_uniform_and_svp():
+    uniform = selectors.build("uniform", keep=10)
+    chosen = uniform.select(torch.arange(50), None, torch.zeros(50, dtype=torch.int64)).chosen
+    assert chosen.unique().numel() == 10 and not uniform.needs_forward()
+    entropy = torch.tensor([0.1, 0.9, 0.5, 0.8, 0.2, 0.7])
+    svp = selectors.build("svp", proxy_entropy=entropy, fraction=0.5)
+    assert svp.restrict(6).tolist() == [1, 3, 5]
+
+
+def test_bad_selector_parameters_are_named():
+    with pytest.raises(ValueError, match=r"beta=-1.0 is outside the allowed range \[0, inf\]"):
+        selectors.build("sb", beta=-1.0)
+    with pytest.raises(ValueError, match=r"selectivity=1.5 is outside the allowed range \(0, 1\]"):
+        selectors.build("loss", selectivity=1.5)
+    with pytest.raises(ValueError, match=r"selectivity=0.0 is outside the allowed range \(0, 1\]"):
+        selectors.build("rho", selectivity=0.0)
+    with pytest.raises(ValueError, match="keep=40 exceeds the candidate batch of 32: n_b must be <= n_B"):
+        selectors.build("loss", keep=40).select(torch.arange(32), torch.randn(32, 10), torch.zeros(32, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"needs extras \['irreducible_loss'\]"):
+        selectors.build("rho", keep=4).select(torch.arange(32), torch.randn(32, 10), torch.zeros(32, dtype=torch.int64))
+    with pytest.raises(ValueError, match="unknown selector 'greedy'; allowed: grad_norm, grad_norm_is, irreducible"):
+        selectors.build("greedy")
+    with pytest.raises(ValueError, match="score='margin'"):
+        selectors.build("sb", score="margin")
+
+
+def test_selector_state_round_trips_for_resume():
+    sb = selectors.build("sb", beta=1.0, warmup_epochs=0, seed=3)
+    logits, targets = torch.randn(64, 10), torch.randint(0, 10, (64,))
+    sb.select(torch.arange(64), logits, targets)
+    clone = selectors.build("sb", beta=1.0, warmup_epochs=0, seed=3)
+    clone.load_state_dict(sb.state_dict())
+    assert torch.equal(sb.select(torch.arange(64), logits, targets).chosen, clone.select(torch.arange(64), logits, targets).chosen)

@@ -1,0 +1,153 @@
+"""The training loop: accounting identities for every selector, resume after a kill, determinism."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lossprio import selectors
+from lossprio.config import TrainConfig
+from lossprio.records import RunRecord, atomic_write_json
+from lossprio.train import run
+
+TIMING = {"wall_s", "train_wall_s"}
+
+SETTINGS = {
+    "uniform": {},
+    "sb": {"beta": 1.0},
+    "sbe": {"beta": 1.0},
+    "stale_sb": {"beta": 1.0, "staleness": 2},
+    "kath18": {"keep": 16, "tau_switch": False},
+    "loss": {"keep": 16},
+    "grad_norm": {"keep": 16},
+    "grad_norm_is": {"keep": 16},
+    "irreducible": {"keep": 16},
+    "rho": {"keep": 16},
+    "svp": {"keep": 16},
+}
+
+
+def small_config(selector: str = "uniform", **changes) -> TrainConfig:
+    settings = dict(
+        dataset="digits", model="mlp", model_kwargs={"hidden": [32]}, epochs=3, batch_size=16, lr=0.05,
+        selector=selector, selector_kwargs=SETTINGS[selector], il_model="mlp", il_epochs=1, svp_proxy_epochs=1,
+        corruption="label_flip", corruption_fraction=0.2, crop_padding=2, flip=True,
+    )
+    if selector not in ("uniform", "sb", "sbe", "stale_sb"):
+        settings.update(candidate_batch=64, split="half")
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def test_every_registered_selector_has_a_loop_test():
+    assert set(SETTINGS) == set(selectors.selector_names())
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_accounting_identities_hold_for_every_selector(name, tmp_path):
+    record = run(small_config(name), tmp_path, progress=False)
+    counters, steps = record.counters, record.steps
+    assert record.status == "finished" and record.epochs_done == 3
+    assert counters["backprops"] == sum(steps["batch"]) == counters["training_forwards"]
+    assert sum(record.selection_counts) == counters["backprops"]
+    assert counters["step"] == len(steps["batch"]) == len(steps["loss"]) == len(steps["corrupted_share"])
+    n = len(record.selection_counts) if name != "svp" else round(0.5 * len(record.selection_counts))
+    assert counters["candidates"] == 3 * (n if name in ("uniform", "sb", "sbe", "stale_sb") else n // 64 * 64)
+    assert all(0.0 <= share <= 1.0 for share in steps["corrupted_share"])
+    assert len(record.corrupted) == round(0.2 * len(record.selection_counts))
+    assert 0.0 <= record.best_test_error <= 1.0 and len(record.evals) == 3
+    assert set(record.phase_seconds) == {"selection_forward", "selection", "train", "evaluation", "other"}
+    assert record.commit and record.machine["torch"]
+
+
+def test_selection_forward_counts_follow_what_the_selector_needs(tmp_path):
+    n = None
+    for name, expected_epochs_with_forward in (("uniform", 0), ("sb", 2), ("stale_sb", 1)):
+        record = run(small_config(name), tmp_path, progress=False)
+        n = len(record.selection_counts)
+        assert record.counters["selection_forwards"] == expected_epochs_with_forward * n, name
+    rho = run(small_config("rho"), tmp_path, progress=False)
+    assert rho.counters["selection_forwards"] == 3 * (len(rho.selection_counts) // 64 * 64)
+    assert rho.counters["backprops"] == 16 * rho.counters["step"]
+
+
+def test_sb_backprops_about_half_after_warmup(tmp_path):
+    record = run(small_config("sb", epochs=4), tmp_path, progress=False)
+    n = len(record.selection_counts)
+    after_warmup = (record.counters["backprops"] - n) / (3 * n)
+    assert after_warmup == pytest.approx(0.5, abs=0.06)
+
+
+def test_same_seed_same_metrics_and_other_seed_differs(tmp_path):
+    a = run(small_config("sb"), tmp_path / "a", progress=False)
+    b = run(small_config("sb"), tmp_path / "b", progress=False)
+    c = run(small_config("sb", seed=1), tmp_path / "c", progress=False)
+    assert strip_timing(a) == strip_timing(b)
+    assert strip_timing(a)["steps"]["loss"] != strip_timing(c)["steps"]["loss"]
+
+
+def test_finished_runs_are_skipped(tmp_path):
+    first = run(small_config("uniform"), tmp_path, progress=False)
+    again = run(small_config("uniform"), tmp_path, progress=False)
+    assert again.started == first.started and again.finished == first.finished
+
+
+def strip_timing(record: RunRecord) -> dict:
+    """The record's measurements without wall-clock and resume bookkeeping."""
+    return {
+        "evals": [{k: v for k, v in e.items() if k not in TIMING} for e in record.evals],
+        "steps": record.steps,
+        "counters": {k: v for k, v in record.counters.items() if k not in TIMING | {"resumes"}},
+        "selection_counts": record.selection_counts,
+        "corrupted": record.corrupted,
+    }
+
+
+def test_a_killed_run_resumes_to_the_same_record(tmp_path):
+    config = small_config("sb", epochs=40, batch_size=8, eval_every=50)
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config.to_dict()))
+    out = tmp_path / "killed"
+    checkpoint, record_file = out / config.run_id / "checkpoint.pt", out / config.run_id / "record.json"
+    process = subprocess.Popen([sys.executable, "-m", "lossprio.train", str(config_file), "--out", str(out), "--no-progress"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    deadline = time.time() + 120
+    while not record_file.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    partial = RunRecord.load(record_file)
+    assert partial.status == "running" and 0 < partial.epochs_done < 40, "the kill came too late to test resuming"
+    resumed = run(config, out, progress=False)
+    uninterrupted = run(config, tmp_path / "whole", progress=False)
+    assert resumed.counters["resumes"] == 1 and uninterrupted.counters["resumes"] == 0
+    assert strip_timing(resumed) == strip_timing(uninterrupted)
+    assert not checkpoint.exists()
+
+
+def test_atomic_json_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "r.json"
+    atomic_write_json(target, {"a": 1})
+    atomic_write_json(target, {"a": 2})
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_bad_config_values_are_named():
+    with pytest.raises(ValueError, match=r"selector_kwargs\['keep'\]=64 exceeds candidate_batch=32: n_b must be <= n_B"):
+        TrainConfig(selector="rho", selector_kwargs={"keep": 64}, candidate_batch=32)
+    with pytest.raises(ValueError, match=r"optimizer='adam' is not allowed; choose one of \['sgd', 'adamw'\]"):
+        TrainConfig(optimizer="adam")
+    with pytest.raises(ValueError, match=r"corruption_fraction=1.2 is outside the allowed range \[0, 1\]"):
+        TrainConfig(corruption="gaussian", corruption_fraction=1.2)
+    with pytest.raises(ValueError, match=r"selector_kwargs\['selectivity'\]=0 is outside"):
+        TrainConfig(selector="loss", selector_kwargs={"selectivity": 0})
+    with pytest.raises(ValueError, match=r"unknown TrainConfig settings \['epoch'\]"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="amp=True needs a CUDA device"):
+        run(small_config("uniform", amp=True, device="cpu"), "/nonexistent-never-written", progress=False)
