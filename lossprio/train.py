@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -59,9 +60,15 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+@functools.lru_cache(maxsize=4)
+def load_cached(name: str, split: str, root: str | None) -> ImageSet:
+    """:func:`lossprio.data.load`, kept in memory across the runs of a sweep (never modified in place)."""
+    return load(name, split, root)
+
+
 def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet, Tensor]:
     """(train, holdout or None, test, corrupted mask over train) as the config asks."""
-    train, test = load(config.dataset, "train", config.data_root), load(config.dataset, "test", config.data_root)
+    train, test = load_cached(config.dataset, "train", config.data_root), load_cached(config.dataset, "test", config.data_root)
     if config.train_fraction < 1:
         train = class_balanced_fraction(train, config.train_fraction, seed=0)
     if config.test_fraction < 1:
