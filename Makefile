@@ -1,13 +1,15 @@
-# make book: set up .venv, fetch the offline data and build the book (the main job).
+# make book: set up .venv, fetch the offline data and build the book from the committed
+#            executed notebooks and records (no training; a few minutes).
 # make test: set up .venv, fetch the offline data and run the tests.
+# make reproduce PROFILE=cpu: rerun the notebooks at a profile (smoke | cpu | paper) into book/,
+#            run records into results/; finished runs are skipped, so a killed run resumes.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-NOTEBOOKS := $(wildcard notebooks/*.ipynb)
-EXECUTED := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
+PROFILE ?= cpu
 
-.PHONY: setup data book test bench clean
+.PHONY: setup data book test reproduce bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,19 +29,18 @@ data: setup
 	  apt-get install -y -q dataset-fashion-mnist || { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; }; \
 	else $(PY) -m lossprio.data fashion-mnist; fi
 
-# An executed notebook is rebuilt only when its source changed; the write is atomic.
-book/%.ipynb: notebooks/%.ipynb | data
-	cd notebooks && ../$(PY) -m papermill --no-progress-bar $*.ipynb ../$@.tmp.ipynb
-	mv $@.tmp.ipynb $@
-
-book: setup data $(EXECUTED)
+book: setup data
 	$(VENV)/bin/jupyter-book build . -W --keep-going
+
+reproduce: setup data
+	$(PY) -m lossprio.reproduce --profile $(PROFILE)
 
 test: setup data
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) -m lossprio.bench_data
+	$(PY) -m lossprio.bench
 
 clean:
 	rm -rf _build

@@ -88,3 +88,39 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, 
         if not frontier or error < frontier[-1][1]:
             frontier.append((budget, error))
     return frontier
+
+
+@dataclass(frozen=True)
+class SeedSpeedup:
+    """A method's speedup over several seeds: mean baseline cost / mean cost of the seeds that reached."""
+
+    value: float | NeverReached
+    reached: int
+    seeds: int
+    target_error: float
+
+    def __str__(self) -> str:
+        if self.value is NEVER:
+            return "—"
+        return f"{self.value:.1f}x" + ("" if self.reached == self.seeds else f" ({self.reached}/{self.seeds} seeds)")
+
+
+def speedup_over_seeds(baselines: Sequence[RunRecord], methods: Sequence[RunRecord], factor: float = 1.2,
+                       reference: str = "best", x: str = "backprops") -> SeedSpeedup:
+    """Speedup to ``factor`` × the baselines' mean best (or final) error, averaged over seeds.
+
+    The target is one number for all seeds; the baseline's cost is the mean over its seeds, the
+    method's the mean over the seeds that reach the target (how many did is kept). No seed
+    reaching it gives :data:`NEVER`, shown "—" as in paper H.
+    """
+    check_range("factor", factor, 1.0)
+    check_choice("reference", reference, ["best", "final"])
+    errors = [b.best_test_error if reference == "best" else b.final_test_error for b in baselines]
+    target = factor * sum(errors) / len(errors)
+    baseline_costs = [first_reaching(*curve(b, x), target) for b in baselines]
+    baseline_costs = [c for c in baseline_costs if c is not NEVER]
+    method_costs = [c for c in (first_reaching(*curve(m, x), target) for m in methods) if c is not NEVER]
+    if not method_costs or not baseline_costs:
+        return SeedSpeedup(NEVER, len(method_costs), len(methods), target)
+    value = (sum(baseline_costs) / len(baseline_costs)) / (sum(method_costs) / len(method_costs))
+    return SeedSpeedup(value, len(method_costs), len(methods), target)

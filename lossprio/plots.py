@@ -1,13 +1,15 @@
 """Figures computed from image sets and run records (matplotlib; imported lazily by notebooks)."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torch import Tensor
 
 from .data import ImageSet
+from .records import RunRecord
 
 
 def show_image(ax: plt.Axes, image: Tensor, title: str = "") -> None:
@@ -54,5 +56,105 @@ def pixel_histograms(clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, Te
         ax.set_xlabel("pixel value")
     axes[0, 0].set_ylabel("density")
     axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- curves from records
+
+def mean_curve(records: Sequence[RunRecord], x: str = "backprops", y: str = "test_error", points: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seeds' curves interpolated on a common grid: (grid, mean, min, max); the grid ends where the shortest run ends."""
+    xs = [np.array([e[x] for e in r.evals], dtype=float) for r in records]
+    ys = [np.array([e[y] for e in r.evals], dtype=float) for r in records]
+    grid = np.linspace(max(v[0] for v in xs), min(v[-1] for v in xs), points)
+    stacked = np.stack([np.interp(grid, a, b) for a, b in zip(xs, ys)])
+    return grid, stacked.mean(0), stacked.min(0), stacked.max(0)
+
+
+def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str = "backprops", target: float | None = None,
+                 title: str = "") -> None:
+    """Test error against ``x`` for each method: the mean over seeds, shaded between the seeds' extremes."""
+    for method, records in runs.items():
+        if not records:
+            continue
+        grid, mean, low, high = mean_curve(records, x)
+        (line,) = ax.plot(grid, 100 * mean, label=method, lw=1.4)
+        if len(records) > 1:
+            ax.fill_between(grid, 100 * low, 100 * high, color=line.get_color(), alpha=0.15, lw=0)
+    if target is not None:
+        ax.axhline(100 * target, color="k", ls=":", lw=1, label="1.2 × standard's best")
+    ax.set_xlabel({"backprops": "back-propagated examples", "train_wall_s": "training wall-clock (s)"}.get(x, x))
+    ax.set_ylabel("test error (%)")
+    ax.set_title(title, fontsize=10)
+
+
+def error_curve_grid(panels: Mapping[str, Mapping[str, Sequence[RunRecord]]], targets: Mapping[str, float] | None = None,
+                     x: str = "backprops", columns: int = 4, ylim: tuple[float, float] | None = None) -> plt.Figure:
+    """One :func:`error_curves` panel per setting, a shared legend below."""
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False)
+    for ax, (title, runs) in zip(axes.flat, panels.items()):
+        error_curves(ax, runs, x, (targets or {}).get(title), title)
+        if ylim:
+            ax.set_ylim(*ylim)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    """Trailing mean over ``window`` values (shorter at the start)."""
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (sums[1:] - sums[np.maximum(0, np.arange(1, len(values) + 1) - window)]) / counts
+
+
+def corrupted_share(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], fraction: float, window: int = 20, title: str = "") -> None:
+    """Share of corrupted examples in each training batch over training (moving average, mean over seeds)."""
+    for method, records in runs.items():
+        curves = []
+        for record in records:
+            steps_per_epoch = record.counters["step"] / record.counters["epoch"]
+            epochs = np.asarray(record.steps["step"], dtype=float) / steps_per_epoch
+            curves.append((epochs, moving_average(record.steps["corrupted_share"], window)))
+        grid = np.linspace(0, min(c[0][-1] for c in curves), 300)
+        mean = np.mean([np.interp(grid, e, s) for e, s in curves], axis=0)
+        ax.plot(grid, 100 * mean, label=method, lw=1.3)
+    ax.axhline(100 * fraction, color="k", ls=":", lw=1, label=f"{100 * fraction:.0f} % corrupted in the data")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("corrupted examples in batch (%)")
+    ax.set_title(title, fontsize=10)
+
+
+def picked_gallery(rows: Sequence[tuple[str, ImageSet, Sequence[int]]], class_ids: Sequence[int], per_class: int = 6,
+                   pool_share: float = 0.04, seed: int = 0) -> plt.Figure:
+    """Paper H's Fig. 1/2: images drawn from each class's most and least often selected examples.
+
+    Args:
+        rows: (row label, the training set the run saw, its per-example selection counts).
+        class_ids: classes to show, side by side.
+        per_class: images per class and row.
+        pool_share: draw from the top (bottom) this share of the class by selection count
+            (paper H: 2000 of CIFAR-10's 50,000, 4 %).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    fig, axes = plt.subplots(2 * len(rows), per_class * len(class_ids), figsize=(0.9 * per_class * len(class_ids), 2.0 * len(rows)), squeeze=False)
+    for r, (label, image_set, counts) in enumerate(rows):
+        counts_t = torch.as_tensor(counts)
+        for extreme, row in (("most", 2 * r), ("least", 2 * r + 1)):
+            for c, class_id in enumerate(class_ids):
+                members = (image_set.labels == class_id).nonzero().flatten()
+                order = counts_t[members].argsort(descending=extreme == "most", stable=True)
+                pool = members[order[: max(per_class, round(pool_share * len(members)))]]
+                shown = pool[torch.randperm(len(pool), generator=generator)[:per_class]]
+                for k, position in enumerate(shown.tolist()):
+                    show_image(axes[row, c * per_class + k], image_set.images[position], f"×{int(counts_t[position])}")
+            axes[row, 0].annotate(f"{label}\n{extreme} picked", (-0.2, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8)
+    for c, class_id in enumerate(class_ids):
+        axes[0, c * per_class].annotate(rows[0][1].classes[class_id], (0, 1.35), xycoords="axes fraction", fontsize=10, weight="bold")
     fig.tight_layout()
     return fig

@@ -1,0 +1,67 @@
+"""Run the book's notebooks with papermill at a named profile, into ``book/``.
+
+``python -m lossprio.reproduce --profile cpu`` (or ``make reproduce PROFILE=cpu``) executes every
+notebook of ``notebooks/`` that has a ``profile`` parameter at that profile (the others at their
+defaults), writes the executed copies into ``book/`` (atomically: a killed run leaves the old page)
+and the run records into ``results/<chapter>/<profile>/``. Runs whose records exist are read, not
+retrained, so a killed reproduction resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def notebook_parameters(path: Path) -> set[str]:
+    """Names in a notebook's ``parameters`` cell."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir: Path = ROOT / "notebooks",
+              book_dir: Path = ROOT / "book", results_dir: Path = ROOT / "results", progress: bool = True) -> list[Path]:
+    """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
+    import papermill
+
+    sources = sorted(notebook_dir.glob("*.ipynb")) if not notebooks else [notebook_dir / f"{n}.ipynb" for n in notebooks]
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        raise ValueError(f"notebooks={list(notebooks or [])}: no such notebook {missing}; have {sorted(p.stem for p in notebook_dir.glob('*.ipynb'))}")
+    book_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sources:
+        names = notebook_parameters(source)
+        parameters = {}
+        if "profile" in names:
+            parameters = {"profile": profile, "results_dir": str(Path(results_dir).resolve() / source.stem), "progress": False}
+        target = book_dir / source.name
+        temporary = target.with_suffix(".tmp.ipynb")
+        start = time.perf_counter()
+        print(f"{source.name}: {parameters.get('profile', 'defaults')} → {target}", flush=True)
+        papermill.execute_notebook(str(source), str(temporary), parameters=parameters, cwd=str(notebook_dir),
+                                   progress_bar=progress, kernel_name="python3")
+        os.replace(temporary, target)
+        print(f"{source.name}: done in {time.perf_counter() - start:.0f} s", flush=True)
+        written.append(target)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="cpu", help="smoke | cpu | paper")
+    parser.add_argument("--notebooks", nargs="*", default=None, help="notebook names (default: all of notebooks/)")
+    parser.add_argument("--book-dir", type=Path, default=ROOT / "book")
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    reproduce(args.profile, args.notebooks, book_dir=args.book_dir, results_dir=args.results_dir, progress=not args.no_progress)
+
+
+if __name__ == "__main__":
+    main()
