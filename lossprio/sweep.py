@@ -47,11 +47,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", default="smoke", choices=list(experiments.PROFILES))
     parser.add_argument("--out", required=True)
     parser.add_argument("--worker", default="0/1", help="K/N: run every N-th config starting at the K-th")
+    parser.add_argument("--seeds", type=int, nargs="*", default=None, help="only these seeds of the profile")
     args = parser.parse_args(argv)
     settings = experiments.hu2021_profile(args.profile)
     configs = experiments.hu2021_runs(settings)
     k, n = (int(v) for v in args.worker.split("/"))
-    keys = list(configs)[k::n]
+    keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
     start = time.perf_counter()
     run_all(configs, args.out, threads=settings.threads, only=keys)
     print(f"{len(keys)} runs finished or found in {time.perf_counter() - start:.0f} s")
