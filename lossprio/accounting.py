@@ -1,0 +1,94 @@
+"""What a training run counts and times: work counters, wall-clock per phase, per-step logs, the queue."""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+PHASES = ("selection_forward", "selection", "train", "evaluation", "other")
+
+
+@dataclass
+class Counters:
+    """Work done so far. Forwards and backprops count examples; steps count optimizer steps."""
+
+    epoch: int = 0
+    step: int = 0
+    backprops: int = 0
+    selection_forwards: int = 0
+    training_forwards: int = 0
+    candidates: int = 0
+    resumes: int = 0
+    wall_s: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+
+class PhaseClock:
+    """Adds wall-clock per phase into ``counters.phase_seconds``; optionally syncs CUDA at the edges."""
+
+    def __init__(self, counters: Counters, device: torch.device, sync: bool) -> None:
+        self.counters, self.sync = counters, sync and device.type == "cuda"
+        self.segment_start = time.perf_counter()
+        self.wall_at_start = counters.wall_s
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        if self.sync:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        yield
+        if self.sync:
+            torch.cuda.synchronize()
+        self.counters.phase_seconds[phase] += time.perf_counter() - start
+
+    def update_wall(self) -> None:
+        """Set the total wall-clock (this segment plus earlier ones) and 'other' as the remainder."""
+        self.counters.wall_s = self.wall_at_start + time.perf_counter() - self.segment_start
+        named = sum(v for k, v in self.counters.phase_seconds.items() if k != "other")
+        self.counters.phase_seconds["other"] = max(0.0, self.counters.wall_s - named)
+
+
+class StepLog:
+    """Per-step metrics; device values are kept as tensors and copied to the host in one go."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {"step": [], "backprops": [], "lr": [], "batch": [], "loss": [], "corrupted_share": []}
+        self.pending: list[Tensor] = []
+
+    def add(self, step: int, backprops: int, lr: float, batch: int, loss: Tensor, corrupted_share: Tensor) -> None:
+        for key, value in (("step", step), ("backprops", backprops), ("lr", lr), ("batch", batch)):
+            self.columns[key].append(value)
+        self.pending.append(torch.stack([loss.float(), corrupted_share.float()]))
+
+    def flush(self) -> dict[str, list]:
+        if self.pending:
+            values = torch.stack(self.pending).cpu()
+            self.columns["loss"] += [round(v, 6) for v in values[:, 0].tolist()]
+            self.columns["corrupted_share"] += [round(v, 6) for v in values[:, 1].tolist()]
+            self.pending = []
+        return self.columns
+
+
+class Queue:
+    """Chosen examples waiting for a full training batch."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size, self.parts, self.count = batch_size, [], 0
+
+    def push(self, *part: Tensor) -> None:
+        self.parts.append(part)
+        self.count += part[0].numel()
+
+    def pop(self, drain: bool = False) -> tuple[Tensor, ...] | None:
+        """A full batch, or with ``drain`` whatever is left; ``None`` if there is not enough."""
+        if self.count == 0 or (self.count < self.batch_size and not drain):
+            return None
+        joined = [torch.cat(column) for column in zip(*self.parts)]
+        take = min(self.batch_size, self.count)
+        self.parts = [tuple(c[take:] for c in joined)] if self.count > take else []
+        self.count -= take
+        return tuple(c[:take] for c in joined)
