@@ -39,7 +39,9 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
         names = notebook_parameters(source)
         parameters = {}
         if "profile" in names:
-            parameters = {"profile": profile, "results_dir": str(Path(results_dir).resolve() / source.stem), "progress": False}
+            # relative to the notebook's folder, so no machine's absolute path is written into the page
+            results = os.path.relpath(Path(results_dir).resolve() / source.stem, notebook_dir.resolve())
+            parameters = {"profile": profile, "results_dir": results, "progress": False}
         target = book_dir / source.name
         temporary = target.with_suffix(".tmp.ipynb")
         start = time.perf_counter()
