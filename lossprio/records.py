@@ -1,6 +1,7 @@
 """Run records: a run's config, seed, commit, machine and measurements, written atomically as JSON."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -45,8 +46,13 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The commit of the checkout lossprio is imported from (``+dirty`` if it has changes), or ``unknown``."""
+    """The commit of the checkout lossprio is imported from (``+dirty`` if it has changes), or ``unknown``.
+
+    Read once per process, at the first run: the code a long sweep runs is the code it loaded,
+    even if the checkout moves on while it runs.
+    """
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_DIR, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "lossprio"], cwd=PACKAGE_DIR.parent, capture_output=True, text=True, timeout=10).stdout.strip()
