@@ -126,14 +126,17 @@ class BatchIterator:
         drop_last: bool = False,
         seed: int = 0,
         channels_last: bool = False,
+        evaluation: bool = False,
     ) -> None:
+        """``augment`` applies at random unless ``evaluation``, which only normalises with its
+        mean and std (as does ``augment=None`` with mean 0 and std 1)."""
         check_positive_int("batch_size", batch_size)
         self.device = torch.device(device)
         self.images = image_set.images.to(self.device)
         self.labels = image_set.labels.to(self.device)
         self.batch_size = batch_size
         self.augment = augment or Augment()
-        self.train_mode = augment is not None
+        self.train_mode = augment is not None and not evaluation
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.seed = seed

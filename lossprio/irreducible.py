@@ -60,8 +60,7 @@ def score(model: nn.Module, image_set: ImageSet, augment: Augment, device: torch
     """Per-example ``loss`` or prediction ``entropy`` on non-augmented inputs, by position, on the CPU."""
     check_choice("kind", kind, ["loss", "entropy"])
     score_fn = loss_score if kind == "loss" else entropy_score
-    iterator = BatchIterator(image_set, batch_size, device=device, shuffle=False)
-    iterator.augment = Augment(mean=augment.mean, std=augment.std)
+    iterator = BatchIterator(image_set, batch_size, device=device, augment=augment, evaluation=True, shuffle=False)
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import corruptions, irreducible, selectors
 from .accounting import Counters, PhaseClock, Queue, StepLog
-from .batches import Augment, BatchIterator, derive_seed
+from .batches import Augment, Batch, BatchIterator, derive_seed
 from .config import TrainConfig
 from .data import ImageSet, channel_stats, class_balanced_fraction, halves, load
 from .models import build as build_model
@@ -177,10 +177,8 @@ class Trainer:
         # With B > b (candidate sampling, Kath18's pool) an incomplete last candidate batch is dropped.
         self.candidates = BatchIterator(setup.train, config.candidates, device=device, augment=setup.augment, seed=config.seed,
                                         channels_last=cl, drop_last=config.candidates > config.batch_size)
-        self.test = BatchIterator(setup.test, 1024, device=device, shuffle=False, channels_last=cl)
-        self.test.augment = Augment(mean=setup.augment.mean, std=setup.augment.std)
-        wants_features = "feature_norm" in getattr(setup.selector, "wants", ())
-        self.features = FeatureNorms(setup.model.head) if wants_features else None
+        self.test = BatchIterator(setup.test, 1024, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl)
+        self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
 
     def selection_forward(self, inputs: Tensor) -> Tensor:
@@ -196,7 +194,7 @@ class Trainer:
         self.counters.selection_forwards += inputs.shape[0]
         return logits
 
-    def select(self, batch) -> None:
+    def select(self, batch: Batch) -> None:
         """Selection forward (if the selector wants one), decision, and queueing of the chosen."""
         selector = self.setup.selector
         with self.clock("selection_forward"):

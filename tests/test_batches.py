@@ -55,9 +55,8 @@ def test_epoch_visits_every_index_once_and_is_deterministic(tiny_set):
 
 
 def test_evaluation_batches_are_only_normalised(tiny_set):
-    augment = Augment(mean=(0.5,) * 3, std=(0.2,) * 3)
-    iterator = BatchIterator(tiny_set, 100, shuffle=False, augment=None)
-    iterator.augment = augment
+    augment = Augment(crop_padding=2, flip=True, cutout=3, mean=(0.5,) * 3, std=(0.2,) * 3)
+    iterator = BatchIterator(tiny_set, 100, shuffle=False, augment=augment, evaluation=True)
     batch = next(iter(iterator))
     assert torch.equal(batch.indices, torch.arange(100))
     assert torch.allclose(batch.inputs, normalize(tiny_set.images[:100], augment.mean, augment.std))

@@ -41,6 +41,8 @@ class Selector:
 
     #: per-candidate tensors the selector needs in ``extras`` (e.g. ``irreducible_loss``)
     requires: tuple[str, ...] = ()
+    #: per-candidate tensors it uses when the loop can give them (``feature_norm``)
+    wants: tuple[str, ...] = ()
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
