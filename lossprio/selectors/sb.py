@@ -14,18 +14,19 @@ from ..checks import check_positive_int, check_range
 from .base import SCORES, SELECTORS, Extras, Selection, Selector, require_logits, take_all, unit_weights
 
 
+def count_below(scores: Tensor, history: Tensor) -> Tensor:
+    """For each score, how many ``history`` scores are strictly below it."""
+    return torch.searchsorted(torch.msort(history), scores, side="left")
+
+
 def select_probability(scores: Tensor, history: Tensor, beta: float) -> Tensor:
     """CDF of each score over ``history`` (share strictly below), to the power ``beta``."""
-    below = torch.searchsorted(torch.msort(history), scores, side="left")
-    return (below.float() / history.numel()).pow(beta)
+    return (count_below(scores, history).float() / history.numel()).pow(beta)
 
 
 class CoinFlips:
-    """Uniform draws made in blocks and handed out as views, saving a tensor op per batch.
-
-    ``take(n)`` returns the next ``n`` draws of the generator's stream, so decisions match
-    drawing ``torch.rand(n)`` per batch from the same stream position.
-    """
+    """Uniform draws made in blocks of the selector's generator and handed out as views, which
+    saves a tensor op per candidate batch; deterministic by the generator's seed."""
 
     def __init__(self, block: int = 65_536) -> None:
         self.block = block
@@ -46,7 +47,7 @@ def draw(scores: Tensor, history: Tensor, beta: float, flips: Tensor) -> Tensor:
     Same decision as ``flips < select_probability(...)`` with fewer tensor ops:
     u < (k/n)^β  ⇔  n · u^(1/β) < k, with k the count of history scores strictly below.
     """
-    below = torch.searchsorted(torch.msort(history), scores, side="left")
+    below = count_below(scores, history)
     if beta == 0:
         return torch.ones_like(below, dtype=torch.bool)
     if beta != 1:
