@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import numpy as np
 import torch
 from torch import Tensor
@@ -83,6 +84,8 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
             ax.fill_between(grid, 100 * low, 100 * high, color=line.get_color(), alpha=0.15, lw=0)
     if target is not None:
         ax.axhline(100 * target, color="k", ls=":", lw=1, label="1.2 × standard's best")
+    if x == "backprops":
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k"))
     ax.set_xlabel({"backprops": "back-propagated examples", "train_wall_s": "training wall-clock (s)"}.get(x, x))
     ax.set_ylabel("test error (%)")
     ax.set_title(title, fontsize=10)
