@@ -23,6 +23,7 @@ from torch import Tensor
 
 from . import selectors
 from .models import build as build_model
+from .records import git_commit, now
 
 
 def median_ms(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 3) -> float:
@@ -96,7 +97,8 @@ def benchmark(device: torch.device, batch: int, candidates: int, keep: int, repe
     forward_ms = median_ms(selection_forward, device, repeats)
     logits = selection_forward()
     result = {"selectors": {}, "device": str(device), "device_name": _device_name(device), "batch": batch,
-              "candidates": candidates, "keep": keep, "torch_threads": torch.get_num_threads()}
+              "candidates": candidates, "keep": keep, "torch_threads": torch.get_num_threads(),
+              "torch": torch.__version__, "commit": git_commit(), "measured": now()}
     for name in selectors.selector_names():
         selector = selectors.build(name, **selector_settings(name, candidates, keep, num_examples, device))
         bookkeeping = median_ms(lambda: selector.select(indices, logits, targets, extras), device, repeats)

@@ -40,6 +40,20 @@ def test_sb_percentile_counts_history_strictly_below():
     assert select_probability(torch.tensor([3.0]), history, beta=2.0).item() == 0.25
 
 
+@pytest.mark.parametrize("beta", [0.5, 1.0, 2.0, 3.0])
+def test_sb_cpu_fast_path_decides_exactly_as_the_tensor_path(beta):
+    from lossprio.selectors.sb import draw, draw_torch
+
+    generator = torch.Generator().manual_seed(int(beta * 10))
+    history = torch.rand(1024, generator=generator) * 4
+    scores = torch.cat([torch.rand(500, generator=generator) * 5, history[:20]])  # ties with the history too
+    flips = torch.rand(scores.numel(), generator=generator)
+    fast = draw(scores, history, beta, flips)
+    assert fast.dtype == torch.int64 and torch.equal(fast, draw_torch(scores, history, beta, flips).nonzero().flatten())
+    by_probability = (flips < select_probability(scores, history, beta)).nonzero().flatten()
+    assert len(set(fast.tolist()) ^ set(by_probability.tolist())) <= 1  # float rounding at the edge at most
+
+
 def test_sb_probability_rises_with_loss_and_high_losses_are_chosen():
     sb = selectors.build("sb", beta=1.0, warmup_epochs=0, seed=1)
     losses = torch.cat([torch.full((64,), 0.05), torch.full((64,), 3.0)])

@@ -7,6 +7,7 @@ the history carries across epochs; the first ``warmup_epochs`` train on everythi
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -42,17 +43,35 @@ class CoinFlips:
 
 
 def draw(scores: Tensor, history: Tensor, beta: float, flips: Tensor) -> Tensor:
-    """Heads where ``flips`` < CDF(score)^β over ``history``.
+    """Positions where ``flips`` < CDF(score)^β over ``history`` (int64, on the scores' device).
 
-    Same decision as ``flips < select_probability(...)`` with fewer tensor ops:
+    Same decision as ``flips < select_probability(...)`` with fewer ops:
     u < (k/n)^β  ⇔  n · u^(1/β) < k, with k the count of history scores strictly below.
     """
-    below = count_below(scores, history)
     if beta == 0:
-        return torch.ones_like(below, dtype=torch.bool)
+        return torch.arange(scores.numel(), device=scores.device)
+    if scores.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(draw_numpy(scores.numpy(), history.numpy(), beta, flips.numpy())))
+    return draw_torch(scores, history, beta, flips).nonzero().flatten()
+
+
+def draw_torch(scores: Tensor, history: Tensor, beta: float, flips: Tensor) -> Tensor:
+    """:func:`draw` in tensor ops (any device)."""
     if beta != 1:
         flips = flips.pow(1.0 / beta)
-    return flips * history.numel() < below
+    return flips * history.numel() < count_below(scores, history)
+
+
+def draw_numpy(scores: np.ndarray, history: np.ndarray, beta: float, flips: np.ndarray) -> np.ndarray:
+    """:func:`draw` on CPU memory through NumPy (zero-copy views of the tensors).
+
+    On a CPU, torch's per-op dispatch (several µs an op) dominates at B = 128 candidates;
+    NumPy does the same sort, search and compare about three times faster.
+    """
+    below = np.searchsorted(np.sort(history), scores, side="left")
+    if beta != 1:
+        flips = flips ** (1.0 / beta)
+    return flips * history.size < below
 
 
 class LossHistory:
@@ -68,12 +87,14 @@ class LossHistory:
         if self.values is None:
             self.values = torch.empty(self.size, device=scores.device)
         scores = scores.detach()[-self.size :]
+        # on the CPU, NumPy views write the same memory without torch's per-op dispatch
+        values, new = (self.values.numpy(), scores.numpy()) if scores.device.type == "cpu" else (self.values, scores)
         start = self.count % self.size
-        head = min(scores.numel(), self.size - start)
-        self.values[start : start + head] = scores[:head]
-        if head < scores.numel():  # wrap around
-            self.values[: scores.numel() - head] = scores[head:]
-        self.count += scores.numel()
+        head = min(new.shape[0], self.size - start)
+        values[start : start + head] = new[:head]
+        if head < new.shape[0]:  # wrap around
+            values[: new.shape[0] - head] = new[head:]
+        self.count += new.shape[0]
         return self.values[: min(self.count, self.size)]
 
 
@@ -115,7 +136,7 @@ class SelectiveBackprop(Selector):
     def choose(self, scores: Tensor) -> Selection:
         """Coin flips with P = CDF(score)^β, after pushing ``scores`` into the history."""
         flips = self.flips.take(scores.numel(), self.generator(scores.device), scores.device)
-        chosen = draw(scores, self.history.push(scores), self.beta, flips).nonzero().flatten()
+        chosen = draw(scores, self.history.push(scores), self.beta, flips)
         return Selection(chosen, unit_weights(chosen.numel(), scores.device), scores)
 
     def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
