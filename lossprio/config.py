@@ -17,6 +17,7 @@ class TrainConfig:
     ``candidate_batch`` (B) examples; the selector picks some, and the picks queue into training
     batches of ``batch_size`` (b). Papers J/H: B = b (epoch traversal, SB's queue). Paper M: B =
     n_B = 320, a top-k selector with keep = n_b = 32 = b (candidate sampling without replacement).
+    With B > b an epoch's incomplete last candidate batch is dropped, so every one has B examples.
     """
 
     # data
@@ -73,7 +74,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad setting."""
-        for name in ("train_fraction", "test_fraction", "corruption_fraction", "il_holdout_fraction"):
+        for name in ("test_fraction", "corruption_fraction", "il_holdout_fraction"):
             check_fraction(name, getattr(self, name))
         check_range("train_fraction", self.train_fraction, 0.0, 1.0, low_open=True)
         check_choice("split", self.split, ["full", "half"])

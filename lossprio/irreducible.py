@@ -82,6 +82,7 @@ def fit(model: nn.Module, train: ImageSet, validation: ImageSet, config: ILConfi
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(model(batch.inputs), batch.labels).backward()
             optimizer.step()
+        # without a validation set the last epoch counts as the best
         validation_loss = float(score(model, validation, augment, device).mean()) if len(validation) else -epoch
         if validation_loss < best_loss:
             best_loss, best_state = validation_loss, copy.deepcopy(model.state_dict())
