@@ -23,7 +23,7 @@ from torch import Tensor
 
 from . import selectors
 from .models import build as build_model
-from .records import git_commit, now
+from .records import device_name, git_commit, now
 
 
 def median_ms(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 3) -> float:
@@ -96,7 +96,7 @@ def benchmark(device: torch.device, batch: int, candidates: int, keep: int, repe
     model.eval()
     forward_ms = median_ms(selection_forward, device, repeats)
     logits = selection_forward()
-    result = {"selectors": {}, "device": str(device), "device_name": _device_name(device), "batch": batch,
+    result = {"selectors": {}, "device": str(device), "device_name": device_name(device), "batch": batch,
               "candidates": candidates, "keep": keep, "torch_threads": torch.get_num_threads(),
               "torch": torch.__version__, "commit": git_commit(), "measured": now()}
     for name in selectors.selector_names():
@@ -112,12 +112,6 @@ def benchmark(device: torch.device, batch: int, candidates: int, keep: int, repe
     rng = random.Random(0)
     result["naive_sb_ms"] = median_ms(lambda: naive_sb(losses, history, 1.0, rng), device, max(5, repeats // 10))
     return result
-
-
-def _device_name(device: torch.device) -> str:
-    import platform
-
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
 
 
 def print_table(result: dict) -> None:

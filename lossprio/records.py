@@ -61,16 +61,20 @@ def git_commit() -> str:
         return "unknown"
 
 
+def device_name(device: torch.device) -> str:
+    """The GPU's name on CUDA, else the CPU's (or the machine architecture)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+
+
 def machine_info(device: torch.device) -> dict[str, Any]:
     """Where a run ran: device name, CPU, threads, library versions."""
     import torchvision
 
     from . import __version__
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return {
         "device": str(device),
-        "device_name": name,
+        "device_name": device_name(device),
         "hostname": platform.node(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),

@@ -103,13 +103,14 @@ def unit_weights(count: int, device: torch.device) -> Tensor:
     return ones[:count]
 
 
-def take_all(count: int, device: torch.device, scores: Tensor | None = None) -> Selection:
+def no_scores(count: int, device: torch.device) -> Tensor:
+    """Scores of ``count`` candidates a selector did not score (NaN)."""
+    return torch.full((count,), float("nan"), device=device)
+
+
+def take_all(count: int, device: torch.device) -> Selection:
     """Train on every candidate with weight 1."""
-    return Selection(
-        chosen=torch.arange(count, device=device),
-        weights=unit_weights(count, device),
-        scores=scores if scores is not None else torch.full((count,), float("nan"), device=device),
-    )
+    return Selection(torch.arange(count, device=device), unit_weights(count, device), no_scores(count, device))
 
 
 def require_extras(selector: Selector, extras: Extras | None) -> Extras:

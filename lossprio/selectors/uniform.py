@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .base import SELECTORS, Extras, Selection, Selector, check_keep, resolve_keep, take_all, unit_weights
+from .base import SELECTORS, Extras, Selection, Selector, check_keep, no_scores, resolve_keep, take_all, unit_weights
 
 
 @SELECTORS.register("uniform")
@@ -26,4 +26,4 @@ class Uniform(Selector):
         if keep == count:
             return take_all(count, indices.device)
         chosen = torch.randperm(count, generator=self.generator(indices.device), device=indices.device)[:keep]
-        return Selection(chosen, unit_weights(keep, indices.device), torch.full((count,), float("nan"), device=indices.device))
+        return Selection(chosen, unit_weights(keep, indices.device), no_scores(count, indices.device))
