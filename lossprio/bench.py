@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import selectors
+from .checks import int_argument
 from .models import build as build_model
 from .records import device_name, git_commit, now
 
@@ -131,12 +132,14 @@ def print_table(result: dict) -> None:
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--batch", type=int, default=128, help="training batch b")
-    parser.add_argument("--candidates", type=int, default=128, help="candidate batch B")
-    parser.add_argument("--keep", type=int, default=None, help="examples kept by top-k and sampling selectors (default B/10)")
-    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--batch", type=int_argument(1), default=128, help="training batch b")
+    parser.add_argument("--candidates", type=int_argument(1), default=128, help="candidate batch B")
+    parser.add_argument("--keep", type=int_argument(1), default=None, help="examples kept by top-k and sampling selectors (default B/10)")
+    parser.add_argument("--repeats", type=int_argument(1), default=200)
     parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args(argv)
+    if args.keep is not None and args.keep > args.candidates:
+        parser.error(f"--keep {args.keep} exceeds --candidates {args.candidates}")
     keep = args.keep or max(1, args.candidates // 10)
     result = benchmark(torch.device(args.device), args.batch, args.candidates, keep, args.repeats)
     print_table(result)

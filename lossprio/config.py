@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .checks import check_choice, check_fraction, check_positive_int, check_range
+from .checks import check_choice, check_finite_tree, check_fraction, check_int, check_positive_int, check_range
 
 
 @dataclass
@@ -73,20 +74,36 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first bad setting."""
-        for name in ("test_fraction", "corruption_fraction", "il_holdout_fraction"):
-            check_fraction(name, getattr(self, name))
-        check_range("train_fraction", self.train_fraction, 0.0, 1.0, low_open=True)
+        """Raise ``ValueError`` naming the first bad setting (NaN and infinities included)."""
+        from . import corruptions, data, models, selectors
+
+        check_choice("dataset", self.dataset, data.dataset_names())
+        check_choice("model", self.model, models.model_names())
+        check_choice("il_model", self.il_model, models.model_names())
+        check_choice("selector", self.selector, selectors.selector_names())
+        if self.corruption is not None:
+            check_choice("corruption", self.corruption, corruptions.corruption_names())
+        for name in ("train_fraction", "test_fraction", "il_holdout_fraction", "svp_fraction"):
+            check_fraction(name, getattr(self, name), allow_zero=False)  # zero would leave an empty set
+        check_fraction("corruption_fraction", self.corruption_fraction)
         check_choice("split", self.split, ["full", "half"])
         check_choice("optimizer", self.optimizer, ["sgd", "adamw"])
         check_choice("lr_unit", self.lr_unit, ["epoch", "backprops"])
         check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
-        for name in ("batch_size", "epochs", "il_epochs"):
+        for name in ("batch_size", "epochs", "il_epochs", "svp_proxy_epochs"):
             check_positive_int(name, getattr(self, name))
+        for name in ("seed", "corruption_seed", "crop_padding", "cutout"):
+            check_int(name, getattr(self, name), 0)
         if self.candidate_batch is not None:
             check_positive_int("candidate_batch", self.candidate_batch)
         check_range("lr", self.lr, 0.0, low_open=True)
         check_range("lr_gamma", self.lr_gamma, 0.0, low_open=True)
+        check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0)
+        for position, milestone in enumerate(self.lr_milestones):
+            check_range(f"lr_milestones[{position}]", milestone, 0.0)
+        check_finite_tree("selector_kwargs", self.selector_kwargs)
+        check_finite_tree("model_kwargs", self.model_kwargs)
         keep = self.selector_kwargs.get("keep")
         if keep is not None and keep > self.candidates:
             raise ValueError(f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidates}: n_b must be <= n_B")
@@ -115,8 +132,21 @@ class TrainConfig:
         return cls(**values)
 
     @property
+    def config_hash(self) -> str:
+        """SHA-256 of every setting: what a record or checkpoint must carry to count as this run's."""
+        return config_hash(self.to_dict())
+
+    @property
     def run_id(self) -> str:
-        """A readable prefix and a hash of every setting."""
-        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        """A readable prefix and the first 10 hex digits of :attr:`config_hash` (a safe folder name)."""
         corruption = f"{self.corruption}{self.corruption_fraction:g}" if self.corruption else "clean"
-        return f"{self.dataset}-{corruption}-{self.model}-{self.selector}-s{self.seed}-{digest}"
+        prefix = "-".join((self.dataset, corruption, self.model, self.selector, f"s{self.seed}"))
+        return f"{SAFE_NAME.sub('_', prefix)}-{self.config_hash[:10]}"
+
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._+=-]")
+
+
+def config_hash(values: dict[str, Any]) -> str:
+    """SHA-256 hex digest of a config's settings (``TrainConfig.to_dict()`` or a record's ``config``)."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()

@@ -19,10 +19,11 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .batches import Augment, BatchIterator, derive_seed
-from .checks import check_choice, check_fraction, check_positive_int
+from .checks import check_choice, check_fraction, check_int, check_positive_int, check_range
 from .data import ImageSet, class_balanced_fraction, class_balanced_split, halves
 from .models import build as build_model
-from .records import atomic_torch_save
+from .locks import exclusive
+from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
 from .selectors.base import entropy_score, loss_score
 
 
@@ -52,8 +53,10 @@ class ILConfig:
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
         check_choice("holdout", self.holdout, ["holdout", "no_holdout"])
-        check_fraction("holdout_fraction", self.holdout_fraction)
-        check_fraction("validation_fraction", self.validation_fraction)
+        check_fraction("holdout_fraction", self.holdout_fraction, allow_zero=False)
+        check_range("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
+        check_range("lr", self.lr, 0.0, low_open=True)
+        check_int("seed", self.seed, 0)
 
 
 def score(model: nn.Module, image_set: ImageSet, augment: Augment, device: torch.device, kind: str = "loss", batch_size: int = 1024) -> Tensor:
@@ -135,20 +138,46 @@ def irreducible_losses(
         "config": asdict(config), "augment": asdict(augment), "train": fingerprint(train),
         "holdout": None if holdout is None or config.holdout == "no_holdout" else fingerprint(holdout),
     }, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"il-{key}.pt" if cache_dir is not None else None
-    if path is not None and path.exists():
-        cached = torch.load(path)
-        if not torch.equal(cached["source_index"], train.source_index):  # same examples in the same order
-            raise ValueError(f"{path}: cached irreducible losses are for another ordering of the training set")
-        return cached["losses"]
+    if cache_dir is None:
+        return compute_irreducible_losses(train, holdout, config, augment, device, progress)
+    path = Path(cache_dir) / f"il-{key}.pt"
+    with exclusive(path.with_suffix(".lock")):  # one process trains it; the others wait, then read it
+        remove_temporaries(path.parent, path.name)
+        if path.exists():
+            try:
+                return read_cache(path, train)
+            except FileProblem as problem:
+                set_aside(path, f"{problem.problem}; the IL model is retrained")
+        losses = compute_irreducible_losses(train, holdout, config, augment, device, progress)
+        save_tensors({"losses": losses, "source_index": train.source_index}, path, config=asdict(config))
+        return losses
+
+
+def compute_irreducible_losses(train: ImageSet, holdout: ImageSet | None, config: ILConfig, augment: Augment,
+                               device: torch.device, progress: bool) -> Tensor:
+    """Train the IL model(s) as ``config`` says and score ``train`` (no cache)."""
     if config.holdout == "no_holdout":
         first, second = halves(train)
         losses = torch.empty(len(train))
         losses[1::2] = train_and_score(first, second, config, augment, device, progress)
         losses[0::2] = train_and_score(second, first, config, augment, device, progress)
-    else:
-        used = holdout if config.holdout_fraction == 1 else class_balanced_fraction(holdout, config.holdout_fraction, config.seed)
-        losses = train_and_score(used, train, config, augment, device, progress)
-    if path is not None:
-        atomic_torch_save({"losses": losses, "source_index": train.source_index, "config": asdict(config)}, path)
+        return losses
+    used = holdout if config.holdout_fraction == 1 else class_balanced_fraction(holdout, config.holdout_fraction, config.seed)
+    if len(used) == 0:
+        raise ValueError(f"holdout_fraction={config.holdout_fraction} leaves no holdout examples out of {len(holdout)}")
+    return train_and_score(used, train, config, augment, device, progress)
+
+
+def read_cache(path: Path, train: ImageSet) -> Tensor:
+    """Cached losses, checked for length, dtype, finiteness and the training set's order."""
+    _, cached = load_tensors(path)
+    losses = cached.get("losses") if isinstance(cached, dict) else None
+    if not isinstance(losses, Tensor) or losses.dtype != torch.float32 or losses.shape != (len(train),):
+        shape = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
+        raise FileProblem(path, f"holds losses of shape/dtype {shape}/{getattr(losses, 'dtype', None)}, "
+                                f"expected ({len(train)},)/torch.float32")
+    if not bool(torch.isfinite(losses).all()):
+        raise FileProblem(path, f"holds {int((~torch.isfinite(losses)).sum())} non-finite losses")
+    if not torch.equal(cached.get("source_index", torch.empty(0)), train.source_index):
+        raise FileProblem(path, "holds losses for another ordering of the training set")
     return losses

@@ -98,11 +98,13 @@ class SeedSpeedup:
     reached: int
     seeds: int
     target_error: float
+    diverged: int = 0  # seeds of the method whose run diverged (counted as not reaching the target)
 
     def __str__(self) -> str:
+        note = f" ({self.diverged} diverged)" if self.diverged else ""
         if self.value is NEVER:
-            return "—"
-        return f"{self.value:.1f}x" + ("" if self.reached == self.seeds else f" ({self.reached}/{self.seeds} seeds)")
+            return "—" + note
+        return f"{self.value:.1f}x" + ("" if self.reached == self.seeds else f" ({self.reached}/{self.seeds} seeds)") + note
 
 
 def speedup_over_seeds(baselines: Sequence[RunRecord], methods: Sequence[RunRecord], factor: float = 1.2,
@@ -111,16 +113,22 @@ def speedup_over_seeds(baselines: Sequence[RunRecord], methods: Sequence[RunReco
 
     The target is one number for all seeds; the baseline's cost is the mean over its seeds, the
     method's the mean over the seeds that reach the target (how many did is kept). No seed
-    reaching it gives :data:`NEVER`, shown "—" as in paper H.
+    reaching it gives :data:`NEVER`, shown "—" as in paper H. Diverged runs never count as
+    reaching it: a diverged baseline seed is left out of the target, a diverged method seed
+    counts as a seed that did not get there (and is counted in ``diverged``).
     """
     check_range("factor", factor, 1.0)
     check_choice("reference", reference, ["best", "final"])
+    diverged = sum(m.status == "diverged" for m in methods)
+    baselines = [b for b in baselines if b.status != "diverged"]
+    if not baselines:
+        return SeedSpeedup(NEVER, 0, len(methods), float("nan"), diverged)
     errors = [b.best_test_error if reference == "best" else b.final_test_error for b in baselines]
     target = factor * sum(errors) / len(errors)
     baseline_costs = [first_reaching(*curve(b, x), target) for b in baselines]
     baseline_costs = [c for c in baseline_costs if c is not NEVER]
-    method_costs = [c for c in (first_reaching(*curve(m, x), target) for m in methods) if c is not NEVER]
+    method_costs = [c for c in (first_reaching(*curve(m, x), target) for m in methods if m.status != "diverged") if c is not NEVER]
     if not method_costs or not baseline_costs:
-        return SeedSpeedup(NEVER, len(method_costs), len(methods), target)
+        return SeedSpeedup(NEVER, len(method_costs), len(methods), target, diverged)
     value = (sum(baseline_costs) / len(baseline_costs)) / (sum(method_costs) / len(method_costs))
-    return SeedSpeedup(value, len(method_costs), len(methods), target)
+    return SeedSpeedup(value, len(method_costs), len(methods), target, diverged)

@@ -74,12 +74,20 @@ def mean_curve(records: Sequence[RunRecord], x: str = "backprops", y: str = "tes
 
 def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str = "backprops", target: float | None = None,
                  title: str = "") -> None:
-    """Test error against ``x`` for each method: the mean over seeds, shaded between the seeds' extremes."""
-    for method, records in runs.items():
+    """Test error against ``x`` for each method: the mean over seeds, shaded between the seeds' extremes.
+
+    Diverged runs are left out of the mean and counted in the legend ("k diverged").
+    """
+    for method, all_records in runs.items():
+        records = [r for r in all_records if r.status != "diverged"]
+        diverged = len(all_records) - len(records)
+        label = method + (f" ({diverged} diverged)" if diverged else "")
         if not records:
+            if diverged:
+                ax.plot([], [], ls="none", label=label)
             continue
         grid, mean, low, high = mean_curve(records, x)
-        (line,) = ax.plot(grid, 100 * mean, label=method, lw=1.4)
+        (line,) = ax.plot(grid, 100 * mean, label=label, lw=1.4)
         if len(records) > 1:
             ax.fill_between(grid, 100 * low, 100 * high, color=line.get_color(), alpha=0.15, lw=0)
     if target is not None:

@@ -2,48 +2,22 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import platform
 import subprocess
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .config import config_hash
+from .storage import FileProblem, atomic_write_json, read_json
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader (or a kill) sees the old file or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Atomic JSON write (UTF-8, compact separators)."""
-    atomic_write_bytes(path, json.dumps(obj, separators=(",", ":")).encode())
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Atomic ``torch.save``."""
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+#: Version of the record layout. 2: ``format``, ``config_hash`` and ``diverged`` were added.
+RECORD_FORMAT = 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,8 +53,8 @@ def machine_info(device: torch.device) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torch": str(torch.__version__),
+        "torchvision": str(torchvision.__version__),
         "lossprio": __version__,
     }
 
@@ -97,6 +71,8 @@ class RunRecord:
     test error and loss); ``steps`` holds per-optimizer-step columns (backprops, loss, lr, batch,
     corrupted_share); ``phase_seconds`` the wall-clock per phase; ``selection_counts`` how often
     each training example was chosen; ``corrupted`` the positions of corrupted training examples.
+    ``status`` is ``running``, ``finished`` or ``diverged`` (then ``diverged`` says where and why).
+    ``config_hash`` is the SHA-256 of ``config``: a record counts as a config's only if both match.
     """
 
     run_id: str
@@ -113,13 +89,46 @@ class RunRecord:
     steps: dict[str, list[float]] = field(default_factory=dict)
     selection_counts: list[int] = field(default_factory=list)
     corrupted: list[int] = field(default_factory=list)
+    diverged: dict[str, Any] | None = None
+    config_hash: str = ""
+    format: int = RECORD_FORMAT
+
+    def __post_init__(self) -> None:
+        if not self.config_hash:
+            self.config_hash = config_hash(self.config)
 
     def save(self, path: Path) -> None:
         atomic_write_json(path, asdict(self))
 
     @classmethod
-    def load(cls, path: Path) -> "RunRecord":
-        return cls(**json.loads(Path(path).read_text()))
+    def from_dict(cls, values: Any, path: str | Path = "<record>") -> "RunRecord":
+        """A record from its JSON form; :class:`~lossprio.storage.FileProblem` naming ``path`` if it is not one."""
+        if not isinstance(values, dict):
+            raise FileProblem(path, f"not a run record (a JSON {type(values).__name__}, not an object)", RERUN)
+        if values.get("format", 1) != RECORD_FORMAT:
+            raise FileProblem(path, f"record format {values.get('format', 1)}, this lossprio reads format {RECORD_FORMAT}",
+                              "migrate it with `python -m lossprio.records migrate FOLDER` or delete it to rerun the run")
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        if set(values) - names or required - set(values):
+            raise FileProblem(path, f"not a run record: unexpected fields {sorted(set(values) - names)}, "
+                                    f"missing fields {sorted(required - set(values))}", RERUN)
+        record = cls(**values)
+        if record.config_hash != config_hash(record.config):
+            raise FileProblem(path, "its config_hash does not match its config (edited or damaged)", RERUN)
+        if record.status not in STATUSES:
+            raise FileProblem(path, f"status={record.status!r}, not one of {list(STATUSES)}", RERUN)
+        return record
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunRecord":
+        """Read and check a ``record.json``; :class:`~lossprio.storage.FileProblem` naming it if unusable."""
+        return cls.from_dict(read_json(Path(path)), path)
+
+    @property
+    def done(self) -> bool:
+        """Finished or diverged: nothing more to run."""
+        return self.status in ("finished", "diverged")
 
     @property
     def best_test_error(self) -> float:
@@ -130,7 +139,57 @@ class RunRecord:
         return self.evals[-1]["test_error"]
 
 
+STATUSES = ("running", "finished", "diverged")
+RERUN = "delete it (or move it aside) to rerun the run"
+
+
 def load_records(folder: str | Path, finished_only: bool = True) -> list[RunRecord]:
-    """Every ``record.json`` under ``folder``."""
-    records = [RunRecord.load(p) for p in sorted(Path(folder).glob("**/record.json"))]
+    """Every ``record.json`` under ``folder`` (only finished ones by default).
+
+    Raises :class:`~lossprio.storage.FileProblem` naming every unusable record at once.
+    """
+    records, problems = [], []
+    for path in sorted(Path(folder).glob("**/record.json")):
+        try:
+            records.append(RunRecord.load(path))
+        except FileProblem as problem:
+            problems.append(str(problem))
+    if problems:
+        raise FileProblem(folder, f"{len(problems)} unusable record(s):\n  " + "\n  ".join(problems))
     return [r for r in records if r.status == "finished" or not finished_only]
+
+
+def migrate(folder: str | Path) -> int:
+    """Bring every format-1 ``record.json`` under ``folder`` to the current format; returns how many.
+
+    Format 1 lacked ``config_hash`` (computed from the record's own config, which must still
+    give the record's run id), ``diverged`` and ``format``; no measurement changes.
+    """
+    from .config import TrainConfig
+
+    changed = 0
+    for path in sorted(Path(folder).glob("**/record.json")):
+        values = read_json(path)
+        if values.get("format", 1) != 1:
+            continue
+        if TrainConfig.from_dict(values["config"]).run_id != values["run_id"]:
+            raise FileProblem(path, f"its config does not give its run id {values['run_id']}", RERUN)
+        values.update(format=RECORD_FORMAT, config_hash=config_hash(values["config"]), diverged=None)
+        RunRecord.from_dict(values, path).save(path)
+        changed += 1
+    return changed
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m lossprio.records migrate FOLDER``: update old records in place."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("action", choices=["migrate"])
+    parser.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+    print(f"{migrate(args.folder)} record(s) migrated to format {RECORD_FORMAT} under {args.folder}")
+
+
+if __name__ == "__main__":
+    main()

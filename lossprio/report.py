@@ -44,9 +44,18 @@ def seed_speedup(records: Mapping[Key, RunRecord], method: str, corruption: str 
 
 
 def best_error_percent(records: Sequence[RunRecord]) -> tuple[float, float]:
-    """Mean and standard deviation (0 for one seed) of the best test error, in %."""
-    errors = [100 * r.best_test_error for r in records]
+    """Mean and standard deviation (0 for one seed) of the best test error in %, over the runs
+    that did not diverge (NaN when all did)."""
+    errors = [100 * r.best_test_error for r in records if r.status != "diverged"]
+    if not errors:
+        return float("nan"), float("nan")
     return statistics.fmean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0
+
+
+def diverged_note(records: Sequence[RunRecord]) -> str:
+    """`` (k diverged)`` when k of the runs diverged, else nothing."""
+    count = sum(r.status == "diverged" for r in records)
+    return f" ({count} diverged)" if count else ""
 
 
 def table_1(records: Mapping[Key, RunRecord], x: str = "backprops") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,7 +75,7 @@ def table_1(records: Mapping[Key, RunRecord], x: str = "backprops") -> tuple[pd.
             if runs:
                 mean, spread = best_error_percent(runs)
                 speedups[method, "ours"][label] = str(seed_speedup(records, method, corruption, fraction, x))
-                errors[method, "ours"][label] = f"{mean:.2f} ± {spread:.2f}"
+                errors[method, "ours"][label] = f"{mean:.2f} ± {spread:.2f}{diverged_note(runs)}"
             value, error = PAPER_H_TABLE_1[method][column]
             speedups[method, "paper H"][label] = "—" if value is None else f"{value:.1f}x"
             errors[method, "paper H"][label] = f"{error:.2f}"

@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from . import experiments
+from .checks import check_choice
+from .locks import exclusive
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +33,7 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
     """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
     import papermill
 
+    check_choice("profile", profile, list(experiments.PROFILES))  # before any kernel starts
     sources = sorted(notebook_dir.glob("*.ipynb")) if not notebooks else [notebook_dir / f"{n}.ipynb" for n in notebooks]
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
@@ -46,9 +51,14 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
         temporary = target.with_suffix(".tmp.ipynb")
         start = time.perf_counter()
         print(f"{source.name}: {parameters.get('profile', 'defaults')} → {target}", flush=True)
-        papermill.execute_notebook(str(source), str(temporary), parameters=parameters, cwd=str(notebook_dir),
-                                   progress_bar=progress, kernel_name="python3")
-        os.replace(temporary, target)
+        with exclusive(book_dir / f".{source.stem}.lock"):  # one writer per page; a killed one's partial copy goes
+            temporary.unlink(missing_ok=True)
+            try:
+                papermill.execute_notebook(str(source), str(temporary), parameters=parameters, cwd=str(notebook_dir),
+                                           progress_bar=progress, kernel_name="python3")
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
         print(f"{source.name}: done in {time.perf_counter() - start:.0f} s", flush=True)
         written.append(target)
     return written
@@ -56,7 +66,7 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="cpu", help="smoke | cpu | paper")
+    parser.add_argument("--profile", default="cpu", choices=list(experiments.PROFILES))
     parser.add_argument("--notebooks", nargs="*", default=None, help="notebook names (default: all of notebooks/)")
     parser.add_argument("--book-dir", type=Path, default=ROOT / "book")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results")

@@ -1,11 +1,14 @@
 """Run many configs one after another, skipping finished ones: a killed sweep resumes where it stopped.
 
 ``python -m lossprio.sweep hu2021 --profile cpu --out results/hu2021/cpu`` runs a chapter's whole
-grid; run it in the background and commit the records as they finish.
+grid; run it in the background and commit the records as they finish. Any number of sweeps
+(``--worker K/N`` splits, or the same grid twice) can share one folder: a run another process
+holds is skipped and read once that process has finished it.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence, TypeVar
@@ -14,16 +17,31 @@ import torch
 from tqdm.auto import tqdm
 
 from . import experiments
+from .checks import int_argument
 from .config import TrainConfig
+from .locks import Busy
 from .records import RunRecord
-from .train import run
+from .train import run, run_folder
 
 Key = TypeVar("Key")
+
+
+class SweepError(RuntimeError):
+    """Some runs of a sweep failed; every other run was still run. ``failures`` maps keys to errors."""
+
+    def __init__(self, failures: Mapping[object, tuple[Path, BaseException]]) -> None:
+        self.failures = dict(failures)
+        lines = [f"{path}: {type(error).__name__}: {error}" for path, error in self.failures.values()]
+        super().__init__(f"{len(lines)} run(s) failed (the others finished):\n  " + "\n  ".join(lines))
 
 
 def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: bool = True, threads: int | None = None,
             only: Iterable[Key] | None = None) -> dict[Key, RunRecord]:
     """Run (or load, when finished) every config; returns the records by the same keys.
+
+    A run that fails does not stop the others: :class:`SweepError` lists every failure, with
+    its folder, once all have been tried. Diverged runs are not failures; they are returned
+    (status ``diverged``) and listed at the end.
 
     Args:
         configs: runs by any key.
@@ -35,26 +53,64 @@ def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: b
     if threads is not None:
         torch.set_num_threads(threads)
     chosen = list(configs) if only is None else [k for k in only if k in configs]
-    records = {}
+    records: dict[Key, RunRecord] = {}
+    failures: dict[Key, tuple[Path, BaseException]] = {}
+
+    def attempt(key: Key, wait: bool) -> None:
+        try:
+            records[key] = run(configs[key], out_dir, progress=False, wait=wait)
+        except Busy:
+            raise
+        except Exception as error:  # reported with the others at the end; KeyboardInterrupt still stops
+            failures[key] = (run_folder(out_dir, configs[key].run_id), error)
+
+    held_elsewhere = []
     for key in tqdm(chosen, desc=f"runs in {out_dir}", disable=not progress):
-        records[key] = run(configs[key], out_dir, progress=False)
-    return records
+        try:
+            attempt(key, wait=False)
+        except Busy:
+            held_elsewhere.append(key)  # another process trains it: come back when the rest are done
+    for key in tqdm(held_elsewhere, desc="runs other processes hold", disable=not progress or not held_elsewhere):
+        attempt(key, wait=True)
+    diverged = [records[k] for k in chosen if k in records and records[k].status == "diverged"]
+    if diverged and progress:
+        tqdm.write(f"{len(diverged)} run(s) diverged:\n  " + "\n  ".join(r.diverged["message"] for r in diverged))
+    if failures:
+        raise SweepError(failures)
+    return {k: records[k] for k in chosen}
+
+
+def worker_share(text: str) -> tuple[int, int]:
+    """argparse type for ``--worker K/N``: 0 <= K < N."""
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected K/N with whole numbers, e.g. 0/2") from None
+    if n < 1 or not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"{text!r}: need N >= 1 and 0 <= K < N (worker K of N), e.g. 0/2 and 1/2")
+    return k, n
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapter", choices=["hu2021"])
     parser.add_argument("--profile", default="smoke", choices=list(experiments.PROFILES))
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--worker", default="0/1", help="K/N: run every N-th config starting at the K-th")
-    parser.add_argument("--seeds", type=int, nargs="*", default=None, help="only these seeds of the profile")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th")
+    parser.add_argument("--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile")
     args = parser.parse_args(argv)
     settings = experiments.hu2021_profile(args.profile)
     configs = experiments.hu2021_runs(settings)
-    k, n = (int(v) for v in args.worker.split("/"))
+    unknown_seeds = sorted(set(args.seeds or ()) - set(settings.seeds))
+    if unknown_seeds:
+        parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
+    k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
     start = time.perf_counter()
-    run_all(configs, args.out, threads=settings.threads, only=keys)
+    try:
+        run_all(configs, args.out, threads=settings.threads, only=keys)
+    except SweepError as error:
+        sys.exit(f"{error}\nrerun the same command to retry them")
     print(f"{len(keys)} runs finished or found in {time.perf_counter() - start:.0f} s")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +28,9 @@ from .batches import Augment, Batch, BatchIterator, derive_seed
 from .config import TrainConfig
 from .data import ImageSet, channel_stats, class_balanced_fraction, halves, load
 from .models import build as build_model
-from .records import RunRecord, atomic_torch_save, git_commit, machine_info, now
+from .locks import exclusive
+from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
+from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
 
 # ----------------------------------------------------------------------------- setup
 
@@ -65,9 +69,9 @@ def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet,
     """(train, holdout or None, test, corrupted mask over train) as the config asks."""
     train, test = load_cached(config.dataset, "train", config.data_root), load_cached(config.dataset, "test", config.data_root)
     if config.train_fraction < 1:
-        train = class_balanced_fraction(train, config.train_fraction, seed=0)
+        train = require_examples(class_balanced_fraction(train, config.train_fraction, seed=0), "train_fraction", config.train_fraction, len(train))
     if config.test_fraction < 1:
-        test = class_balanced_fraction(test, config.test_fraction, seed=0)
+        test = require_examples(class_balanced_fraction(test, config.test_fraction, seed=0), "test_fraction", config.test_fraction, len(test))
     holdout = None
     if config.split == "half":
         train, holdout = halves(train)
@@ -77,6 +81,13 @@ def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet,
         if holdout is not None and config.corrupt_holdout:
             holdout, _ = corruptions.apply(holdout, config.corruption, config.corruption_fraction, config.corruption_seed + 1)
     return train, holdout, test, corrupted
+
+
+def require_examples(subset: ImageSet, setting: str, value: float, of: int) -> ImageSet:
+    """``subset``, or ``ValueError`` naming the setting that left it empty."""
+    if len(subset) == 0:
+        raise ValueError(f"{setting}={value!r} leaves no examples of the {of} in {subset.name}/{subset.split}: raise it")
+    return subset
 
 
 def build_selector(config: TrainConfig, train: ImageSet, holdout: ImageSet | None, augment: Augment,
@@ -180,6 +191,7 @@ class Trainer:
         self.test = BatchIterator(setup.test, 1024, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl)
         self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
+        self.finite = torch.ones((), dtype=torch.bool, device=device)  # every training loss so far finite
 
     def selection_forward(self, inputs: Tensor) -> Tensor:
         model = self.setup.model
@@ -203,7 +215,7 @@ class Trainer:
             extras = {name: table[batch.indices] for name, table in self.setup.extras.items()}
             if logits is not None and self.features is not None:
                 extras["feature_norm"] = self.features.value
-            selection = selector.select(batch.indices, logits, batch.labels, extras)
+            selection = selector.decide(batch.indices, logits, batch.labels, extras)
             chosen = selection.chosen
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
             self.queue.push(batch.indices[chosen], batch.inputs[chosen], batch.labels[chosen], selection.weights)
@@ -221,6 +233,7 @@ class Trainer:
             self.setup.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.setup.optimizer.step()
+        self.finite &= torch.isfinite(loss.detach())  # a device op, read at the next evaluation or epoch end
         self.setup.selector.observe(indices, logits.detach().float(), labels)
         n = indices.numel()
         self.counters.step += 1
@@ -231,9 +244,12 @@ class Trainer:
             self.evaluate()
 
     def evaluate(self) -> dict[str, float]:
+        self.check_finite()
         with self.clock("evaluation"):
             error, loss = evaluate(self.setup.model, self.test, self.amp)
             error, loss = float(error), float(loss)
+        if not math.isfinite(loss):
+            raise Diverged(self.counters.step, self.counters.epoch, "the test loss", loss)
         self.clock.update_wall()
         entry = {k: v for k, v in asdict(self.counters).items() if k not in ("phase_seconds", "resumes", "candidates")}
         entry["train_wall_s"] = self.counters.wall_s - self.counters.phase_seconds["evaluation"]
@@ -252,11 +268,33 @@ class Trainer:
             bar.update(1)
         if (chunk := self.queue.pop(drain=True)) is not None:
             self.train_on(*chunk)
+        self.check_finite()
         self.counters.epoch += 1
         if not self.config.eval_every or self.counters.epoch == self.config.epochs:
             if not self.record.evals or self.record.evals[-1]["step"] != self.counters.step:
                 entry = self.evaluate()
                 bar.set_postfix(test_error=f"{entry['test_error']:.4f}")
+
+    def check_finite(self) -> None:
+        """:class:`Diverged` at the first non-finite training loss since the last check (one sync)."""
+        if not bool(self.finite):
+            losses = self.steps.flush()["loss"]
+            position = next(i for i, v in enumerate(losses) if not math.isfinite(v))
+            raise Diverged(self.steps.columns["step"][position], self.counters.epoch, "the training loss", losses[position])
+
+    def mark_diverged(self, diverged: "Diverged") -> str:
+        """Record where and why the run diverged; returns the message for the user."""
+        self.sync_record()
+        config = self.config
+        lr = self.steps.columns["lr"][diverged.step - 1] if 0 < diverged.step <= len(self.steps.columns["lr"]) else learning_rate(config, self.counters)
+        message = (f"run {config.run_id} diverged: {diverged.what} became {diverged.value} at step {diverged.step} "
+                   f"(epoch {diverged.epoch}) with lr={lr:g} ({config.optimizer}, lr setting {config.lr:g}); "
+                   f"a learning rate too high for this model and batch size is the usual cause: lower lr")
+        self.record.status, self.record.finished = "diverged", now()
+        self.record.diverged = {"step": diverged.step, "epoch": diverged.epoch, "what": diverged.what,
+                                "value": str(diverged.value), "lr": lr, "setting": {"lr": config.lr, "optimizer": config.optimizer},
+                                "message": message}
+        return message
 
     # -- persistence
 
@@ -270,56 +308,129 @@ class Trainer:
 
     def checkpoint(self, path: Path) -> None:
         self.sync_record()
-        atomic_torch_save({
+        save_tensors({
             "model": self.setup.model.state_dict(),
             "optimizer": self.setup.optimizer.state_dict(),
             "selector": self.setup.selector.state_dict(),
             "counters": asdict(self.counters),
             "record": asdict(self.record),
-        }, path)
+        }, path, format=RECORD_FORMAT, config_hash=self.config.config_hash, run_id=self.config.run_id)
 
     def restore(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        """Continue from a checkpoint; :class:`FileProblem` if it is damaged or belongs to another config."""
+        header, state = load_tensors(path, map_location=self.device)
+        if header.get("format") != RECORD_FORMAT or header.get("config_hash") != self.config.config_hash:
+            raise FileProblem(path, f"a checkpoint of another run (format {header.get('format')}, "
+                                    f"config_hash {str(header.get('config_hash'))[:10]}…, this run's {self.config.config_hash[:10]}…)")
         self.setup.model.load_state_dict(state["model"])
         self.setup.optimizer.load_state_dict(state["optimizer"])
         self.setup.selector.load_state_dict(state["selector"])
         self.counters.__init__(**state["counters"])
         self.counters.resumes += 1
-        self.record = RunRecord(**state["record"])
+        self.record = RunRecord.from_dict(state["record"], path)
         self.steps.columns = {k: list(v) for k, v in self.record.steps.items()}
         self.selection_counts = torch.tensor(self.record.selection_counts, dtype=torch.int64, device=self.device)
         self.clock = PhaseClock(self.counters, self.device, self.config.time_phases)
 
 
-def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = True, cache_dir: str | Path | None = None) -> RunRecord:
+class Diverged(Exception):
+    """A non-finite loss: the run stops and is recorded as diverged."""
+
+    def __init__(self, step: int, epoch: int, what: str, value: float) -> None:
+        self.step, self.epoch, self.what, self.value = step, epoch, what, value
+        super().__init__(f"{what} became {value} at step {step}")
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Issued when a run diverges (its record says where)."""
+
+
+def run_folder(out_dir: str | Path, run_id: str) -> Path:
+    """``out_dir/<run_id>``; ``ValueError`` if the id would leave ``out_dir`` (ids from :class:`TrainConfig` never do)."""
+    root = Path(out_dir).resolve()
+    folder = (root / run_id).resolve()
+    if folder.parent != root:
+        raise ValueError(f"run_id={run_id!r} is not a plain folder name inside {root}")
+    return folder
+
+
+def finished_record(path: Path, config: TrainConfig) -> RunRecord | None:
+    """The run's record if it is done and is this config's; an unusable or foreign one is moved aside."""
+    if not path.exists():
+        return None
+    try:
+        record = RunRecord.load(path)
+    except FileProblem as problem:
+        set_aside(path, problem.problem)
+        return None
+    if record.config_hash != config.config_hash:
+        differences = {k: (record.config.get(k), v) for k, v in config.to_dict().items() if record.config.get(k) != v}
+        set_aside(path, f"a record of another config (record's vs this run's: {differences})")
+        return None
+    return record if record.done else None
+
+
+def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = True, cache_dir: str | Path | None = None,
+        wait: bool = True) -> RunRecord:
     """Train as ``config`` says; write ``out_dir/<run_id>/record.json``; resume or skip if one exists.
+
+    A record or checkpoint is used only if it carries this config's hash and passes its checks;
+    otherwise it is moved aside (``*.rejected-<time>``) with a warning and the run recomputes.
+    A per-run lock keeps two processes from training the same run. A non-finite loss stops the
+    run: its record gets status ``diverged`` (with the step and the lr) and a
+    :class:`DivergenceWarning` is issued.
 
     Args:
         config: the run's settings.
         out_dir: records folder; each run gets ``<run_id>/`` with ``record.json`` (and, while
-            running, ``checkpoint.pt``).
+            running, ``checkpoint.pt`` and the ``lock`` file).
         progress: show a tqdm bar.
         cache_dir: where irreducible losses are cached (default ``out_dir/cache``).
+        wait: if another process holds the run, wait for it (then return its record); ``False``
+            raises :class:`lossprio.locks.Busy` at once.
     """
-    run_dir = Path(out_dir) / config.run_id
+    run_dir = run_folder(out_dir, config.run_id)
+    waiting = lambda busy: tqdm.write(f"{config.run_id}: waiting for the process training it ({busy})")
+    with exclusive(run_dir / "lock", wait=wait, on_wait=waiting if progress else None):
+        remove_temporaries(run_dir)
+        done = finished_record(run_dir / "record.json", config)
+        if done is not None:
+            return done
+        return train_locked(config, run_dir, progress, Path(cache_dir) if cache_dir else Path(out_dir) / "cache")
+
+
+def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: Path) -> RunRecord:
+    """The body of :func:`run`, with the run's lock held."""
     record_path, checkpoint_path = run_dir / "record.json", run_dir / "checkpoint.pt"
-    if record_path.exists():
-        finished = RunRecord.load(record_path)
-        if finished.status == "finished":
-            return finished
     device = resolve_device(config.device)
-    setup = prepare(config, device, Path(cache_dir) if cache_dir else Path(out_dir) / "cache", progress)
+    setup = prepare(config, device, cache_dir, progress)
     record = RunRecord(config.run_id, config.to_dict(), git_commit(), machine_info(device),
                        corrupted=setup.corrupted.nonzero().flatten().tolist())
     trainer = Trainer(config, setup, device, record)
+    examples = len(setup.train) if setup.among is None else setup.among.numel()
+    batches = trainer.candidates.batches_for(examples)
+    if batches == 0:
+        raise ValueError(f"candidate_batch={config.candidates} exceeds the {examples} training examples: no full candidate "
+                         f"batch, so no training step (raise train_fraction={config.train_fraction} or lower candidate_batch)")
     if checkpoint_path.exists():
-        trainer.restore(checkpoint_path)
-    total = config.epochs * trainer.candidates.batches_for(len(setup.train) if setup.among is None else setup.among.numel())
-    with tqdm(total=total, initial=trainer.counters.epoch * total // config.epochs, desc=config.run_id, disable=not progress) as bar:
-        while trainer.counters.epoch < config.epochs:
-            trainer.run_epoch(bar)
-            trainer.checkpoint(checkpoint_path)
-            trainer.record.save(record_path)
+        try:
+            trainer.restore(checkpoint_path)
+        except FileProblem as problem:
+            set_aside(checkpoint_path, f"{problem.problem}; the run starts over")
+            trainer = Trainer(config, prepare(config, device, cache_dir, progress=False), device, record)
+    total = config.epochs * batches
+    try:
+        with tqdm(total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress) as bar:
+            while trainer.counters.epoch < config.epochs:
+                trainer.run_epoch(bar)
+                trainer.checkpoint(checkpoint_path)
+                trainer.record.save(record_path)
+    except Diverged as diverged:
+        message = trainer.mark_diverged(diverged)
+        trainer.record.save(record_path)
+        checkpoint_path.unlink(missing_ok=True)
+        warnings.warn(message, DivergenceWarning, stacklevel=3)
+        return trainer.record
     trainer.sync_record()
     trainer.record.status, trainer.record.finished = "finished", now()
     trainer.record.save(record_path)

@@ -5,6 +5,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -35,8 +36,9 @@ class Selector:
     """Base class: settings and state only; subclasses implement :meth:`select`.
 
     The training loop calls, per candidate batch, :meth:`needs_forward` (is a no-grad selection
-    forward needed?), then :meth:`select` with that forward's logits (``None`` when it was
-    skipped), and, after each training forward, :meth:`observe`.
+    forward needed?), then :meth:`decide` with that forward's logits (``None`` when it was
+    skipped), and, after each training forward, :meth:`observe`. :meth:`select` is
+    :meth:`decide` behind input checks, for every other caller.
     """
 
     #: per-candidate tensors the selector needs in ``extras`` (e.g. ``irreducible_loss``)
@@ -64,7 +66,19 @@ class Selector:
         return True
 
     def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
-        """Decide which candidates to train on. ``indices`` are dataset indices."""
+        """Decide which candidates to train on, after checking the inputs (see :func:`check_inputs`).
+
+        Args:
+            indices: (N,) dataset indices of the candidates.
+            logits: (N, C) logits of a selection forward, or ``None`` when none was made.
+            targets: (N,) class labels in [0, C).
+            extras: per-candidate (N,) tensors, e.g. ``irreducible_loss``.
+        """
+        check_inputs(indices, logits, targets, extras)
+        return self.decide(indices, logits, targets, extras)
+
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        """:meth:`select` without the input checks (the training loop's inputs are well formed by construction)."""
         raise NotImplementedError
 
     def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
@@ -75,8 +89,10 @@ class Selector:
         return None
 
     def state_dict(self) -> dict[str, Any]:
-        """A snapshot of everything needed to resume selection exactly."""
-        state = copy.deepcopy({k: v for k, v in vars(self).items() if k != "_generator"})
+        """A snapshot of everything needed to resume selection exactly, in plain containers of
+        tensors, numbers and strings (so a checkpoint loads with ``weights_only=True``)."""
+        state = {k: v.state_dict() if hasattr(v, "state_dict") else copy.deepcopy(v)
+                 for k, v in vars(self).items() if k != "_generator"}
         if self._generator is not None:
             state["_generator_state"] = self._generator.get_state()
             state["_generator_device"] = str(self._generator.device)
@@ -86,10 +102,56 @@ class Selector:
         state = dict(state)
         generator_state = state.pop("_generator_state", None)
         device = state.pop("_generator_device", None)
-        vars(self).update(state)
+        for name, value in state.items():
+            part = getattr(self, name, None)
+            if hasattr(part, "load_state_dict"):
+                part.load_state_dict(value)
+            else:
+                setattr(self, name, value)
         if generator_state is not None:
             self._generator = torch.Generator(device=device)
             self._generator.set_state(generator_state)
+
+
+def check_inputs(indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None) -> None:
+    """``ValueError`` naming the argument unless the shapes, dtypes and devices of a
+    :meth:`Selector.select` call agree; on the CPU also unless the targets are in [0, C) and the
+    logits and float extras finite. (On a GPU the value checks would each cost a device
+    synchronisation; there cross-entropy's own device assertion catches bad targets.)
+    """
+    if not isinstance(indices, Tensor) or indices.dim() != 1 or indices.is_floating_point():
+        raise ValueError(f"indices must be a 1-D integer tensor, got {describe(indices)}")
+    count, device = indices.shape[0], indices.device
+    if not isinstance(targets, Tensor) or targets.shape != (count,) or targets.is_floating_point():
+        raise ValueError(f"targets must be a 1-D integer tensor of the {count} candidates, got {describe(targets)}")
+    if logits is not None and (not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[0] != count
+                               or not logits.is_floating_point()):
+        raise ValueError(f"logits must be a float tensor of shape ({count}, classes) for the {count} candidates, got {describe(logits)}")
+    for name, value in (extras or {}).items():
+        if not isinstance(value, Tensor) or value.shape != (count,):
+            raise ValueError(f"extras[{name!r}] must be a 1-D tensor of the {count} candidates, got {describe(value)}")
+    tensors = {"indices": indices, "targets": targets, "logits": logits, **{f"extras[{k!r}]": v for k, v in (extras or {}).items()}}
+    for name, value in tensors.items():
+        if value is not None and value.device != device:
+            raise ValueError(f"{name} is on {value.device}, indices on {device}: give every input on one device")
+    if device.type != "cpu" or count == 0:
+        return
+    # NumPy views: a few µs, well under the selection forward these inputs come from
+    labels = targets.detach().numpy()
+    classes = logits.shape[1] if logits is not None else None
+    if labels.min() < 0 or (classes is not None and labels.max() >= classes):
+        raise ValueError(f"targets must lie in [0, {classes if classes is not None else 'classes'}), "
+                         f"got values from {labels.min()} to {labels.max()}")
+    for name, value in tensors.items():
+        if value is not None and value.is_floating_point() and not np.isfinite(value.detach().numpy()).all():
+            raise ValueError(f"{name} holds NaN or infinite values (a diverged model?)")
+
+
+def describe(value: object) -> str:
+    """Type, shape, dtype and device of a would-be tensor, for error messages."""
+    if isinstance(value, Tensor):
+        return f"shape {tuple(value.shape)}, dtype {value.dtype}, device {value.device}"
+    return type(value).__name__
 
 
 _UNIT_WEIGHTS: dict[torch.device, Tensor] = {}

@@ -14,7 +14,9 @@ from .base import SELECTORS, Extras, Selection, Selector, grad_norm_score, loss_
 
 def sample_proportional(scores: Tensor, keep: int, generator: torch.Generator, reweight: bool) -> Selection:
     """Draw ``keep`` positions with replacement, p ∝ ``scores``; weights 1/(N·p) or 1."""
-    probability = scores.clamp_min(0) + 1e-12
+    # nan_to_num: a diverging model's NaN scores must not crash sampling before the loop's
+    # divergence check stops the run (it is the identity on finite scores)
+    probability = scores.nan_to_num(nan=0.0, posinf=1e30, neginf=0.0).clamp_min(0) + 1e-12
     probability = probability / probability.sum()
     chosen = torch.multinomial(probability, keep, replacement=True, generator=generator)
     weights = 1.0 / (scores.numel() * probability[chosen]) if reweight else unit_weights(keep, scores.device)
@@ -76,7 +78,7 @@ class Kath18(Selector):
     def needs_forward(self) -> bool:
         return self.sampling
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         if not self.sampling:
             self.pool = indices.numel()
             return take_all(indices.numel(), indices.device)
@@ -110,7 +112,7 @@ class GradNormIS(Selector):
         check_keep(keep, selectivity)
         self.keep, self.selectivity, self.reweight = keep, selectivity, reweight
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
         scores = grad_norm_score(require_logits(self, logits), targets, (extras or {}).get("feature_norm"))
         return sample_proportional(scores, keep, self.generator(scores.device), self.reweight)

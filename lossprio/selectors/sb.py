@@ -41,6 +41,12 @@ class CoinFlips:
         self.position += n
         return self.buffer[self.position - n : self.position]
 
+    def state_dict(self) -> dict:
+        return {"block": self.block, "buffer": self.buffer, "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.block, self.buffer, self.position = state["block"], state["buffer"], state["position"]
+
 
 def draw(scores: Tensor, history: Tensor, beta: float, flips: Tensor) -> Tensor:
     """Positions where ``flips`` < CDF(score)^β over ``history`` (int64, on the scores' device).
@@ -97,6 +103,12 @@ class LossHistory:
         self.count += new.shape[0]
         return self.values[: min(self.count, self.size)]
 
+    def state_dict(self) -> dict:
+        return {"size": self.size, "values": self.values, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.size, self.values, self.count = state["size"], state["values"], state["count"]
+
 
 @SELECTORS.register("sb")
 class SelectiveBackprop(Selector):
@@ -139,7 +151,7 @@ class SelectiveBackprop(Selector):
         chosen = draw(scores, self.history.push(scores), self.beta, flips)
         return Selection(chosen, unit_weights(chosen.numel(), scores.device), scores)
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         if self.warming_up():
             return take_all(indices.numel(), indices.device)
         return self.choose(SCORES[self.score](require_logits(self, logits), targets))
@@ -175,7 +187,7 @@ class StaleSelectiveBackprop(SelectiveBackprop):
     def needs_forward(self) -> bool:
         return not self.warming_up() and self.fresh()
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         if self.warming_up():
             return take_all(indices.numel(), indices.device)
         if self.stored is None:

@@ -27,7 +27,7 @@ class TopK(Selector):
     def score(self, logits: Tensor | None, targets: Tensor, extras: Extras) -> Tensor:
         raise NotImplementedError
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
         scores = self.score(logits, targets, require_extras(self, extras))
         chosen = torch.topk(scores, keep, sorted=False).indices

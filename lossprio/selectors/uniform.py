@@ -20,7 +20,7 @@ class Uniform(Selector):
     def needs_forward(self) -> bool:
         return False
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         count = indices.numel()
         keep = resolve_keep(self.keep, self.selectivity, count)
         if keep == count:
