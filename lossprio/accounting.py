@@ -27,22 +27,31 @@ class Counters:
     phase_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on the CPU, whose ops run synchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)  # GPU only: never run by this project's CPU-only CI
+    elif device.type == "mps":
+        torch.mps.synchronize()  # Apple GPUs only: never run by CI
+
+
 class PhaseClock:
-    """Adds wall-clock per phase into ``counters.phase_seconds``; optionally syncs CUDA at the edges."""
+    """Adds wall-clock per phase into ``counters.phase_seconds``; with ``sync``, waits for the device at
+    the edges so each phase's time is its own (asynchronous devices would bill it to the next)."""
 
     def __init__(self, counters: Counters, device: torch.device, sync: bool) -> None:
-        self.counters, self.sync = counters, sync and device.type == "cuda"
+        self.counters, self.device, self.sync = counters, device, sync
         self.segment_start = time.perf_counter()
         self.wall_at_start = counters.wall_s
 
     @contextlib.contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
         if self.sync:
-            torch.cuda.synchronize()
+            synchronize(self.device)
         start = time.perf_counter()
         yield
         if self.sync:
-            torch.cuda.synchronize()
+            synchronize(self.device)
         self.counters.phase_seconds[phase] += time.perf_counter() - start
 
     def update_wall(self) -> None:

@@ -22,21 +22,20 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import selectors
+from .accounting import synchronize
 from .checks import int_argument
 from .models import build as build_model
 from .records import device_name, git_commit, now
 
 
 def median_ms(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 3) -> float:
-    """Median wall-clock of ``fn`` in milliseconds (CUDA synchronised)."""
+    """Median wall-clock of ``fn`` in milliseconds (the device synchronised at both ends)."""
     times = []
     for k in range(warmup + repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        synchronize(device)
         start = time.perf_counter()
         fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        synchronize(device)
         if k >= warmup:
             times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import torch
 
+from .accounting import synchronize
 from .batches import Augment, BatchIterator
 from .data import ImageSet, channel_stats, load, make_image_set
 
@@ -27,11 +28,11 @@ def time_on_device(image_set: ImageSet, batch_size: int, device: str) -> float:
     mean, std = channel_stats(image_set)
     iterator = BatchIterator(image_set, batch_size, device=device, augment=Augment(crop_padding=4, flip=True, mean=mean, std=std))
     next(iter(iterator))  # warm-up
-    _sync(device)
+    synchronize(torch.device(device))
     start = time.perf_counter()
     for batch in iterator.epoch(1):
         batch.inputs.sum()
-    _sync(device)
+    synchronize(torch.device(device))
     return len(image_set) / (time.perf_counter() - start)
 
 
@@ -63,11 +64,6 @@ def time_dataloader(image_set: ImageSet, batch_size: int, workers: int) -> float
     for inputs, _ in loader:
         inputs.sum()
     return len(image_set) / (time.perf_counter() - start)
-
-
-def _sync(device: str) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:

@@ -217,7 +217,9 @@ def _cifar100(split: str, root: Path | None) -> ImageSet:
 def _svhn(split: str, root: Path | None) -> ImageSet:
     from torchvision.datasets import SVHN
 
-    dataset = SVHN(root or default_root(), split=split, download=True)
+    folder = root or default_root()
+    # torchvision's SVHN.download() fetches even when the file is there; download only when it is not
+    dataset = SVHN(folder, split=split, download=not (Path(folder) / f"{split}_32x32.mat").exists())
     return _from_torchvision(dataset, "svhn", split, classes=[str(k) for k in range(10)])
 
 

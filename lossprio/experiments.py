@@ -40,6 +40,7 @@ class HuSettings:
     """Size and recipe of the chapter on paper H (defaults: the smoke size)."""
 
     dataset: str = "fashion-mnist"
+    data_root: str | None = None  # the dataset's folder (None: lossprio.data's default; Debian's files for Fashion-MNIST)
     model: str = "fast_cnn"
     model_kwargs: dict[str, Any] = field(default_factory=lambda: {"width": 8})
     train_fraction: float = 0.02  # class-balanced share of the training split
@@ -85,7 +86,7 @@ def hu2021_config(settings: HuSettings, method: str, corruption: str | None, fra
     check_choice("method", method, list(HU_METHODS))
     selector, selector_kwargs, pool = HU_METHODS[method]
     return TrainConfig(
-        dataset=settings.dataset, train_fraction=settings.train_fraction, test_fraction=settings.test_fraction,
+        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction, test_fraction=settings.test_fraction,
         corruption=corruption, corruption_fraction=fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
         selector=selector, selector_kwargs=dict(selector_kwargs), batch_size=settings.batch_size,
         candidate_batch=pool * settings.batch_size if pool > 1 else None,

@@ -1,4 +1,5 @@
-"""Helpers for the chapter notebooks: papermill parameters that are checked, not silently ignored.
+"""Helpers for the chapter notebooks: papermill parameters that are checked, not silently ignored,
+and the Colab bootstrap cell, written from the repository URL in ``_config.yml``.
 
 papermill injects ``-p name value`` pairs as a cell after the ``parameters`` cell and only
 warns about names the notebook does not declare, so ``-p profil cpu`` would run the notebook at
@@ -7,6 +8,9 @@ its ``parameters`` cell and calls :meth:`ParameterGuard.check` in the first cell
 """
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 
@@ -23,3 +27,70 @@ class ParameterGuard:
         unknown = sorted(n for n in set(namespace) - self.before - declared if not n.startswith("_"))
         if unknown:
             raise ValueError(f"unknown notebook parameter(s) {unknown}; this notebook takes {sorted(declared)}")
+
+
+# ----------------------------------------------------------------------------- the Colab bootstrap cell
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOTSTRAP_TAG = "colab-bootstrap"
+
+
+def repository_url(config: Path = ROOT / "_config.yml") -> str:
+    """The book's repository URL: ``repository: url:`` in ``_config.yml``, the one place it is kept."""
+    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:\s*(\S+)", config.read_text(), re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{config}: no 'repository: url:' entry")
+    return match.group(1).strip("\"'")
+
+
+def bootstrap_source(url: str) -> str:
+    """The first code cell of every chapter notebook: on Colab, install lossprio from ``url``
+    (only if it is missing); then open the :class:`ParameterGuard`."""
+    return (
+        "# Colab: install lossprio into the session (does nothing anywhere else).\n"
+        "import importlib.util, subprocess, sys\n"
+        "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"lossprio\") is None:\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"git+{url}\"], check=True)\n"
+        "\n"
+        "from lossprio.notebook import ParameterGuard\n"
+        "_guard = ParameterGuard(globals())  # parameters must be declared ones (see the cell after them)"
+    )
+
+
+def bootstrap_cell(notebook: dict) -> dict:
+    """The notebook's bootstrap cell (tagged ``colab-bootstrap``); ``ValueError`` if it has none."""
+    for cell in notebook["cells"]:
+        if BOOTSTRAP_TAG in cell.get("metadata", {}).get("tags", []):
+            return cell
+    raise ValueError(f"no cell tagged {BOOTSTRAP_TAG!r}")
+
+
+def sync_bootstrap(notebooks: Iterable[Path], url: str) -> list[Path]:
+    """Rewrite each notebook's bootstrap cell for ``url``; returns the notebooks that changed."""
+    changed = []
+    for path in notebooks:
+        notebook = json.loads(path.read_text())
+        cell = bootstrap_cell(notebook)
+        source = bootstrap_source(url)
+        if "".join(cell["source"]) != source:
+            cell["source"] = source.splitlines(keepends=True)
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+            changed.append(path)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m lossprio.notebook sync``: write _config.yml's repository URL into every notebook's
+    bootstrap cell (then ``make reproduce`` carries it into the book's executed copies)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("action", choices=["sync"])
+    args = parser.parse_args(argv)
+    url = repository_url()
+    changed = sync_bootstrap(sorted((ROOT / "notebooks").glob("*.ipynb")), url)
+    print(f"{len(changed)} notebook(s) now install from {url}: {[str(p.relative_to(ROOT)) for p in changed]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The paper-scale path, exercised without a GPU or internet: every loader on files in its
+dataset's own format, chapter H's ``paper`` profile end to end with only sizes shrunk, the
+autocast and channels_last branches, and the Colab bootstrap cell."""
+import dataclasses
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lossprio import experiments, notebook, sweep
+from lossprio.config import TrainConfig
+from lossprio.data import load
+from lossprio.train import run
+
+from . import formats
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture
+def verified(monkeypatch):
+    """torchvision checks CIFAR's and SVHN's files against the MD5 sums of the real releases;
+    the files written here are small stand-ins, so only that comparison is bypassed, and
+    everything else (reading, parsing, layout) is torchvision's own."""
+    from torchvision.datasets import cifar, svhn, utils
+
+    exists = lambda path, md5=None: utils.check_integrity(path)  # without an MD5: is it a file?
+    monkeypatch.setattr(cifar, "check_integrity", exists)
+    monkeypatch.setattr(svhn, "check_integrity", exists)
+
+
+def assert_loaded(name: str, root: Path, written: formats.Written, order=None) -> None:
+    for split, (images, labels) in written.items():
+        loaded = load(name, split, root)
+        keep = np.arange(len(labels)) if order is None else np.argsort(labels, kind="stable")
+        assert loaded.images.dtype == torch.uint8 and loaded.images.shape == images.shape, (name, split)
+        assert np.array_equal(loaded.images.numpy(), images[keep]), (name, split)
+        assert np.array_equal(loaded.labels.numpy(), labels[keep]), (name, split)
+        assert loaded.name == name and loaded.split == split and len(loaded.classes) == loaded.num_classes
+
+
+@pytest.mark.parametrize("name,writer", [
+    ("cifar10", lambda root: formats.write_cifar(root, classes=10)),
+    ("cifar100", lambda root: formats.write_cifar(root, classes=100, per_batch=200, test=100)),
+    ("svhn", formats.write_svhn),
+    ("mnist", formats.write_mnist),
+    ("qmnist", formats.write_qmnist),
+])
+def test_torchvision_loaders_read_their_own_formats_offline(tmp_path, verified, name, writer):
+    assert_loaded(name, tmp_path, writer(tmp_path))
+
+
+@pytest.mark.parametrize("name,splits,size,suffix", [
+    ("cinic10", {"train": 12, "valid": 6, "test": 6}, 32, ".png"),
+    ("clothing1m", {"train": 9, "clean_train": 6, "clean_val": 6, "clean_test": 6}, 64, ".png"),
+])
+def test_image_folder_loaders_read_their_trees(tmp_path, name, splits, size, suffix):
+    written = formats.write_image_folder(tmp_path, splits, size, suffix)
+    assert_loaded(name, tmp_path, written, order="by class")
+
+
+def test_image_folder_loaders_resize_jpegs(tmp_path):
+    formats.write_image_folder(tmp_path, {"train": 6}, 80, ".jpg")
+    assert load("clothing1m", "train", tmp_path).images.shape == (6, 3, 64, 64)
+
+
+@pytest.fixture
+def cifar_root(tmp_path, verified):
+    formats.write_cifar(tmp_path / "cifar", classes=10, per_batch=80, test=60)  # 400 images: VR's pool of 3 × 128 fits
+    return tmp_path / "cifar"
+
+
+def shrunk_paper_settings(root: Path) -> experiments.HuSettings:
+    """Chapter H's paper profile with only its sizes shrunk."""
+    return experiments.hu2021_profile("paper", data_root=str(root), epochs=2, lr_milestones=(1,), eval_every=2,
+                                      model_kwargs={"depth": 10, "widen": 1}, seeds=(0,))
+
+
+def test_paper_profile_keeps_the_papers_recipe_when_shrunk(cifar_root):
+    paper, shrunk = experiments.hu2021_profile("paper"), shrunk_paper_settings(cifar_root)
+    sizes = {"data_root", "epochs", "lr_milestones", "eval_every", "model_kwargs", "seeds"}
+    assert {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(shrunk, f.name)} == sizes
+    config = experiments.hu2021_runs(shrunk)["standard", None, 0.0, 0]
+    assert (config.dataset, config.model, config.crop_padding, config.flip, config.lr, config.momentum) == ("cifar10", "wrn", 4, True, 0.1, 0.9)
+
+
+def test_paper_profile_runs_end_to_end_on_cifar_files(cifar_root, tmp_path):
+    settings = shrunk_paper_settings(cifar_root)
+    configs = experiments.hu2021_runs(settings)
+    chosen = [("standard", None, 0.0, 0), ("SB 33 %", "random_labels", 0.5, 0), ("VR max 33 %", "gaussian", 0.25, 0),
+              ("SBE 50 %", "shuffle_pixels", 0.5, 0)]
+    records = sweep.run_all(configs, tmp_path / "records", progress=False, only=chosen)
+    for key, record in records.items():
+        assert record.status == "finished" and record.counters["epoch"] == 2, key
+        assert record.machine["device"] == "cpu" and len(record.selection_counts) == 400
+    assert records["SB 33 %", "random_labels", 0.5, 0].counters["selection_forwards"] == 400  # epoch 2 selects
+
+
+SKIP_MD5 = """
+from torchvision.datasets import cifar, utils
+cifar.check_integrity = lambda path, md5=None: utils.check_integrity(path)  # test-only: files are stand-ins
+"""
+
+
+def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp_path, monkeypatch):
+    import papermill
+
+    # the kernel is another process: the `verified` fixture's bypass reaches it as an IPython startup file
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-skip-md5.py").write_text(SKIP_MD5)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    settings = shrunk_paper_settings(cifar_root)
+    overrides = {f: getattr(settings, f) for f in ("data_root", "epochs", "lr_milestones", "eval_every", "model_kwargs", "seeds")}
+    overrides = json.loads(json.dumps(overrides))  # as papermill passes them: lists, not tuples
+    output = tmp_path / "hu2021-paper.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "hu2021.ipynb"), str(output), cwd=str(ROOT / "notebooks"),
+                               parameters={"profile": "paper", "overrides": overrides, "results_dir": str(tmp_path / "results"),
+                                           "progress": False}, progress_bar=False, kernel_name="python3")
+    records = list((tmp_path / "results" / "paper").glob("*/record.json"))
+    assert len(records) == len(experiments.hu2021_runs(settings))
+    assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
+
+
+def test_autocast_and_channels_last_branches_run_on_the_cpu(tmp_path, cifar_root):
+    config = TrainConfig(dataset="cifar10", data_root=str(cifar_root), model="wrn", model_kwargs={"depth": 10, "widen": 1},
+                         selector="sb", selector_kwargs={"beta": 1.0, "warmup_epochs": 0}, epochs=1, batch_size=64,
+                         crop_padding=4, flip=True, cutout=16, amp=True, channels_last=True, device="cpu", test_fraction=0.5)
+    with pytest.warns(RuntimeWarning, match="amp=True on cpu: bf16 autocast runs on a CPU but many times slower"):
+        record = run(config, tmp_path, progress=False)
+    assert record.status == "finished" and all(np.isfinite(record.steps["loss"]))
+    assert record.counters["selection_forwards"] == 400 and 0 < record.counters["backprops"] < 400
+
+
+# ----------------------------------------------------------------------------- the Colab bootstrap cell
+
+def chapter_notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_every_notebook_installs_from_the_one_repository_url():
+    url = notebook.repository_url()
+    assert url.startswith("https://") and url in (ROOT / "_config.yml").read_text()
+    for path in chapter_notebooks():
+        cell = notebook.bootstrap_cell(json.loads(path.read_text()))
+        assert "".join(cell["source"]) == notebook.bootstrap_source(url), f"{path.name}: run `python -m lossprio.notebook sync`"
+        assert "remove-cell" in cell["metadata"]["tags"]
+
+
+def test_sync_rewrites_the_bootstrap_cell_for_a_new_url(tmp_path):
+    copy = tmp_path / "hu2021.ipynb"
+    copy.write_text((ROOT / "notebooks" / "hu2021.ipynb").read_text())
+    assert notebook.sync_bootstrap([copy], "https://example.org/fork/lossprio") == [copy]
+    assert "git+https://example.org/fork/lossprio" in "".join(notebook.bootstrap_cell(json.loads(copy.read_text()))["source"])
+    assert notebook.sync_bootstrap([copy], "https://example.org/fork/lossprio") == []
+
+
+@pytest.mark.parametrize("on_colab,installed", [(True, False), (True, True), (False, False)])
+def test_the_bootstrap_cell_installs_only_on_colab_without_lossprio(monkeypatch, on_colab, installed):
+    import importlib.util
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append(command))
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "lossprio" and not installed else real_find_spec(name, *a))
+    namespace: dict = {}
+    exec(notebook.bootstrap_source(notebook.repository_url()), namespace)
+    expected = [[sys.executable, "-m", "pip", "install", "-q", f"git+{notebook.repository_url()}"]] if on_colab and not installed else []
+    assert calls == expected and isinstance(namespace["_guard"], notebook.ParameterGuard)
