@@ -9,7 +9,10 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
-PHASES = ("selection_forward", "selection", "train", "evaluation", "other")
+#: ``backward`` includes the optimizer step; ``probe`` is measurement time (lossprio.probes)
+PHASES = ("selection_forward", "selection", "train_forward", "backward", "evaluation", "probe", "other")
+#: phases that are not training: training wall-clock is the total less these
+NOT_TRAINING = ("evaluation", "probe")
 
 
 @dataclass

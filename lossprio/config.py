@@ -49,6 +49,7 @@ class TrainConfig:
     svp_proxy_epochs: int = 1
     # optimisation
     epochs: int = 2
+    budget: float | None = None  # stop once budget × (training-set size) examples were back-propagated (shared across methods)
     optimizer: str = "sgd"  # "sgd" or "adamw"
     lr: float = 0.1
     momentum: float = 0.9
@@ -56,7 +57,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     lr_milestones: tuple[float, ...] = ()  # in lr_unit
     lr_gamma: float = 0.2
-    lr_unit: str = "epoch"  # "epoch" or "backprops"
+    lr_unit: str = "epoch"  # "epoch", "backprops", or "backprop_epochs" (backprops / training-set size, as paper J's code)
     # augmentation
     crop_padding: int = 0
     flip: bool = False
@@ -68,9 +69,14 @@ class TrainConfig:
     amp: bool | None = None  # None: bf16 autocast on CUDA only
     channels_last: bool | None = None  # None: on CUDA only
     time_phases: bool = True  # synchronise CUDA at phase boundaries so per-phase wall-clock is true
+    # probes (lossprio.probes; their time is left out of training wall-clock)
+    probe_every: int | None = None  # steps between gradient-similarity probes (paper J, Fig. 5)
+    confidence_epochs: tuple[int, ...] = ()  # after these epochs, store the test set's target-class confidences
+    track_examples: int = 0  # training examples whose selection probability is recorded (paper J, Fig. 15)
 
     def __post_init__(self) -> None:
         self.lr_milestones = tuple(self.lr_milestones)
+        self.confidence_epochs = tuple(self.confidence_epochs)
         self.validate()
 
     def validate(self) -> None:
@@ -88,7 +94,7 @@ class TrainConfig:
         check_fraction("corruption_fraction", self.corruption_fraction)
         check_choice("split", self.split, ["full", "half"])
         check_choice("optimizer", self.optimizer, ["sgd", "adamw"])
-        check_choice("lr_unit", self.lr_unit, ["epoch", "backprops"])
+        check_choice("lr_unit", self.lr_unit, ["epoch", "backprops", "backprop_epochs"])
         check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
         for name in ("batch_size", "epochs", "il_epochs", "svp_proxy_epochs"):
             check_positive_int(name, getattr(self, name))
@@ -112,8 +118,16 @@ class TrainConfig:
             check_range("selector_kwargs['selectivity']", selectivity, 0.0, 1.0, low_open=True)
         if self.corruption is None and self.corruption_fraction > 0:
             raise ValueError(f"corruption_fraction={self.corruption_fraction} needs a corruption kind (corruption=None)")
-        if self.eval_every is not None:
-            check_positive_int("eval_every", self.eval_every)
+        if self.budget is not None:
+            check_range("budget", self.budget, 0.0, low_open=True)
+        for name in ("eval_every", "probe_every"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+        for position, epoch in enumerate(self.confidence_epochs):
+            check_int(f"confidence_epochs[{position}]", epoch, 1)
+            if epoch > self.epochs:
+                raise ValueError(f"confidence_epochs[{position}]={epoch} is after the last epoch (epochs={self.epochs})")
+        check_int("track_examples", self.track_examples, 0)
 
     @property
     def candidates(self) -> int:

@@ -7,6 +7,7 @@ needed to reach a target accuracy.
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -92,7 +93,7 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, 
 
 @dataclass(frozen=True)
 class SeedSpeedup:
-    """A method's speedup over several seeds: mean baseline cost / mean cost of the seeds that reached."""
+    """A method's speedup over several seeds: the median seed's, "never reached" ranked slowest."""
 
     value: float | NeverReached
     reached: int
@@ -101,21 +102,23 @@ class SeedSpeedup:
     diverged: int = 0  # seeds of the method whose run diverged (counted as not reaching the target)
 
     def __str__(self) -> str:
-        note = f" ({self.diverged} diverged)" if self.diverged else ""
-        if self.value is NEVER:
-            return "—" + note
-        return f"{self.value:.1f}x" + ("" if self.reached == self.seeds else f" ({self.reached}/{self.seeds} seeds)") + note
+        text = "—" if self.value is NEVER else f"{self.value:.1f}x"
+        if 0 < self.reached < self.seeds:
+            text += f" ({self.reached}/{self.seeds} seeds)"
+        return text + (f" ({self.diverged} diverged)" if self.diverged else "")
 
 
 def speedup_over_seeds(baselines: Sequence[RunRecord], methods: Sequence[RunRecord], factor: float = 1.2,
                        reference: str = "best", x: str = "backprops") -> SeedSpeedup:
-    """Speedup to ``factor`` × the baselines' mean best (or final) error, averaged over seeds.
+    """Speedup to ``factor`` × the baselines' mean best (or final) error, over every seed.
 
-    The target is one number for all seeds; the baseline's cost is the mean over its seeds, the
-    method's the mean over the seeds that reach the target (how many did is kept). No seed
-    reaching it gives :data:`NEVER`, shown "—" as in paper H. Diverged runs never count as
-    reaching it: a diverged baseline seed is left out of the target, a diverged method seed
-    counts as a seed that did not get there (and is counted in ``diverged``).
+    The target is one number for all seeds; the baseline's cost is the mean over its seeds that
+    reach it. Each method seed's speedup is that cost over its own, 0 when it never reaches the
+    target; the value is the median seed's (the lower median, so always one seed's value), and
+    :data:`NEVER` (shown "—") when the median seed never reaches it. Every seed counts, so a
+    speedup of the one seed out of five that got there is not reported as the method's.
+    Diverged runs never reach the target: a diverged baseline seed is left out of the target, a
+    diverged method seed counts as one that did not get there (and in ``diverged``).
     """
     check_range("factor", factor, 1.0)
     check_choice("reference", reference, ["best", "final"])
@@ -125,10 +128,11 @@ def speedup_over_seeds(baselines: Sequence[RunRecord], methods: Sequence[RunReco
         return SeedSpeedup(NEVER, 0, len(methods), float("nan"), diverged)
     errors = [b.best_test_error if reference == "best" else b.final_test_error for b in baselines]
     target = factor * sum(errors) / len(errors)
-    baseline_costs = [first_reaching(*curve(b, x), target) for b in baselines]
-    baseline_costs = [c for c in baseline_costs if c is not NEVER]
-    method_costs = [c for c in (first_reaching(*curve(m, x), target) for m in methods if m.status != "diverged") if c is not NEVER]
-    if not method_costs or not baseline_costs:
-        return SeedSpeedup(NEVER, len(method_costs), len(methods), target, diverged)
-    value = (sum(baseline_costs) / len(baseline_costs)) / (sum(method_costs) / len(method_costs))
-    return SeedSpeedup(value, len(method_costs), len(methods), target, diverged)
+    baseline_costs = [c for c in (first_reaching(*curve(b, x), target) for b in baselines) if c is not NEVER]
+    costs = [NEVER if m.status == "diverged" else first_reaching(*curve(m, x), target) for m in methods]
+    reached = sum(c is not NEVER for c in costs)
+    if not baseline_costs or not costs:
+        return SeedSpeedup(NEVER, reached, len(methods), target, diverged)
+    baseline_cost = sum(baseline_costs) / len(baseline_costs)
+    median = statistics.median_low([0.0 if c is NEVER else baseline_cost / c for c in costs])
+    return SeedSpeedup(NEVER if median == 0 else median, reached, len(methods), target, diverged)

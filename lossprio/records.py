@@ -72,6 +72,7 @@ class RunRecord:
     corrupted_share); ``phase_seconds`` the wall-clock per phase; ``selection_counts`` how often
     each training example was chosen; ``corrupted`` the positions of corrupted training examples.
     ``status`` is ``running``, ``finished`` or ``diverged`` (then ``diverged`` says where and why).
+    ``load_average`` tells whether the machine was busy with other work while the run was timed.
     ``config_hash`` is the SHA-256 of ``config``: a record counts as a config's only if both match.
     """
 
@@ -90,6 +91,11 @@ class RunRecord:
     selection_counts: list[int] = field(default_factory=list)
     corrupted: list[int] = field(default_factory=list)
     diverged: dict[str, Any] | None = None
+    epoch_ends: list[int] = field(default_factory=list)  # optimizer steps done at the end of each epoch
+    load_average: list[list[float]] = field(default_factory=list)  # 1/5/15-min load at each start, resume and end
+    probes: list[dict[str, float]] = field(default_factory=list)  # gradient-similarity probes (step, epoch, measures)
+    confidences: dict[str, dict[str, list]] = field(default_factory=dict)  # epoch → test confidences and correctness
+    tracked: dict[str, list[list]] = field(default_factory=dict)  # training position → [epoch, step, score, p, times chosen]
     config_hash: str = ""
     format: int = RECORD_FORMAT
 

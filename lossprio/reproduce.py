@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import experiments
+from . import chapters
 from .checks import check_choice
 from .locks import exclusive
 
@@ -33,7 +33,7 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
     """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
     import papermill
 
-    check_choice("profile", profile, list(experiments.PROFILES))  # before any kernel starts
+    check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
     sources = sorted(notebook_dir.glob("*.ipynb")) if not notebooks else [notebook_dir / f"{n}.ipynb" for n in notebooks]
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
@@ -66,7 +66,7 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="cpu", choices=list(experiments.PROFILES))
+    parser.add_argument("--profile", default="cpu", choices=list(chapters.PROFILE_NAMES))
     parser.add_argument("--notebooks", nargs="*", default=None, help="notebook names (default: all of notebooks/)")
     parser.add_argument("--book-dir", type=Path, default=ROOT / "book")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results")

@@ -1,6 +1,6 @@
 """Run many configs one after another, skipping finished ones: a killed sweep resumes where it stopped.
 
-``python -m lossprio.sweep hu2021 --profile cpu --out results/hu2021/cpu`` runs a chapter's whole
+``python -m lossprio.sweep jiang2019 --profile cpu --out results/jiang2019/cpu`` runs a chapter's whole
 grid; run it in the background and commit the records as they finish. Any number of sweeps
 (``--worker K/N`` splits, or the same grid twice) can share one folder: a run another process
 holds is skipped and read once that process has finished it.
@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence, TypeVar
 import torch
 from tqdm.auto import tqdm
 
-from . import experiments
+from . import chapters
 from .checks import int_argument
 from .config import TrainConfig
 from .locks import Busy
@@ -93,14 +93,14 @@ def worker_share(text: str) -> tuple[int, int]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", choices=["hu2021"])
-    parser.add_argument("--profile", default="smoke", choices=list(experiments.PROFILES))
+    parser.add_argument("chapter", choices=chapters.chapter_names())
+    parser.add_argument("--profile", default="smoke", choices=list(chapters.PROFILE_NAMES))
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th")
     parser.add_argument("--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile")
     args = parser.parse_args(argv)
-    settings = experiments.hu2021_profile(args.profile)
-    configs = experiments.hu2021_runs(settings)
+    settings = chapters.chapter(args.chapter).profile(args.profile)
+    configs = chapters.chapter(args.chapter).expand(settings)
     unknown_seeds = sorted(set(args.seeds or ()) - set(settings.seeds))
     if unknown_seeds:
         parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")

@@ -13,6 +13,7 @@ import argparse
 import functools
 import json
 import math
+import os
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,8 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from . import corruptions, irreducible, selectors
-from .accounting import Counters, PhaseClock, Queue, StepLog
+from . import corruptions, irreducible, probes, selectors
+from .accounting import NOT_TRAINING, Counters, PhaseClock, Queue, StepLog
 from .batches import Augment, Batch, BatchIterator, derive_seed
 from .config import TrainConfig
 from .data import ImageSet, channel_stats, class_balanced_fraction, halves, load
@@ -141,9 +142,11 @@ def channels_last(config: TrainConfig, device: torch.device) -> bool:
     return device.type == "cuda" if config.channels_last is None else config.channels_last
 
 
-def learning_rate(config: TrainConfig, counters: Counters) -> float:
-    """Step schedule: ``lr × gamma^(milestones passed)``, milestones in epochs or backprops."""
-    progress = counters.epoch if config.lr_unit == "epoch" else counters.backprops
+def learning_rate(config: TrainConfig, counters: Counters, train_size: int) -> float:
+    """Step schedule: ``lr × gamma^(milestones passed)``, milestones in epochs, backprops, or
+    backprops per training-set size (``backprop_epochs``)."""
+    progress = {"epoch": counters.epoch, "backprops": counters.backprops,
+                "backprop_epochs": counters.backprops / train_size}[config.lr_unit]
     return config.lr * config.lr_gamma ** sum(progress >= m for m in config.lr_milestones)
 
 
@@ -194,6 +197,8 @@ class Trainer:
         self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
         self.finite = torch.ones((), dtype=torch.bool, device=device)  # every training loss so far finite
+        self.tracker = probes.Tracker(len(setup.train), config.track_examples, derive_seed(config.seed, 4), device) if config.track_examples else None
+        self.last_candidates: Batch | None = None  # what the gradient-similarity probe looks at
 
     def selection_forward(self, inputs: Tensor) -> Tensor:
         model = self.setup.model
@@ -222,16 +227,22 @@ class Trainer:
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
             self.queue.push(batch.indices[chosen], batch.inputs[chosen], batch.labels[chosen], selection.weights)
         self.counters.candidates += batch.indices.numel()
+        self.last_candidates = batch
+        if self.tracker is not None:
+            with self.clock("probe"):
+                self.tracker.observe(self.counters.epoch, self.counters.step, batch.indices, selection.scores,
+                                     selector.probabilities(selection), chosen)
 
     def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
         """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
-        lr = learning_rate(self.config, self.counters)
-        with self.clock("train"):
+        lr = learning_rate(self.config, self.counters, len(self.setup.train))
+        with self.clock("train_forward"):
             for group in self.setup.optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 logits = self.setup.model(inputs)
             loss = (F.cross_entropy(logits.float(), labels, reduction="none") * weights).mean()
+        with self.clock("backward"):
             self.setup.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.setup.optimizer.step()
@@ -244,6 +255,26 @@ class Trainer:
         self.steps.add(self.counters.step, self.counters.backprops, lr, n, loss.detach(), self.setup.corrupted[indices].float().mean())
         if self.config.eval_every and self.counters.step % self.config.eval_every == 0:
             self.evaluate()
+        if self.config.probe_every and self.counters.step % self.config.probe_every == 0:
+            self.probe_gradients()
+
+    def budget_spent(self) -> bool:
+        """Whether ``budget`` × (training-set size) examples have been back-propagated."""
+        return self.config.budget is not None and self.counters.backprops >= self.config.budget * len(self.setup.train)
+
+    def probe_gradients(self) -> None:
+        batch = self.last_candidates
+        if batch is None or batch.indices.numel() < 3:
+            return
+        generator = torch.Generator(device=self.device).manual_seed(derive_seed(self.config.seed, self.counters.step, 5))
+        with self.clock("probe"):
+            measures = probes.gradient_similarity(self.setup.model, batch.inputs, batch.labels, generator, self.amp)
+        self.record.probes.append({"step": self.counters.step, "epoch": self.counters.epoch, **measures})
+
+    def snapshot_confidences(self) -> None:
+        with self.clock("probe"):
+            confidence, correct = probes.target_confidences(self.setup.model, self.test, self.amp)
+        self.record.confidences[str(self.counters.epoch)] = {"confidence": confidence, "correct": correct}
 
     def evaluate(self) -> dict[str, float]:
         self.check_finite()
@@ -254,8 +285,8 @@ class Trainer:
             raise Diverged(self.counters.step, self.counters.epoch, "the test loss", loss)
         self.clock.update_wall()
         entry = {k: v for k, v in asdict(self.counters).items() if k not in ("phase_seconds", "resumes", "candidates")}
-        entry["train_wall_s"] = self.counters.wall_s - self.counters.phase_seconds["evaluation"]
-        entry.update(test_error=error, test_loss=loss)
+        entry["train_wall_s"] = self.counters.wall_s - sum(self.counters.phase_seconds[p] for p in NOT_TRAINING)
+        entry.update(test_error=error, test_loss=loss, load=round(os.getloadavg()[0], 2))  # load: was the machine busy?
         self.record.evals.append(entry)
         return entry
 
@@ -265,17 +296,27 @@ class Trainer:
         torch.manual_seed(derive_seed(self.config.seed, epoch, 2))  # dropout and other global-RNG users
         for batch in self.candidates.epoch(epoch, self.setup.among):
             self.select(batch)
-            while (chunk := self.queue.pop()) is not None:
+            while not self.budget_spent() and (chunk := self.queue.pop()) is not None:
                 self.train_on(*chunk)
             bar.update(1)
-        if (chunk := self.queue.pop(drain=True)) is not None:
+            if self.budget_spent():
+                break
+        if not self.budget_spent() and (chunk := self.queue.pop(drain=True)) is not None:
             self.train_on(*chunk)
+        self.queue.pop(drain=True)  # with the budget spent mid-epoch, the rest is dropped
         self.check_finite()
         self.counters.epoch += 1
-        if not self.config.eval_every or self.counters.epoch == self.config.epochs:
+        self.record.epoch_ends.append(self.counters.step)
+        if self.counters.epoch in self.config.confidence_epochs:
+            self.snapshot_confidences()
+        if not self.config.eval_every or self.finished():
             if not self.record.evals or self.record.evals[-1]["step"] != self.counters.step:
                 entry = self.evaluate()
                 bar.set_postfix(test_error=f"{entry['test_error']:.4f}")
+
+    def finished(self) -> bool:
+        """All epochs run, or the backprop budget spent."""
+        return self.counters.epoch >= self.config.epochs or self.budget_spent()
 
     def check_finite(self) -> None:
         """:class:`Diverged` at the first non-finite training loss since the last check (one sync)."""
@@ -288,7 +329,7 @@ class Trainer:
         """Record where and why the run diverged; returns the message for the user."""
         self.sync_record()
         config = self.config
-        lr = self.steps.columns["lr"][diverged.step - 1] if 0 < diverged.step <= len(self.steps.columns["lr"]) else learning_rate(config, self.counters)
+        lr = self.steps.columns["lr"][diverged.step - 1] if 0 < diverged.step <= len(self.steps.columns["lr"]) else learning_rate(config, self.counters, len(self.setup.train))
         message = (f"run {config.run_id} diverged: {diverged.what} became {diverged.value} at step {diverged.step} "
                    f"(epoch {diverged.epoch}) with lr={lr:g} ({config.optimizer}, lr setting {config.lr:g}); "
                    f"a learning rate too high for this model and batch size is the usual cause: lower lr")
@@ -307,6 +348,8 @@ class Trainer:
         self.record.phase_seconds = dict(self.counters.phase_seconds)
         self.record.steps = self.steps.flush()
         self.record.selection_counts = self.selection_counts.tolist()
+        if self.tracker is not None:
+            self.record.tracked = self.tracker.entries
 
     def checkpoint(self, path: Path) -> None:
         self.sync_record()
@@ -332,6 +375,8 @@ class Trainer:
         self.record = RunRecord.from_dict(state["record"], path)
         self.steps.columns = {k: list(v) for k, v in self.record.steps.items()}
         self.selection_counts = torch.tensor(self.record.selection_counts, dtype=torch.int64, device=self.device)
+        if self.tracker is not None:
+            self.tracker.entries = self.record.tracked
         self.clock = PhaseClock(self.counters, self.device, self.config.time_phases)
 
 
@@ -421,9 +466,10 @@ def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: 
             set_aside(checkpoint_path, f"{problem.problem}; the run starts over")
             trainer = Trainer(config, prepare(config, device, cache_dir, progress=False), device, record)
     total = config.epochs * batches
+    trainer.record.load_average.append(list(os.getloadavg()))
     try:
         with tqdm(total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress) as bar:
-            while trainer.counters.epoch < config.epochs:
+            while not trainer.finished():
                 trainer.run_epoch(bar)
                 trainer.checkpoint(checkpoint_path)
                 trainer.record.save(record_path)
@@ -434,6 +480,7 @@ def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: 
         warnings.warn(message, DivergenceWarning, stacklevel=3)
         return trainer.record
     trainer.sync_record()
+    trainer.record.load_average.append(list(os.getloadavg()))
     trainer.record.status, trainer.record.finished = "finished", now()
     trainer.record.save(record_path)
     checkpoint_path.unlink(missing_ok=True)

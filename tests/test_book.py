@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from lossprio import experiments
+from lossprio.chapters import hu2021
 from lossprio.reproduce import ROOT, reproduce
 
 
@@ -21,7 +21,7 @@ def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path
     text = page.read_text()
     assert text.count('"image/png"') >= 4  # figures 1/2, 3, 4 and S5–S11
     records = sorted((tmp_path / "results" / "hu2021" / "smoke").glob("*/record.json"))
-    assert len(records) == len(experiments.hu2021_runs(experiments.hu2021_profile("smoke")))
+    assert len(records) == len(hu2021.CHAPTER.runs("smoke"))
     stamps = [p.stat().st_mtime_ns for p in records]
     start = time.perf_counter()
     reproduce("smoke", ["hu2021"], book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False)

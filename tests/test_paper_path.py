@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from lossprio import experiments, notebook, sweep
+from lossprio import notebook, sweep
+from lossprio.chapters import hu2021
 from lossprio.config import TrainConfig
 from lossprio.data import load
 from lossprio.train import run
@@ -75,23 +76,23 @@ def cifar_root(tmp_path, verified):
     return tmp_path / "cifar"
 
 
-def shrunk_paper_settings(root: Path) -> experiments.HuSettings:
+def shrunk_paper_settings(root: Path) -> hu2021.HuSettings:
     """Chapter H's paper profile with only its sizes shrunk."""
-    return experiments.hu2021_profile("paper", data_root=str(root), epochs=2, lr_milestones=(1,), eval_every=2,
+    return hu2021.CHAPTER.profile("paper", data_root=str(root), epochs=2, lr_milestones=(1,), eval_every=2,
                                       model_kwargs={"depth": 10, "widen": 1}, seeds=(0,))
 
 
 def test_paper_profile_keeps_the_papers_recipe_when_shrunk(cifar_root):
-    paper, shrunk = experiments.hu2021_profile("paper"), shrunk_paper_settings(cifar_root)
+    paper, shrunk = hu2021.CHAPTER.profile("paper"), shrunk_paper_settings(cifar_root)
     sizes = {"data_root", "epochs", "lr_milestones", "eval_every", "model_kwargs", "seeds"}
     assert {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(shrunk, f.name)} == sizes
-    config = experiments.hu2021_runs(shrunk)["standard", None, 0.0, 0]
+    config = hu2021.runs(shrunk)["standard", None, 0.0, 0]
     assert (config.dataset, config.model, config.crop_padding, config.flip, config.lr, config.momentum) == ("cifar10", "wrn", 4, True, 0.1, 0.9)
 
 
 def test_paper_profile_runs_end_to_end_on_cifar_files(cifar_root, tmp_path):
     settings = shrunk_paper_settings(cifar_root)
-    configs = experiments.hu2021_runs(settings)
+    configs = hu2021.runs(settings)
     chosen = [("standard", None, 0.0, 0), ("SB 33 %", "random_labels", 0.5, 0), ("VR max 33 %", "gaussian", 0.25, 0),
               ("SBE 50 %", "shuffle_pixels", 0.5, 0)]
     records = sweep.run_all(configs, tmp_path / "records", progress=False, only=chosen)
@@ -123,7 +124,7 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
                                parameters={"profile": "paper", "overrides": overrides, "results_dir": str(tmp_path / "results"),
                                            "progress": False}, progress_bar=False, kernel_name="python3")
     records = list((tmp_path / "results" / "paper").glob("*/record.json"))
-    assert len(records) == len(experiments.hu2021_runs(settings))
+    assert len(records) == len(hu2021.runs(settings))
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
 
 

@@ -127,7 +127,9 @@ def killed_checkpoint(config: TrainConfig, out: Path, epochs_done: int = 1) -> P
     from tqdm.auto import tqdm
 
     device = resolve_device(config.device)
-    trainer = Trainer(config, prepare(config, device, out / "cache", False), device, RunRecord(config.run_id, config.to_dict(), "c", {}))
+    setup = prepare(config, device, out / "cache", False)
+    record = RunRecord(config.run_id, config.to_dict(), "c", {}, corrupted=setup.corrupted.nonzero().flatten().tolist())
+    trainer = Trainer(config, setup, device, record)
     for _ in range(epochs_done):
         trainer.run_epoch(tqdm(disable=True))
     path = run_folder(out, config.run_id) / "checkpoint.pt"

@@ -1,5 +1,5 @@
 """Table 1 and the claim checks on planted records whose verdicts are known."""
-from lossprio import experiments, report
+from lossprio.chapters import hu2021
 from lossprio.records import RunRecord
 
 FAST = ([50, 100, 150], [0.5, 0.11, 0.10])  # reaches 1.2 × 0.10 at 100 backprops: 2x
@@ -12,12 +12,12 @@ def planted(curve, corrupted_share=0.25) -> RunRecord:
     evals = [{"backprops": x, "train_wall_s": x / 10, "step": x // 10, "test_error": e} for x, e in zip(xs, errors)]
     steps = {"step": list(range(1, 11)), "batch": [10] * 10, "corrupted_share": [corrupted_share] * 10}
     return RunRecord(run_id="r", config={}, commit="c", machine={}, status="finished", evals=evals, steps=steps,
-                     counters={"step": 10, "epoch": 5})
+                     counters={"step": 10, "epoch": 5}, epoch_ends=[2, 4, 6, 8, 10])
 
 
 def planted_records() -> dict:
     records = {}
-    for (method, corruption, fraction, seed) in experiments.hu2021_runs(experiments.hu2021_profile("smoke")):
+    for (method, corruption, fraction, seed) in hu2021.runs(hu2021.CHAPTER.profile("smoke")):
         sb = method.startswith("SB ")
         if method == "standard" or method.startswith("VR"):
             curve = STANDARD
@@ -33,18 +33,30 @@ def planted_records() -> dict:
 
 
 def test_table_1_has_ours_beside_the_papers_numbers():
-    speedups, errors = report.table_1(planted_records())
+    speedups, errors = hu2021.table_1(planted_records())
     assert speedups.loc[("SB 50 %", "ours"), "pristine"] == "2.0x"
     assert speedups.loc[("SB 50 %", "ours"), "labels 25 %"] == "—"
     assert speedups.loc[("SB 33 %", "paper H"), "pristine"] == "3.0x"
     assert errors.loc[("standard", "ours"), "pristine"] == "10.00 ± 0.00"
     assert errors.loc[("SB 33 %", "paper H"), "labels 50 %"] == "33.73"
-    assert list(speedups.columns) == [report.SETTING_LABELS[s] for s in experiments.HU_SETTINGS]
+    assert list(speedups.columns) == [hu2021.SETTING_LABELS[s] for s in hu2021.SETTINGS]
 
 
 def test_claim_verdicts_follow_the_planted_numbers():
-    verdicts = [claim.verdict for claim in report.hu2021_claims(planted_records())]
+    verdicts = [claim.verdict for claim in hu2021.claims(planted_records())]
     # 1: SB fast, VR not → mixed; 2: SB never reaches and errs more → confirmed; 3: VR no worse than
     # standard, SB much worse → confirmed; 4: SB over-samples, VR does not → mixed; 5: SBE fixes labels,
     # and is worse than SB on Gaussian → confirmed
     assert verdicts == ["mixed", "confirmed", "confirmed", "mixed", "confirmed"]
+
+
+def test_speedup_is_the_median_seeds_and_counts_every_seed():
+    from lossprio.metrics import speedup_over_seeds
+
+    baselines = [planted(STANDARD)] * 5
+    one_of_five = speedup_over_seeds(baselines, [planted(FAST)] + [planted(NEVER)] * 4)
+    assert str(one_of_five) == "— (1/5 seeds)"  # the median seed never got there
+    three_of_five = speedup_over_seeds(baselines, [planted(FAST)] * 3 + [planted(NEVER)] * 2)
+    assert str(three_of_five) == "2.0x (3/5 seeds)" and three_of_five.value == 2.0
+    mixed = speedup_over_seeds(baselines, [planted(FAST), planted(FAST), planted(STANDARD), planted(STANDARD), planted(NEVER)])
+    assert mixed.value == 1.0  # sorted 0, 1, 1, 2, 2: the median seed's

@@ -87,20 +87,29 @@ def test_sb_warmup_trains_everything_without_a_forward():
     assert sb.needs_forward()
 
 
-def test_stale_sb_forwards_every_nth_epoch_and_reuses_each_examples_own_loss():
-    stale = selectors.build("stale_sb", num_examples=100, staleness=2, warmup_epochs=1)
-    pattern = []
+@pytest.mark.parametrize("staleness,pattern", [(2, [False, False, True, False, True, False]),
+                                               (3, [False, False, False, True, False, False])])
+def test_stale_sb_forwards_when_epoch_mod_n_is_zero_as_the_reference(staleness, pattern):
+    stale = selectors.build("stale_sb", num_examples=100, staleness=staleness, warmup_epochs=1)
+    seen = []
     for epoch in range(6):
         stale.start_epoch(epoch)
-        pattern.append(stale.needs_forward())
-    assert pattern == [False, True, False, True, False, True]
-    stale.start_epoch(1)
+        seen.append(stale.needs_forward())
+    assert seen == pattern  # epoch 0 is fresh too: its training forwards store every loss
+
+
+def test_stale_sb_reuses_each_examples_own_loss_and_training_forwards_refresh_it():
+    stale = selectors.build("stale_sb", num_examples=100, staleness=2, warmup_epochs=1)
     indices = torch.tensor([7, 3, 42])
     logits, targets = logits_with_losses(torch.tensor([0.5, 2.0, 1.0]))
-    fresh = stale.select(indices, logits, targets)
-    stale.start_epoch(2)
-    reordered = stale.select(indices.flip(0), None, targets)
-    assert torch.allclose(reordered.scores, fresh.scores.flip(0))
+    stale.start_epoch(0)
+    stale.observe(indices, logits, targets)  # warm-up epoch: the training forward stores the losses
+    stale.start_epoch(1)
+    stale_pick = stale.select(indices.flip(0), None, targets)
+    assert torch.allclose(stale_pick.scores, torch.tensor([1.0, 2.0, 0.5]), atol=1e-4)
+    newer, _ = logits_with_losses(torch.tensor([0.1, 0.2, 0.3]))
+    stale.observe(indices[:2], newer[:2], targets[:2])  # examples 7 and 3 trained on: refreshed
+    assert torch.allclose(stale.select(indices, None, targets).scores, torch.tensor([0.1, 0.2, 1.0]), atol=1e-4)
 
 
 def test_sbe_ranks_by_entropy_not_loss():
@@ -168,6 +177,17 @@ def test_kath18_tau_switch_turns_sampling_on_when_scores_are_uneven():
     assert kath.needs_forward()
     logits, targets = logits_with_losses(torch.rand(128))
     assert kath.select(torch.arange(128), logits, targets).chosen.numel() == 32
+
+
+def test_kath18_tau_average_starts_at_zero_as_the_reference():
+    kath = selectors.build("kath18", keep=32, tau_threshold=2.0)
+    peaked = torch.zeros(32, 10)
+    peaked[:, 0] = 20.0
+    peaked[0] = torch.tensor([-20.0] + [0.0] * 9)  # τ of one batch is far above 2
+    targets = torch.zeros(32, dtype=torch.int64)
+    kath.observe(torch.arange(32), peaked, targets)
+    tau = variance_reduction_tau(selectors.loss_score(peaked, targets))
+    assert torch.allclose(kath.tau, 0.1 * tau) and not kath.needs_forward()  # one high-τ batch is not enough
 
 
 def test_uniform_and_svp():

@@ -11,10 +11,11 @@ import pytest
 
 from lossprio import selectors
 from lossprio.config import TrainConfig
+from lossprio.accounting import PHASES
 from lossprio.records import RunRecord, atomic_write_json
 from lossprio.train import run
 
-TIMING = {"wall_s", "train_wall_s"}
+TIMING = {"wall_s", "train_wall_s", "load"}
 
 SETTINGS = {
     "uniform": {},
@@ -60,7 +61,8 @@ def test_accounting_identities_hold_for_every_selector(name, tmp_path):
     assert all(0.0 <= share <= 1.0 for share in steps["corrupted_share"])
     assert len(record.corrupted) == round(0.2 * len(record.selection_counts))
     assert 0.0 <= record.best_test_error <= 1.0 and len(record.evals) == 3
-    assert set(record.phase_seconds) == {"selection_forward", "selection", "train", "evaluation", "other"}
+    assert set(record.phase_seconds) == set(PHASES) and record.epoch_ends == [record.epoch_ends[0] * k for k in (1, 2, 3)] or name != "uniform"
+    assert len(record.epoch_ends) == 3 and record.epoch_ends[-1] == counters["step"] and len(record.load_average) == 2
     assert record.commit and record.machine["torch"]
 
 
@@ -149,3 +151,45 @@ def test_bad_config_values_are_named():
         TrainConfig(selector="loss", selector_kwargs={"selectivity": 0})
     with pytest.raises(ValueError, match=r"unknown TrainConfig settings \['epoch'\]"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+def test_a_backprop_budget_stops_every_method_at_the_same_cost(tmp_path):
+    n = None
+    for name in ("uniform", "sb", "stale_sb"):
+        record = run(small_config(name, epochs=20, budget=2.0, lr_unit="backprop_epochs", lr_milestones=(1.0,)), tmp_path, progress=False)
+        n = len(record.selection_counts)
+        assert 2 * n <= record.counters["backprops"] < 2 * n + 16, name  # stops within one batch of the budget
+        drop = next(i for i, lr in enumerate(record.steps["lr"]) if lr < 0.05)
+        assert record.steps["backprops"][drop - 1] >= n > record.steps["backprops"][drop - 2], name  # lr ÷ 5 after n backprops
+        assert record.status == "finished" and record.evals[-1]["step"] == record.counters["step"]
+    assert record.counters["epoch"] > 2  # the selective methods traverse more epochs for the same budget
+
+
+def test_probes_record_what_they_measure_and_leave_training_untouched(tmp_path):
+    plain = run(small_config("sb", epochs=3), tmp_path / "plain", progress=False)
+    probed = run(small_config("sb", epochs=3, probe_every=5, confidence_epochs=(2,), track_examples=40), tmp_path / "probed", progress=False)
+    assert strip_timing(plain)["steps"] == strip_timing(probed)["steps"] and strip_timing(plain)["evals"] == strip_timing(probed)["evals"]
+    assert len(probed.probes) == probed.counters["step"] // 5
+    for probe in probed.probes:
+        assert all(-1 <= probe[f"cosine_{k}_{s}"] <= 1 and 0 <= probe[f"same_sign_{k}_{s}"] <= 1 for k in ("top", "random") for s in ("half", "third"))
+    snapshot = probed.confidences["2"]
+    assert len(snapshot["confidence"]) == len(snapshot["correct"]) > 0 and all(0 <= c <= 1 for c in snapshot["confidence"])
+    assert len(probed.tracked) == 40
+    rows = [row for rows in probed.tracked.values() for row in rows]
+    assert all(row[3] == 1.0 and row[4] == 1 for row in rows if row[0] == 0)  # warm-up: everything chosen
+    later = [row for row in rows if row[0] > 0]
+    assert later and all(0 <= row[3] < 1 for row in later) and {row[4] for row in later} <= {0, 1}
+    assert probed.phase_seconds["probe"] > 0 and plain.phase_seconds["probe"] == 0
+
+
+def test_a_killed_probed_run_resumes_to_the_same_record(tmp_path):
+    config = small_config("sb", epochs=4, probe_every=7, confidence_epochs=(1, 3), track_examples=20)
+    whole = run(config, tmp_path / "whole", progress=False)
+    from .test_reliability import killed_checkpoint
+
+    killed_checkpoint(config, tmp_path / "killed", epochs_done=2)
+    resumed = run(config, tmp_path / "killed", progress=False)
+    assert resumed.counters["resumes"] == 1
+    for field in ("probes", "confidences", "tracked", "epoch_ends"):
+        assert getattr(resumed, field) == getattr(whole, field), field
+    assert strip_timing(resumed) == strip_timing(whole)

@@ -84,6 +84,11 @@ class Selector:
     def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
         """See the (detached) logits of a training forward; most selectors ignore them."""
 
+    def probabilities(self, selection: Selection) -> Tensor | None:
+        """Each candidate's probability of being chosen in the last :meth:`decide`, where the
+        selector has one (SB: CDF(score)^β); ``None`` otherwise. For measurements, not the hot path."""
+        return None
+
     def restrict(self, num_examples: int) -> Tensor | None:
         """Dataset indices the traversal is limited to (an offline core-set), or ``None``."""
         return None

@@ -61,7 +61,7 @@ class Kath18(Selector):
             check_range("tau_threshold", tau_threshold, 1.0)
         self.keep, self.selectivity, self.score, self.reweight = keep, selectivity, score, reweight
         self.tau_switch, self.tau_threshold, self.tau_momentum = tau_switch, tau_threshold, tau_momentum
-        self.tau: Tensor | None = None  # moving average, on the device
+        self.tau: Tensor | None = None  # moving average, on the device; starts at 0 as in the reference code
         self.sampling = not tau_switch
         self.pool = 0  # size of the last pool, for the threshold while τ is read off training batches
 
@@ -70,7 +70,8 @@ class Kath18(Selector):
 
     def update_tau(self, scores: Tensor, pool: int) -> None:
         tau = variance_reduction_tau(scores)
-        self.tau = tau if self.tau is None else self.tau_momentum * self.tau + (1 - self.tau_momentum) * tau
+        previous = torch.zeros_like(tau) if self.tau is None else self.tau
+        self.tau = self.tau_momentum * previous + (1 - self.tau_momentum) * tau
         keep = resolve_keep(self.keep, self.selectivity, pool)
         threshold = self.tau_threshold or (pool + 3 * keep) / (3 * keep)
         self.sampling = bool(self.tau > threshold)  # one host sync per pool: it decides the next forward

@@ -156,6 +156,12 @@ class SelectiveBackprop(Selector):
             return take_all(indices.numel(), indices.device)
         return self.choose(SCORES[self.score](require_logits(self, logits), targets))
 
+    def probabilities(self, selection: Selection) -> Tensor:
+        if self.warming_up():
+            return torch.ones_like(selection.scores)
+        history = self.history.values[: min(self.history.count, self.history.size)]
+        return select_probability(selection.scores, history, self.beta)
+
 
 @SELECTORS.register("sbe")
 def entropy_selective_backprop(beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> SelectiveBackprop:
@@ -165,8 +171,15 @@ def entropy_selective_backprop(beta: float = 1.0, history: int = 1024, warmup_ep
 
 @SELECTORS.register("stale_sb")
 class StaleSelectiveBackprop(SelectiveBackprop):
-    """Stale-SB(n): a selection forward only every ``staleness``-th epoch after warm-up; the
-    epochs between select with each example's score stored at its last fresh forward.
+    """Stale-SB(n): a selection forward only every ``staleness``-th epoch; the epochs between
+    select with each example's stored score.
+
+    As in paper J's reference code, an example's stored loss is refreshed by every forward that
+    computes it: the selection forwards, and also the training forwards of the examples chosen
+    (so the warm-up epoch, which trains on everything, stores every loss); and epochs are fresh
+    when ``epoch % staleness == 0``, counting the warm-up epochs (the reference's first epoch
+    already stores losses). The reference runs an extra selection forward in that first epoch;
+    here its training forward gives the same losses at no cost.
 
     Args:
         num_examples: size of the training set (the stored scores are indexed by dataset index).
@@ -182,19 +195,27 @@ class StaleSelectiveBackprop(SelectiveBackprop):
         self.stored: Tensor | None = None
 
     def fresh(self) -> bool:
-        return (self.epoch - self.warmup_epochs) % self.staleness == 0
+        return self.epoch % self.staleness == 0
 
     def needs_forward(self) -> bool:
         return not self.warming_up() and self.fresh()
 
+    def store(self, indices: Tensor, scores: Tensor) -> None:
+        if self.stored is None:
+            self.stored = torch.zeros(self.num_examples, device=indices.device)
+        self.stored[indices] = scores
+
     def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         if self.warming_up():
             return take_all(indices.numel(), indices.device)
-        if self.stored is None:
-            self.stored = torch.zeros(self.num_examples, device=indices.device)
         if self.fresh():
             scores = SCORES["loss"](require_logits(self, logits), targets)
-            self.stored[indices] = scores
+            self.store(indices, scores)
         else:
+            if self.stored is None:
+                self.store(indices, torch.zeros(indices.numel(), device=indices.device))
             scores = self.stored[indices]  # each example's own stored score, by dataset index
         return self.choose(scores)
+
+    def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
+        self.store(indices, SCORES["loss"](logits, targets))

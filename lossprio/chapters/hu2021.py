@@ -1,0 +1,223 @@
+"""Chapter H: Hu et al. 2021, "When does loss-based prioritization fail?".
+
+Settings at the three profiles, the runs they expand to (Table 1's grid and Fig. 4's SBE
+runs), Table 1 beside the paper's, and the paper's claims checked against the records.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Mapping, NamedTuple
+
+import pandas as pd
+
+from ..checks import check_choice
+from ..config import TrainConfig
+from ..metrics import SeedSpeedup
+from ..records import RunRecord
+from .base import (Chapter, Claim, best_error_percent, corrupted_share_after, diverged_note, register, speedup_over_seeds,
+                   speedup_value, verdict)
+
+# Paper H's corruption settings: (kind, fraction); None = pristine.
+SETTINGS: tuple[tuple[str | None, float], ...] = (
+    (None, 0.0),
+    ("random_labels", 0.25), ("random_labels", 0.5),
+    ("shuffle_pixels", 0.25), ("shuffle_pixels", 0.5),
+    ("gaussian", 0.25), ("gaussian", 0.5),
+)
+SETTING_LABELS = {
+    (None, 0.0): "pristine",
+    ("random_labels", 0.25): "labels 25 %", ("random_labels", 0.5): "labels 50 %",
+    ("shuffle_pixels", 0.25): "shuffle 25 %", ("shuffle_pixels", 0.5): "shuffle 50 %",
+    ("gaussian", 0.25): "gauss 25 %", ("gaussian", 0.5): "gauss 50 %",
+}
+
+# Paper H's methods: label → (selector, selector settings, candidate batch as a multiple of b).
+METHODS: dict[str, tuple[str, dict[str, Any], int]] = {
+    "standard": ("uniform", {}, 1),
+    "SB 50 %": ("sb", {"beta": 1.0}, 1),
+    "SB 33 %": ("sb", {"beta": 2.0}, 1),
+    "VR max 33 %": ("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, 3),
+    "VR max 50 %": ("kath18", {"selectivity": 1 / 2, "score": "loss", "reweight": False, "tau_switch": True}, 2),
+    "SBE 50 %": ("sbe", {"beta": 1.0}, 1),
+}
+TABLE_METHODS = ("standard", "SB 50 %", "SB 33 %", "VR max 33 %", "VR max 50 %")
+SBE_SETTINGS = (("random_labels", 0.5), ("gaussian", 0.5), ("shuffle_pixels", 0.5))
+
+# Paper H, Table 1 (CIFAR-10, WRN-28-10, 5 seeds): speedup in backprops to 1.2 × standard's best
+# test error (None: never reached) and best test error in %.
+PAPER_TABLE_1: dict[str, tuple[tuple[float | None, float], ...]] = {
+    "standard": ((1.0, 4.28), (1.0, 8.53), (1.0, 13.27), (1.0, 4.98), (1.0, 6.88), (1.0, 5.27), (1.0, 6.72)),
+    "SB 50 %": ((2.0, 4.26), (2.0, 9.03), (1.5, 14.66), (2.0, 5.48), (2.0, 7.71), (2.0, 5.68), (None, 8.47)),
+    "SB 33 %": ((3.0, 4.39), (None, 12.28), (None, 33.73), (None, 6.31), (None, 9.95), (None, 7.18), (None, 17.92)),
+    "VR max 33 %": ((1.7, 4.81), (1.0, 8.65), (1.0, 13.20), (1.1, 5.71), (1.0, 6.95), (1.0, 5.35), (1.0, 6.89)),
+    "VR max 50 %": ((1.8, 4.87), (1.0, 8.74), (1.0, 13.14), (None, 6.27), (1.1, 7.69), (1.1, 6.30), (1.0, 6.70)),
+}
+
+
+class Run(NamedTuple):
+    """A run of the chapter: (method, corruption, fraction, seed); a plain tuple works as a key too."""
+
+    method: str
+    corruption: str | None
+    fraction: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class HuSettings:
+    """Size and recipe of the chapter on paper H (defaults: the smoke size)."""
+
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None  # the dataset's folder (None: lossprio.data's default; Debian's files for Fashion-MNIST)
+    model: str = "fast_cnn"
+    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"width": 8})
+    train_fraction: float = 0.02  # class-balanced share of the training split
+    test_fraction: float = 0.05
+    epochs: int = 2
+    lr_milestones: tuple[float, ...] = (1,)  # lr × 0.2 at these epochs (paper: 60, 80 of 100)
+    batch_size: int = 128
+    lr: float = 0.1
+    crop_padding: int = 2
+    eval_every: int = 4  # optimizer steps between test evaluations
+    seeds: tuple[int, ...] = (0,)
+    device: str = "auto"
+    threads: int | None = None  # torch CPU threads for the runs (None: torch's default)
+
+
+PROFILES: dict[str, HuSettings] = {
+    "smoke": HuSettings(),
+    # Fashion-MNIST at a size this project's 2-core CPU machines run in hours, one run per core
+    # (one thread each), with paper H's schedule shape: lr × 0.2 at 60 % and 80 % of training.
+    # Evaluated on the whole test set every 40 steps (about half an epoch).
+    "cpu": HuSettings(train_fraction=1 / 6, test_fraction=1.0, epochs=12, lr_milestones=(7, 10), eval_every=40,
+                      seeds=(0, 1, 2, 3, 4), threads=1),
+    # Paper H's own setup, for a GPU: CIFAR-10, WRN-28-10, 100 epochs, lr × 0.2 at 60 and 80, 5 seeds.
+    "paper": HuSettings(dataset="cifar10", model="wrn", model_kwargs={"depth": 28, "widen": 10}, train_fraction=1.0,
+                        test_fraction=1.0, epochs=100, lr_milestones=(60, 80), crop_padding=4, eval_every=391,
+                        seeds=(0, 1, 2, 3, 4)),
+}
+
+
+def config(settings: HuSettings, method: str, corruption: str | None, fraction: float, seed: int) -> TrainConfig:
+    """The run of ``method`` on one corruption setting with one seed."""
+    check_choice("method", method, list(METHODS))
+    selector, selector_kwargs, pool = METHODS[method]
+    return TrainConfig(
+        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction, test_fraction=settings.test_fraction,
+        corruption=corruption, corruption_fraction=fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
+        selector=selector, selector_kwargs=dict(selector_kwargs), batch_size=settings.batch_size,
+        candidate_batch=pool * settings.batch_size if pool > 1 else None,
+        epochs=settings.epochs, optimizer="sgd", lr=settings.lr, momentum=0.9, nesterov=False, weight_decay=5e-4,
+        lr_milestones=settings.lr_milestones, lr_gamma=0.2, crop_padding=settings.crop_padding, flip=True,
+        eval_every=settings.eval_every, seed=seed, device=settings.device,
+    )
+
+
+def runs(settings: HuSettings) -> dict[Run, TrainConfig]:
+    """Every run of the chapter: Table 1's grid and Fig. 4's SBE runs."""
+    grid = {}
+    for seed in settings.seeds:
+        for corruption, fraction in SETTINGS:
+            for method in TABLE_METHODS:
+                grid[Run(method, corruption, fraction, seed)] = config(settings, method, corruption, fraction, seed)
+        for corruption, fraction in SBE_SETTINGS:
+            grid[Run("SBE 50 %", corruption, fraction, seed)] = config(settings, "SBE 50 %", corruption, fraction, seed)
+    return grid
+
+
+CHAPTER = register(Chapter("hu2021", "When does loss-based prioritization fail? (Hu et al. 2021)", PROFILES, runs))
+
+
+# ----------------------------------------------------------------------------- tables
+
+def by_setting(records: Mapping[tuple, RunRecord], method: str, corruption: str | None, fraction: float) -> list[RunRecord]:
+    """The records of one method on one setting, one per seed, in seed order."""
+    return [records[k] for k in sorted(records, key=lambda k: k[3]) if tuple(k[:3]) == (method, corruption, fraction)]
+
+
+def seed_speedup(records: Mapping[tuple, RunRecord], method: str, corruption: str | None, fraction: float,
+                 x: str = "backprops", factor: float = 1.2) -> SeedSpeedup:
+    """Paper H's speedup of ``method`` over standard training on one setting (median seed)."""
+    return speedup_over_seeds(by_setting(records, "standard", corruption, fraction), by_setting(records, method, corruption, fraction),
+                              factor=factor, x=x)
+
+
+def table_1(records: Mapping[tuple, RunRecord], x: str = "backprops") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Our Table 1 beside the paper's, as two tables with rows (method, source), columns settings.
+
+    Returns (speedups to 1.2 × standard's best error in ``x``, the median seed's, with "(k/n
+    seeds)" when only k seeds got there; best test error in % as mean ± standard deviation over
+    seeds). Rows marked ``ours`` come from ``records``; rows marked ``paper H`` are the paper's
+    (CIFAR-10, WRN-28-10; its errors are means over 5 seeds).
+    """
+    speedups, errors = {}, {}
+    for method in TABLE_METHODS:
+        for source in ("ours", "paper H"):
+            speedups[method, source], errors[method, source] = {}, {}
+        for column, (corruption, fraction) in enumerate(SETTINGS):
+            label = SETTING_LABELS[corruption, fraction]
+            found = by_setting(records, method, corruption, fraction)
+            if found:
+                mean, spread = best_error_percent(found)
+                speedups[method, "ours"][label] = str(seed_speedup(records, method, corruption, fraction, x))
+                errors[method, "ours"][label] = f"{mean:.2f} ± {spread:.2f}{diverged_note(found)}"
+            value, error = PAPER_TABLE_1[method][column]
+            speedups[method, "paper H"][label] = "—" if value is None else f"{value:.1f}x"
+            errors[method, "paper H"][label] = f"{error:.2f}"
+    frame = lambda rows: pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "source"])
+    return frame(speedups), frame(errors)
+
+
+# ----------------------------------------------------------------------------- claims
+
+def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
+    """Paper H's claims checked against our records, each with the numbers it rests on."""
+    corrupted = [s for s in SETTINGS if s[0] is not None]
+    speed = {(m, s): seed_speedup(records, m, *s) for m in TABLE_METHODS for s in SETTINGS}
+    error = {(m, s): best_error_percent(by_setting(records, m, *s))[0] for m in TABLE_METHODS + ("SBE 50 %",) for s in SETTINGS
+             if by_setting(records, m, *s)}
+    found = []
+
+    pristine = (None, 0.0)
+    fast = [m for m in TABLE_METHODS[1:] if speedup_value(speed[m, pristine]) > 1.05]
+    found.append(Claim(
+        "On pristine data SB and VR reach 1.2 × standard's best error with fewer backprops (paper: SB 2.0x / 3.0x, VR 1.7x / 1.8x).",
+        ", ".join(f"{m}: {speed[m, pristine]}" for m in TABLE_METHODS[1:]), verdict(len(fast), 4)))
+
+    worse = [s for s in corrupted if error["SB 33 %", s] > error["standard", s]]
+    lost = [s for s in corrupted if speedup_value(speed["SB 33 %", s]) < speedup_value(speed["SB 33 %", pristine])]
+    found.append(Claim(
+        "Corruption derails SB: on corrupted data SB 33 % loses its speedup and ends at a higher best error than standard training.",
+        f"best error above standard's in {len(worse)}/6 corrupted settings; speedup below its pristine one in {len(lost)}/6 "
+        f"(pristine {speed['SB 33 %', pristine]}; corrupted: " + ", ".join(f"{SETTING_LABELS[s]} {speed['SB 33 %', s]}" for s in corrupted) + ")",
+        verdict(min(len(worse), len(lost)), 6)))
+
+    def excess(method: str) -> float:
+        return statistics.fmean(error[method, s] - error["standard", s] for s in corrupted)
+
+    vr_milder = [v for v in ("VR max 33 %", "VR max 50 %") if excess(v) < excess("SB 33 %")]
+    found.append(Claim(
+        "VR degrades less than SB under corruption.",
+        f"mean excess best error over standard across the 6 corrupted settings: SB 33 % {excess('SB 33 %'):+.2f} pts, "
+        f"SB 50 % {excess('SB 50 %'):+.2f} pts, VR max 33 % {excess('VR max 33 %'):+.2f} pts, VR max 50 % {excess('VR max 50 %'):+.2f} pts",
+        verdict(len(vr_milder), 2)))
+
+    quarter = [s for s in corrupted if s[1] == 0.25]
+    shares = {(m, s): statistics.fmean(corrupted_share_after(r) for r in by_setting(records, m, *s))
+              for m in ("SB 50 %", "VR max 33 %") for s in quarter}
+    over = [k for k, v in shares.items() if v > 0.25 + 0.01]
+    found.append(Claim(
+        "SB and VR over-sample corrupted examples: more than the 25 % standard training sees (Fig. 3).",
+        "share of corrupted examples among trained ones after epoch 1: " + ", ".join(f"{m} {SETTING_LABELS[s]} {100 * v:.1f} %" for (m, s), v in shares.items()),
+        verdict(len(over), len(shares))))
+
+    labels50, gauss50 = ("random_labels", 0.5), ("gaussian", 0.5)
+    sbe_labels = seed_speedup(records, "SBE 50 %", *labels50)
+    sbe_vs_sb = error["SBE 50 %", gauss50] - error["SB 50 %", gauss50]
+    agree = int(speedup_value(sbe_labels) > 1.05) + int(sbe_vs_sb > 0)
+    found.append(Claim(
+        "SBE (entropy instead of loss) fixes random labels (paper: 2.0x on 50 % random labels) but is slightly worse than SB on 50 % Gaussian images.",
+        f"SBE speedup on labels 50 %: {sbe_labels} (SB 50 %: {speed['SB 50 %', labels50]}); best error on gauss 50 %: SBE {error['SBE 50 %', gauss50]:.2f} % vs SB {error['SB 50 %', gauss50]:.2f} %",
+        verdict(agree, 2)))
+    return found
