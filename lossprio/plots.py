@@ -73,7 +73,7 @@ def mean_curve(records: Sequence[RunRecord], x: str = "backprops", y: str = "tes
 
 
 def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str = "backprops", target: float | None = None,
-                 title: str = "") -> None:
+                 title: str = "", target_label: str = "1.2 × standard's best") -> None:
     """Test error against ``x`` for each method: the mean over seeds, shaded between the seeds' extremes.
 
     Diverged runs are left out of the mean and counted in the legend ("k diverged").
@@ -91,7 +91,7 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
         if len(records) > 1:
             ax.fill_between(grid, 100 * low, 100 * high, color=line.get_color(), alpha=0.15, lw=0)
     if target is not None:
-        ax.axhline(100 * target, color="k", ls=":", lw=1, label="1.2 × standard's best")
+        ax.axhline(100 * target, color="k", ls=":", lw=1, label=target_label)
     if x == "backprops":
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k"))
     ax.set_xlabel({"backprops": "back-propagated examples", "train_wall_s": "training wall-clock (s)"}.get(x, x))
@@ -100,12 +100,13 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
 
 
 def error_curve_grid(panels: Mapping[str, Mapping[str, Sequence[RunRecord]]], targets: Mapping[str, float] | None = None,
-                     x: str = "backprops", columns: int = 4, ylim: tuple[float, float] | None = None) -> plt.Figure:
+                     x: str = "backprops", columns: int = 4, ylim: tuple[float, float] | None = None,
+                     target_label: str = "1.2 × standard's best") -> plt.Figure:
     """One :func:`error_curves` panel per setting, a shared legend below."""
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False)
     for ax, (title, runs) in zip(axes.flat, panels.items()):
-        error_curves(ax, runs, x, (targets or {}).get(title), title)
+        error_curves(ax, runs, x, (targets or {}).get(title), title, target_label)
         if ylim:
             ax.set_ylim(*ylim)
     for ax in list(axes.flat)[len(panels):]:
@@ -169,3 +170,14 @@ def picked_gallery(rows: Sequence[tuple[str, ImageSet, Sequence[int]]], class_id
         axes[0, c * per_class].annotate(rows[0][1].classes[class_id], (0, 1.35), xycoords="axes fraction", fontsize=10, weight="bold")
     fig.tight_layout()
     return fig
+
+
+def phase_bars(ax: plt.Axes, phases: "pd.DataFrame", title: str = "") -> None:
+    """Horizontal stacked bars of seconds per phase (columns), one bar per method (rows)."""
+    left = np.zeros(len(phases))
+    for column in phases.columns:
+        ax.barh(phases.index, phases[column], left=left, label=column.replace("_", " "))
+        left += phases[column].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds (mean over seeds)")
+    ax.set_title(title, fontsize=10)

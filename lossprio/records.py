@@ -37,7 +37,9 @@ def git_commit() -> str:
 
 def device_name(device: torch.device) -> str:
     """The GPU's name on CUDA, else the CPU's (or the machine architecture)."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)  # GPU only: never run in CI
+    return platform.processor() or platform.machine()
 
 
 def machine_info(device: torch.device) -> dict[str, Any]:
@@ -135,6 +137,14 @@ class RunRecord:
     def done(self) -> bool:
         """Finished or diverged: nothing more to run."""
         return self.status in ("finished", "diverged")
+
+    @property
+    def timed_busy(self) -> bool:
+        """Whether the 1-minute load exceeded the machine's cores (+ 0.5) at any evaluation, start
+        or end: its wall-clock was then shared with other work and is not a fair measurement."""
+        limit = (self.machine.get("cpu_count") or 1) + 0.5
+        loads = [e["load"] for e in self.evals if "load" in e] + [sample[0] for sample in self.load_average]
+        return any(load > limit for load in loads)
 
     @property
     def best_test_error(self) -> float:

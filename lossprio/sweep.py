@@ -19,8 +19,9 @@ from tqdm.auto import tqdm
 from . import chapters
 from .checks import int_argument
 from .config import TrainConfig
-from .locks import Busy
+from .locks import Busy, exclusive
 from .records import RunRecord
+from .storage import FileProblem, set_aside
 from .train import run, run_folder
 
 Key = TypeVar("Key")
@@ -80,6 +81,25 @@ def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: b
     return {k: records[k] for k in chosen}
 
 
+def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path) -> list[Path]:
+    """Move aside the finished records of ``configs`` whose wall-clock was measured on a busy
+    machine (:attr:`RunRecord.timed_busy`), so the next sweep reruns them; runs another process
+    holds are left alone."""
+    moved = []
+    for config in configs:
+        folder = run_folder(out_dir, config.run_id)
+        path = folder / "record.json"
+        if not path.exists():
+            continue
+        try:
+            with exclusive(folder / "lock", wait=False):
+                if RunRecord.load(path).timed_busy:
+                    moved.append(set_aside(path, "timed while the machine was busy (load above its cores)"))
+        except (Busy, FileProblem):
+            continue
+    return moved
+
+
 def worker_share(text: str) -> tuple[int, int]:
     """argparse type for ``--worker K/N``: 0 <= K < N."""
     try:
@@ -98,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th")
     parser.add_argument("--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile")
+    parser.add_argument("--retime-busy", action="store_true",
+                        help="move aside finished records timed while the machine was busy (load above its cores) and rerun them")
     args = parser.parse_args(argv)
     settings = chapters.chapter(args.chapter).profile(args.profile)
     configs = chapters.chapter(args.chapter).expand(settings)
@@ -106,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
     k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
+    if args.retime_busy:
+        print(f"{len(set_aside_busy([configs[k] for k in keys], args.out))} busy-timed record(s) moved aside to be rerun")
     start = time.perf_counter()
     try:
         run_all(configs, args.out, threads=settings.threads, only=keys)

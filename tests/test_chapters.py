@@ -45,3 +45,44 @@ def test_chapters_are_found_through_one_registry():
 def test_hu2021_cpu_profile_evaluates_on_the_whole_test_set():
     settings = hu2021.CHAPTER.profile("cpu")
     assert settings.test_fraction == 1.0 and len(settings.seeds) >= 3
+
+
+def test_jiang2019_grid_gives_every_method_the_same_backprop_budget():
+    from lossprio.chapters import jiang2019 as J
+
+    settings = J.CHAPTER.profile("cpu")
+    grid = J.runs(settings)
+    assert len(settings.seeds) >= 3 and len(grid) == len(settings.seeds) * (2 * 6 + 2 + 3 * 2)
+    assert len({c.run_id for c in grid.values()}) == len(grid)
+    assert {c.budget for c in grid.values()} == {float(settings.epochs)} and {c.lr_unit for c in grid.values()} == {"backprop_epochs"}
+    a, b = grid["SB β=2", "A", 0.0, 0], grid["SB β=2", "B", 0.0, 0]
+    assert a.lr_milestones == (12.0, 24.0, 32.0) and b.lr_milestones == pytest.approx((9.6, 19.2, 25.6))  # 60/120/160 and 48/96/128 of 200
+    assert a.epochs >= 1 + 3 * (settings.epochs - 1)  # enough traversals for the budget at 33 %
+    kath = grid["Kath18", "A", 0.0, 0]
+    assert (kath.candidates, kath.batch_size, kath.selector_kwargs["selectivity"], kath.selector_kwargs["reweight"]) == (512, 128, 0.25, False)
+    stale = grid["Stale-SB n=3", "A", 0.0, 1]
+    assert (stale.selector, stale.selector_kwargs["staleness"], stale.selector_kwargs["beta"], stale.seed) == ("stale_sb", 3, 2.0, 1)
+    flipped = grid["SB β=2", "A", 0.2, 2]
+    assert (flipped.corruption, flipped.corruption_fraction, flipped.track_examples) == ("label_flip", 0.2, 64)
+    assert grid["Traditional", "A", 0.0, 0].probe_every and not grid["Traditional", "B", 0.0, 0].probe_every
+    paper = J.config(J.CHAPTER.profile("paper"), "Traditional", "A", 0.0, 0)
+    assert (paper.dataset, paper.model, paper.model_kwargs, paper.cutout, paper.nesterov) == ("cifar10", "wrn", {"depth": 28, "widen": 10, "dropout": 0.3}, 16, True)
+    assert paper.lr_milestones == (60.0, 120.0, 160.0) and paper.budget == 200.0
+
+
+def test_jiang2019_tables_and_claims_run_on_smoke_records(tmp_path):
+    from lossprio import sweep
+    from lossprio.chapters import jiang2019 as J
+
+    records = sweep.run_all(J.CHAPTER.runs("smoke"), tmp_path, progress=False)
+    table = J.table_1(records)
+    assert list(table.columns) == ["1.1 ×", "1.2 ×", "1.4 ×"]
+    assert table.loc[("SB β=2", "paper J, wall clock"), "1.4 ×"] == "1.5x" and ("Stale-SB n=2", "ours, backprops") in table.index
+    assert [c.verdict in ("confirmed", "contradicted", "mixed") for c in J.claims(records)] == [True] * 4
+    times = J.per_example_times(list(records.values()))
+    traditional = J.pick(records, "Traditional")[0]
+    assert J.modelled_wall_clock(traditional, times) == pytest.approx(traditional.phase_seconds["train_forward"] + traditional.phase_seconds["backward"], rel=0.5)
+    points = J.pareto_points(records)
+    assert points["pareto"].any() and set(points["schedule"]) <= {"A", "B"}
+    curve = J.confidence_curves(J.pick(records, "Traditional")[0], 1)
+    assert list(curve.columns) == ["percentile", "confidence", "accuracy"] and curve["confidence"].is_monotonic_increasing

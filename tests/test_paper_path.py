@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from lossprio import notebook, sweep
-from lossprio.chapters import hu2021
+from lossprio.chapters import chapter, chapter_names, hu2021
 from lossprio.config import TrainConfig
 from lossprio.data import load
 from lossprio.train import run
@@ -72,34 +72,47 @@ def test_image_folder_loaders_resize_jpegs(tmp_path):
 
 @pytest.fixture
 def cifar_root(tmp_path, verified):
-    formats.write_cifar(tmp_path / "cifar", classes=10, per_batch=80, test=60)  # 400 images: VR's pool of 3 × 128 fits
+    formats.write_cifar(tmp_path / "cifar", classes=10, per_batch=110, test=60)  # 550 images: the pools of 3 × 128 (H) and 4 × 128 (J) fit
     return tmp_path / "cifar"
 
 
-def shrunk_paper_settings(root: Path) -> hu2021.HuSettings:
-    """Chapter H's paper profile with only its sizes shrunk."""
-    return hu2021.CHAPTER.profile("paper", data_root=str(root), epochs=2, lr_milestones=(1,), eval_every=2,
-                                      model_kwargs={"depth": 10, "widen": 1}, seeds=(0,))
+# Per chapter, the only settings the paper-path tests change: sizes (epochs, model depth and width, seeds, cadence).
+SHRINK = {
+    "hu2021": {"epochs": 2, "lr_milestones": (1,), "eval_every": 2, "model_kwargs": {"depth": 10, "widen": 1}, "seeds": (0,)},
+    "jiang2019": {"epochs": 2, "eval_every": 2, "probe_every": 2, "confidence_epochs": (1,), "track_examples": 8,
+                  "model_kwargs": {"depth": 10, "widen": 1, "dropout": 0.3}, "seeds": (0,)},
+}
 
 
-def test_paper_profile_keeps_the_papers_recipe_when_shrunk(cifar_root):
-    paper, shrunk = hu2021.CHAPTER.profile("paper"), shrunk_paper_settings(cifar_root)
-    sizes = {"data_root", "epochs", "lr_milestones", "eval_every", "model_kwargs", "seeds"}
-    assert {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(shrunk, f.name)} == sizes
-    config = hu2021.runs(shrunk)["standard", None, 0.0, 0]
+def shrunk_paper_settings(name: str, root: Path):
+    """The chapter's paper profile with only its sizes shrunk."""
+    return chapter(name).profile("paper", data_root=str(root), **SHRINK[name])
+
+
+def test_every_chapter_has_its_shrunk_paper_path_tested():
+    assert sorted(SHRINK) == chapter_names()
+
+
+@pytest.mark.parametrize("name", sorted(SHRINK))
+def test_paper_profile_keeps_the_papers_recipe_when_shrunk(cifar_root, name):
+    paper, shrunk = chapter(name).profile("paper"), shrunk_paper_settings(name, cifar_root)
+    changed = {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(shrunk, f.name)}
+    assert changed == set(SHRINK[name]) | {"data_root"}
+    config = next(iter(chapter(name).expand(shrunk).values()))
     assert (config.dataset, config.model, config.crop_padding, config.flip, config.lr, config.momentum) == ("cifar10", "wrn", 4, True, 0.1, 0.9)
+    assert config.model_kwargs.get("dropout", 0.0) == paper.model_kwargs.get("dropout", 0.0)
 
 
 def test_paper_profile_runs_end_to_end_on_cifar_files(cifar_root, tmp_path):
-    settings = shrunk_paper_settings(cifar_root)
+    settings = shrunk_paper_settings("hu2021", cifar_root)
     configs = hu2021.runs(settings)
     chosen = [("standard", None, 0.0, 0), ("SB 33 %", "random_labels", 0.5, 0), ("VR max 33 %", "gaussian", 0.25, 0),
               ("SBE 50 %", "shuffle_pixels", 0.5, 0)]
     records = sweep.run_all(configs, tmp_path / "records", progress=False, only=chosen)
     for key, record in records.items():
         assert record.status == "finished" and record.counters["epoch"] == 2, key
-        assert record.machine["device"] == "cpu" and len(record.selection_counts) == 400
-    assert records["SB 33 %", "random_labels", 0.5, 0].counters["selection_forwards"] == 400  # epoch 2 selects
+        assert record.machine["device"] == "cpu" and len(record.selection_counts) == 550
+    assert records["SB 33 %", "random_labels", 0.5, 0].counters["selection_forwards"] == 550  # epoch 2 selects
 
 
 SKIP_MD5 = """
@@ -108,7 +121,8 @@ cifar.check_integrity = lambda path, md5=None: utils.check_integrity(path)  # te
 """
 
 
-def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", sorted(SHRINK))
+def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp_path, monkeypatch, name):
     import papermill
 
     # the kernel is another process: the `verified` fixture's bypass reaches it as an IPython startup file
@@ -116,15 +130,12 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
     startup.mkdir(parents=True)
     (startup / "00-skip-md5.py").write_text(SKIP_MD5)
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    settings = shrunk_paper_settings(cifar_root)
-    overrides = {f: getattr(settings, f) for f in ("data_root", "epochs", "lr_milestones", "eval_every", "model_kwargs", "seeds")}
-    overrides = json.loads(json.dumps(overrides))  # as papermill passes them: lists, not tuples
-    output = tmp_path / "hu2021-paper.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "hu2021.ipynb"), str(output), cwd=str(ROOT / "notebooks"),
+    overrides = json.loads(json.dumps({"data_root": str(cifar_root), **SHRINK[name]}))  # as papermill passes them: lists
+    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(tmp_path / f"{name}-paper.ipynb"), cwd=str(ROOT / "notebooks"),
                                parameters={"profile": "paper", "overrides": overrides, "results_dir": str(tmp_path / "results"),
                                            "progress": False}, progress_bar=False, kernel_name="python3")
     records = list((tmp_path / "results" / "paper").glob("*/record.json"))
-    assert len(records) == len(hu2021.runs(settings))
+    assert len(records) == len(chapter(name).runs("paper", data_root=str(cifar_root), **SHRINK[name]))
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
 
 
@@ -135,7 +146,7 @@ def test_autocast_and_channels_last_branches_run_on_the_cpu(tmp_path, cifar_root
     with pytest.warns(RuntimeWarning, match="amp=True on cpu: bf16 autocast runs on a CPU but many times slower"):
         record = run(config, tmp_path, progress=False)
     assert record.status == "finished" and all(np.isfinite(record.steps["loss"]))
-    assert record.counters["selection_forwards"] == 400 and 0 < record.counters["backprops"] < 400
+    assert record.counters["selection_forwards"] == 550 and 0 < record.counters["backprops"] < 550
 
 
 # ----------------------------------------------------------------------------- the Colab bootstrap cell

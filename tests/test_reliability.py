@@ -406,3 +406,25 @@ def test_checkpoints_hold_only_plain_types(tmp_path, name):
     path = killed_checkpoint(config, tmp_path, epochs_done=2)
     _, state = load_tensors(path)
     assert plain(state), name
+
+
+def test_records_timed_on_a_busy_machine_are_flagged_and_can_be_rerun(tmp_path):
+    from lossprio.sweep import set_aside_busy
+
+    configs = [small_config("uniform", seed=k) for k in range(2)]
+    for config in configs:
+        run(config, tmp_path, progress=False)
+    for config in configs:  # both timed on a quiet machine (this test may itself run beside other work)
+        quiet = RunRecord.load(run_folder(tmp_path, config.run_id) / "record.json")
+        quiet.evals = [{**e, "load": 0.0} for e in quiet.evals]
+        quiet.load_average = [[0.0, 0.0, 0.0]] * len(quiet.load_average)
+        quiet.save(run_folder(tmp_path, config.run_id) / "record.json")
+    path = run_folder(tmp_path, configs[0].run_id) / "record.json"
+    record = RunRecord.load(path)
+    record.evals[1]["load"] = record.machine["cpu_count"] + 3.0  # another job ran beside it
+    record.save(path)
+    assert RunRecord.load(path).timed_busy
+    with pytest.warns(RuntimeWarning, match="timed while the machine was busy"):
+        moved = set_aside_busy(configs, tmp_path)
+    assert moved == [next(run_folder(tmp_path, configs[0].run_id).glob("record.json.rejected-*"))] and not path.exists()
+    assert (run_folder(tmp_path, configs[1].run_id) / "record.json").exists()
