@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence, TypeVar
 import torch
 from tqdm.auto import tqdm
 
-from . import chapters
+from . import chapters, launch
 from .checks import int_argument
 from .config import TrainConfig
 from .locks import Busy, exclusive
@@ -118,6 +118,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th")
     parser.add_argument("--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile")
+    parser.add_argument("--launcher", default="local", choices=list(launch.LAUNCHERS),
+                        help="local: run here, in this process; slurm: submit a submitit job array; submitit-local: the same "
+                             "array as processes on this machine")
+    parser.add_argument("--partition", default=None, help="SLURM partition (slurm launcher)")
+    parser.add_argument("--gpus-per-run", type=int_argument(0), default=1, help="GPUs per job (slurm launcher)")
+    parser.add_argument("--cpus-per-run", type=int_argument(1), default=4, help="CPUs per job (slurm launcher)")
+    parser.add_argument("--max-parallel", type=int_argument(1), default=16, help="jobs of the array running at once (slurm launcher)")
+    parser.add_argument("--timeout-min", type=int_argument(1), default=24 * 60,
+                        help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint")
+    parser.add_argument("--status", action="store_true", help="list finished, running, interrupted, diverged and missing runs, and stop")
     parser.add_argument("--retime-busy", action="store_true",
                         help="move aside finished records timed while the machine was busy (load above its cores) and rerun them")
     args = parser.parse_args(argv)
@@ -128,8 +138,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
     k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
+    chosen = {key: configs[key] for key in keys}
+    if args.status:
+        print(launch.summarize(launch.status(chosen, args.out)))
+        return
     if args.retime_busy:
         print(f"{len(set_aside_busy([configs[k] for k in keys], args.out))} busy-timed record(s) moved aside to be rerun")
+    if args.launcher != "local":
+        jobs = launch.submit(chosen, args.out, args.launcher, args.partition, args.gpus_per_run, args.cpus_per_run,
+                             args.max_parallel, args.timeout_min, threads=settings.threads)
+        print(f"submitted {len(jobs)} job(s) for the {len(chosen)} runs ({len(chosen) - len(jobs)} already done); logs in "
+              f"{Path(args.out) / 'submitit'}; watch with: python -m lossprio.sweep {args.chapter} --profile {args.profile} "
+              f"--out {args.out} --status")
+        return
     start = time.perf_counter()
     try:
         run_all(configs, args.out, threads=settings.threads, only=keys)

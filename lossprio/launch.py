@@ -1,0 +1,140 @@
+"""Sweeps beyond one machine: a chapter's unfinished runs as a submitit job array (SLURM, or
+submitit's local executor), every job calling the same :func:`lossprio.train.run` into one
+shared results folder.
+
+Jobs coordinate only through that folder: the per-run lock means any mix of SLURM jobs, local
+workers and notebook sessions never trains a run twice. A preempted or timed-out job is
+requeued by submitit and resumes from the run's last epoch checkpoint, so it loses at most an
+epoch. submitit is an optional dependency (``pip install 'lossprio[cluster]'``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .config import TrainConfig
+from .records import RunRecord
+from .train import run, run_folder
+
+LAUNCHERS = ("local", "slurm", "submitit-local")
+
+
+def require_submitit() -> Any:
+    """The submitit module, or an ``ImportError`` that says how to get it."""
+    try:
+        import submitit
+    except ImportError as error:
+        raise ImportError("--launcher slurm and submitit-local need submitit: pip install 'lossprio[cluster]'") from error
+    return submitit
+
+
+@dataclass
+class RunJob:
+    """One job: train one config into the shared folder. Its :meth:`checkpoint` is submitit's
+    preemption hook: it requeues the same call, which resumes from the run's checkpoint."""
+
+    config: dict[str, Any]
+    out_dir: str
+    threads: int | None = None
+
+    def __call__(self) -> str:
+        import torch
+
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        return run(TrainConfig.from_dict(self.config), self.out_dir, progress=False, wait=True).status
+
+    def checkpoint(self) -> Any:
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(RunJob(self.config, self.out_dir, self.threads))
+
+
+def unfinished(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, TrainConfig]:
+    """The configs whose record is not yet finished or diverged (unreadable records count as unfinished)."""
+    left = {}
+    for key, config in configs.items():
+        path = run_folder(out_dir, config.run_id) / "record.json"
+        try:
+            if path.exists() and RunRecord.load(path).done:
+                continue
+        except ValueError:
+            pass
+        left[key] = config
+    return left
+
+
+def submit(configs: Mapping[Any, TrainConfig], out_dir: str | Path, launcher: str = "slurm", partition: str | None = None,
+           gpus_per_run: int = 1, cpus_per_run: int = 4, max_parallel: int = 16, timeout_min: float = 24 * 60,
+           threads: int | None = None, max_requeues: int = 5, **executor_parameters: Any) -> list[Any]:
+    """Submit every unfinished run of ``configs`` as one job of a submitit job array; returns the jobs.
+
+    Args:
+        launcher: ``slurm`` or ``submitit-local`` (separate processes on this machine: for tests).
+        partition: the SLURM partition (``None``: the cluster's default).
+        gpus_per_run, cpus_per_run: resources of each job.
+        max_parallel: how many of the array's jobs run at once (SLURM's ``%`` limit).
+        timeout_min: each job's time limit in minutes (whole minutes on SLURM); a job that
+            reaches it is requeued and resumes.
+        max_requeues: how often a job may be requeued after preemption or timeout.
+        executor_parameters: passed to ``executor.update_parameters`` (e.g. ``slurm_mem`` for SLURM,
+            ``signal_delay_s`` for the local executor).
+    """
+    if launcher not in LAUNCHERS[1:]:
+        raise ValueError(f"launcher={launcher!r} is not allowed here; choose one of {list(LAUNCHERS[1:])}")
+    submitit = require_submitit()
+    folder = Path(out_dir) / "submitit" / "%j"
+    name = f"lossprio-{Path(out_dir).name}"
+    if launcher == "slurm":
+        executor = submitit.AutoExecutor(folder=folder, cluster="slurm", slurm_max_num_timeout=max_requeues)
+        executor.update_parameters(name=name, timeout_min=int(timeout_min), gpus_per_node=gpus_per_run, cpus_per_task=cpus_per_run,
+                                   slurm_array_parallelism=max_parallel, **({"slurm_partition": partition} if partition else {}),
+                                   **executor_parameters)
+    else:  # the local executor takes fractions of a minute and its own signal delay
+        executor = submitit.LocalExecutor(folder=folder, max_num_timeout=max_requeues)
+        executor.update_parameters(timeout_min=timeout_min, **executor_parameters)
+    jobs = [RunJob(config.to_dict(), str(out_dir), threads) for config in unfinished(configs, out_dir).values()]
+    with executor.batch():
+        submitted = [executor.submit(job) for job in jobs]
+    return submitted
+
+
+def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict[str, Any]]:
+    """Per run: its key, run id and state — ``finished``, ``diverged``, ``running`` (with the lock
+    holder and its age in seconds), ``interrupted`` (a checkpoint, nobody running it),
+    ``unreadable`` or ``missing``."""
+    import time
+
+    from .locks import holder
+
+    rows = []
+    for key, config in configs.items():
+        folder = run_folder(out_dir, config.run_id)
+        row: dict[str, Any] = {"run": key, "run_id": config.run_id, "state": "missing", "detail": ""}
+        held = holder(folder / "lock")
+        if held is not None:
+            row.update(state="running", detail=f"host {held.get('host')}, pid {held.get('pid')}, "
+                                               f"lock held {time.time() - held.get('since', time.time()):.0f} s")
+        elif (folder / "record.json").exists():
+            try:
+                record = RunRecord.load(folder / "record.json")
+                row.update(state=record.status if record.done else "interrupted", detail=f"{record.epochs_done} epochs done")
+                if record.status == "diverged":
+                    row["detail"] = record.diverged["message"]
+            except ValueError as problem:
+                row.update(state="unreadable", detail=str(problem))
+        elif (folder / "checkpoint.pt").exists():
+            row.update(state="interrupted")
+        rows.append(row)
+    return rows
+
+
+def summarize(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Counts by state, then the runs that are not finished, one a line."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    lines = [", ".join(f"{n} {state}" for state, n in sorted(counts.items()))]
+    lines += [f"  {row['state']:<12} {row['run_id']}  {row['detail']}" for row in rows if row["state"] != "finished"]
+    return "\n".join(lines)
