@@ -95,6 +95,8 @@ def submit(configs: Mapping[Any, TrainConfig], out_dir: str | Path, launcher: st
         executor = submitit.LocalExecutor(folder=folder, max_num_timeout=max_requeues)
         executor.update_parameters(timeout_min=timeout_min, **executor_parameters)
     jobs = [RunJob(config.to_dict(), str(out_dir), threads) for config in unfinished(configs, out_dir).values()]
+    if not jobs:
+        return []
     with executor.batch():
         submitted = [executor.submit(job) for job in jobs]
     return submitted
