@@ -96,12 +96,6 @@ def claims_frame(claims: Sequence[Claim], paper: str) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- record helpers
 
-def select(records: Mapping[Key, RunRecord], **fields: Any) -> list[RunRecord]:
-    """The records whose key matches ``fields`` (key fields by name, keys being named tuples), in seed order."""
-    chosen = [(k, r) for k, r in records.items() if all(getattr(k, f) == v for f, v in fields.items())]
-    return [r for _, r in sorted(chosen, key=lambda item: item[0].seed)]
-
-
 def speedup_value(speedup: SeedSpeedup) -> float:
     """A speedup as a number, "never reached" as 0 (for comparisons in claims)."""
     return 0.0 if speedup.value is NEVER else float(speedup.value)
@@ -131,4 +125,4 @@ def corrupted_share_after(record: RunRecord, epochs: int = 1) -> float:
 
 
 __all__ = ["CHAPTERS", "Chapter", "Claim", "PROFILE_NAMES", "best_error_percent", "chapter", "chapter_names", "claims_frame",
-           "corrupted_share_after", "diverged_note", "register", "select", "speedup_over_seeds", "speedup_value", "verdict"]
+           "corrupted_share_after", "diverged_note", "register", "speedup_over_seeds", "speedup_value", "verdict"]
