@@ -39,7 +39,7 @@ class TrainConfig:
     selector_kwargs: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 128  # b: examples per training step
     candidate_batch: int | None = None  # B: candidates per selection forward (None: = batch_size)
-    selection_eval_mode: bool = True  # selection forward in eval mode (BN running stats), as the reference codes
+    selection_eval_mode: bool | None = None  # selection forward in eval mode (BN running stats); None: the selector's reference code's mode
     # irreducible loss (selectors that require it) and SVP's proxy
     il_model: str = "small_cnn"
     il_epochs: int = 10
@@ -78,6 +78,10 @@ class TrainConfig:
         self.lr_milestones = tuple(self.lr_milestones)
         self.confidence_epochs = tuple(self.confidence_epochs)
         self.validate()
+        if self.selection_eval_mode is None:
+            from .selectors import selector_class
+
+            self.selection_eval_mode = selector_class(self.selector).scores_in_eval_mode
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad setting (NaN and infinities included)."""
@@ -147,7 +151,7 @@ class TrainConfig:
 
     @property
     def config_hash(self) -> str:
-        """SHA-256 of every setting: what a record or checkpoint must carry to count as this run's."""
+        """SHA-256 of the settings the run reads: what a record or checkpoint must carry to count as this run's."""
         return config_hash(self.to_dict())
 
     @property
@@ -162,5 +166,25 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
 def config_hash(values: dict[str, Any]) -> str:
-    """SHA-256 hex digest of a config's settings (``TrainConfig.to_dict()`` or a record's ``config``)."""
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+    """SHA-256 hex digest of a config's settings (``TrainConfig.to_dict()`` or a record's
+    ``config``), leaving out those its selector never reads (:func:`read_settings`)."""
+    return hashlib.sha256(json.dumps(read_settings(values), sort_keys=True, default=str).encode()).hexdigest()
+
+
+#: settings only some selectors read: those needing irreducible losses (the holdout and IL
+#: model) and SVP (its proxy, trained like an IL model, and core-set)
+IL_SETTINGS = ("corrupt_holdout", "il_model", "il_epochs", "il_holdout", "il_holdout_fraction")
+SVP_SETTINGS = ("il_model", "svp_fraction", "svp_proxy_epochs")
+
+
+def read_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the settings its selector never reads, so that changing, say, the IL
+    model's default leaves the ids (and records) of runs that train no IL model as they were."""
+    from .selectors import selector_class
+
+    unread = set(IL_SETTINGS + SVP_SETTINGS)
+    if "irreducible_loss" in selector_class(values["selector"]).requires:
+        unread -= set(IL_SETTINGS)
+    if values["selector"] == "svp":
+        unread -= set(SVP_SETTINGS)
+    return {k: v for k, v in values.items() if k not in unread}

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -17,7 +19,8 @@ from .storage import FileProblem, atomic_write_json, read_json
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Version of the record layout. 2: ``format``, ``config_hash`` and ``diverged`` were added.
-RECORD_FORMAT = 2
+#: 3: ``config_hash`` (and the run id) leave out the settings the selector never reads.
+RECORD_FORMAT = 3
 
 
 @functools.lru_cache(maxsize=1)
@@ -176,22 +179,33 @@ def load_records(folder: str | Path, finished_only: bool = True) -> list[RunReco
 
 
 def migrate(folder: str | Path) -> int:
-    """Bring every format-1 ``record.json`` under ``folder`` to the current format; returns how many.
+    """Bring every older ``record.json`` under ``folder`` to the current format; returns how many.
 
-    Format 1 lacked ``config_hash`` (computed from the record's own config, which must still
-    give the record's run id), ``diverged`` and ``format``; no measurement changes.
+    Formats 1 and 2 hashed every setting into the run id; format 3 leaves out the settings the
+    run's selector never reads (:func:`lossprio.config.read_settings`), so a migrated record
+    gets its new id and its folder that name. Format 1 also lacked ``config_hash``, ``diverged``
+    and ``format``. No measurement changes; a record whose config does not give its old id
+    (edited or damaged) is refused.
     """
     from .config import TrainConfig
 
     changed = 0
     for path in sorted(Path(folder).glob("**/record.json")):
         values = read_json(path)
-        if values.get("format", 1) != 1:
+        if values.get("format", 1) == RECORD_FORMAT:
             continue
-        if TrainConfig.from_dict(values["config"]).run_id != values["run_id"]:
+        every_setting = hashlib.sha256(json.dumps(values["config"], sort_keys=True, default=str).encode()).hexdigest()
+        if not values["run_id"].endswith(every_setting[:10]):
             raise FileProblem(path, f"its config does not give its run id {values['run_id']}", RERUN)
-        values.update(format=RECORD_FORMAT, config_hash=config_hash(values["config"]), diverged=None)
-        RunRecord.from_dict(values, path).save(path)
+        run_id = TrainConfig.from_dict(values["config"]).run_id
+        values.update(format=RECORD_FORMAT, config_hash=config_hash(values["config"]), run_id=run_id)
+        values.setdefault("diverged", None)
+        target = path.parent.parent / run_id
+        if target != path.parent:
+            if target.exists():
+                raise FileProblem(path, f"its new run id {run_id} is taken by {target}", "keep one of the two")
+            path.parent.rename(target)
+        RunRecord.from_dict(values, target / "record.json").save(target / "record.json")
         changed += 1
     return changed
 

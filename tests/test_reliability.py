@@ -19,7 +19,7 @@ from lossprio.batches import Augment
 from lossprio.config import TrainConfig
 from lossprio.data import channel_stats, halves, load
 from lossprio.metrics import speedup_over_seeds
-from lossprio.records import RunRecord, load_records
+from lossprio.records import RECORD_FORMAT, RunRecord, load_records, migrate
 from lossprio.storage import TENSOR_MAGIC, FileProblem, read_tensor_header, save_tensors
 from lossprio.sweep import run_all
 from lossprio.train import DivergenceWarning, run, run_folder
@@ -117,7 +117,7 @@ def test_a_damaged_record_is_named_and_recomputed(tmp_path, damage):
 
 def test_an_old_format_record_says_how_to_migrate():
     values = {"run_id": "r", "config": {}, "commit": "c", "machine": {}}
-    with pytest.raises(FileProblem, match=r"record format 1, this lossprio reads format 2; migrate it with `python -m lossprio.records migrate"):
+    with pytest.raises(FileProblem, match=rf"record format 1, this lossprio reads format {RECORD_FORMAT}; migrate it with `python -m lossprio.records migrate"):
         RunRecord.from_dict(values, "x/record.json")
 
 
@@ -160,7 +160,7 @@ def test_a_planted_checkpoint_cannot_run_code(tmp_path):
             return (os.system, (f"touch {marker}",))
 
     path = run_folder(tmp_path / "out", config.run_id) / "checkpoint.pt"
-    save_tensors({"model": Payload()}, path, format=2, config_hash=config.config_hash, run_id=config.run_id)
+    save_tensors({"model": Payload()}, path, format=RECORD_FORMAT, config_hash=config.config_hash, run_id=config.run_id)
     header, _ = read_tensor_header(path)  # a well-formed file with a valid checksum: only weights_only stops it
     assert header["config_hash"] == config.config_hash
     with pytest.warns(RuntimeWarning, match="cannot be loaded safely"):

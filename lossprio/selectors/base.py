@@ -45,6 +45,10 @@ class Selector:
     requires: tuple[str, ...] = ()
     #: per-candidate tensors it uses when the loop can give them (``feature_norm``)
     wants: tuple[str, ...] = ()
+    #: whether its reference code scores candidates with the model in eval mode (papers J/H's
+    #: code: BN running statistics) or in train mode (paper M's code: batch statistics);
+    #: ``TrainConfig.selection_eval_mode`` defaults to it
+    scores_in_eval_mode: bool = False
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -254,3 +258,8 @@ def build(name: str, **kwargs) -> Selector:
 def selector_names() -> list[str]:
     """Names :func:`build` accepts."""
     return SELECTORS.names()
+
+
+def selector_class(name: str) -> type[Selector]:
+    """The class registered under ``name`` (its settings without building one)."""
+    return SELECTORS.get(name)

@@ -50,6 +50,8 @@ class Kath18(Selector):
         tau_momentum: momentum of τ's moving average.
     """
 
+    scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
+
     def __init__(self, keep: int | None = None, selectivity: float | None = None, score: str = "loss", reweight: bool = False,
                  tau_switch: bool = True, tau_threshold: float | None = None, tau_momentum: float = 0.9, seed: int = 0) -> None:
         super().__init__(seed)

@@ -126,6 +126,8 @@ class SelectiveBackprop(Selector):
         >>> selection = sb.select(indices, logits, targets)   # ≈ half of the candidates
     """
 
+    scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
+
     def __init__(self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, score: str = "loss", seed: int = 0) -> None:
         super().__init__(seed)
         check_range("beta", beta, 0.0)
@@ -164,9 +166,11 @@ class SelectiveBackprop(Selector):
 
 
 @SELECTORS.register("sbe")
-def entropy_selective_backprop(beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> SelectiveBackprop:
+class EntropySelectiveBackprop(SelectiveBackprop):
     """SBE (Hu et al. 2021): Selective-Backprop ranking by the entropy of the prediction."""
-    return SelectiveBackprop(beta, history, warmup_epochs, score="entropy", seed=seed)
+
+    def __init__(self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> None:
+        super().__init__(beta, history, warmup_epochs, score="entropy", seed=seed)
 
 
 @SELECTORS.register("stale_sb")

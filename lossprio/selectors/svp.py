@@ -22,6 +22,8 @@ class SelectionViaProxy(Uniform):
         keep, selectivity: examples (or share) to train on per candidate batch (neither: all).
     """
 
+    scores_in_eval_mode = False  # paper M's baseline (moot: no selection forward)
+
     def __init__(self, proxy_entropy: Tensor, fraction: float = 0.5, keep: int | None = None,
                  selectivity: float | None = None, seed: int = 0) -> None:
         super().__init__(keep, selectivity, seed)

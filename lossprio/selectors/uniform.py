@@ -12,6 +12,8 @@ class Uniform(Selector):
     """Train on every candidate, or on ``keep`` (or a ``selectivity`` share) of them drawn
     without replacement. Needs no selection forward."""
 
+    scores_in_eval_mode = True  # moot (no selection forward); papers J/H's Traditional runs say eval
+
     def __init__(self, keep: int | None = None, selectivity: float | None = None, seed: int = 0) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity, optional=True)
