@@ -30,7 +30,7 @@ class TrainConfig:
     corruption: str | None = None  # a lossprio.corruptions kind
     corruption_fraction: float = 0.0
     corruption_seed: int = 0
-    corrupt_holdout: bool = True  # paper M corrupts the holdout set like the training set
+    corrupt_holdout: bool = False  # paper M's reference corrupts training points only; True gives the holdout the same corruption
     # model
     model: str = "fast_cnn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -42,11 +42,11 @@ class TrainConfig:
     selection_eval_mode: bool | None = None  # selection forward in eval mode (BN running stats); None: the selector's reference code's mode
     # irreducible loss (selectors that require it) and SVP's proxy
     il_model: str = "small_cnn"
-    il_epochs: int = 10
+    il_epochs: int = 100  # paper M's reference: 100 epochs, keeping the best validation loss
     il_holdout: str = "holdout"  # "holdout" or "no_holdout" (two halves of the training set)
     il_holdout_fraction: float = 1.0
-    svp_fraction: float = 0.5
-    svp_proxy_epochs: int = 1
+    svp_fraction: float = 0.1  # paper M's SVP baseline: a core-set of 10 % of the training set
+    svp_proxy_epochs: int = 25  # paper M's reference trains the proxy for 25 epochs
     # optimisation
     epochs: int = 2
     budget: float | None = None  # stop once budget × (training-set size) examples were back-propagated (shared across methods)
@@ -180,11 +180,12 @@ SVP_SETTINGS = ("il_model", "svp_fraction", "svp_proxy_epochs")
 def read_settings(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the settings its selector never reads, so that changing, say, the IL
     model's default leaves the ids (and records) of runs that train no IL model as they were."""
-    from .selectors import selector_class
+    from .selectors import SELECTORS, selector_class
 
+    selector = values.get("selector")
     unread = set(IL_SETTINGS + SVP_SETTINGS)
-    if "irreducible_loss" in selector_class(values["selector"]).requires:
-        unread -= set(IL_SETTINGS)
-    if values["selector"] == "svp":
+    if selector not in SELECTORS or "irreducible_loss" in selector_class(selector).requires:
+        unread -= set(IL_SETTINGS)  # (an unknown selector might read anything)
+    if selector not in SELECTORS or selector == "svp":
         unread -= set(SVP_SETTINGS)
     return {k: v for k, v in values.items() if k not in unread}

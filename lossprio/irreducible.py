@@ -41,7 +41,7 @@ class ILConfig:
     """
 
     model: str = "small_cnn"
-    epochs: int = 10
+    epochs: int = 100
     batch_size: int = 320
     lr: float = 1e-3
     holdout: str = "holdout"

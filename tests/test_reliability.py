@@ -428,3 +428,28 @@ def test_records_timed_on_a_busy_machine_are_flagged_and_can_be_rerun(tmp_path):
         moved = set_aside_busy(configs, tmp_path)
     assert moved == [next(run_folder(tmp_path, configs[0].run_id).glob("record.json.rejected-*"))] and not path.exists()
     assert (run_folder(tmp_path, configs[1].run_id) / "record.json").exists()
+
+
+def test_migrate_gives_a_format_2_record_its_new_id_and_folder_and_refuses_an_edited_one(tmp_path):
+    import hashlib
+
+    config = small_config("sb", epochs=1)
+    run(config, tmp_path / "new", progress=False)
+    values = json.loads((run_folder(tmp_path / "new", config.run_id) / "record.json").read_text())
+    every_setting = hashlib.sha256(json.dumps(values["config"], sort_keys=True, default=str).encode()).hexdigest()
+    old_id = config.run_id.rsplit("-", 1)[0] + "-" + every_setting[:10]  # format 2 hashed every setting
+    assert old_id != config.run_id
+    old = dict(values, format=2, config_hash=every_setting, run_id=old_id)
+    (tmp_path / "old" / old_id).mkdir(parents=True)
+    (tmp_path / "old" / old_id / "record.json").write_text(json.dumps(old))
+    with pytest.raises(FileProblem, match="record format 2"):
+        load_records(tmp_path / "old")
+    assert migrate(tmp_path / "old") == 1 and migrate(tmp_path / "old") == 0
+    [migrated] = load_records(tmp_path / "old")
+    assert (tmp_path / "old" / config.run_id / "record.json").exists() and not (tmp_path / "old" / old_id).exists()
+    assert migrated == load_records(tmp_path / "new")[0]
+    edited = dict(old, config=dict(old["config"], lr=1.0))
+    (tmp_path / "edited" / old_id).mkdir(parents=True)
+    (tmp_path / "edited" / old_id / "record.json").write_text(json.dumps(edited))
+    with pytest.raises(FileProblem, match="does not give its run id"):
+        migrate(tmp_path / "edited")

@@ -134,13 +134,12 @@ def test_top_loss_and_rho_and_irreducible_pick_exactly_the_planted_top_k():
     assert not selectors.build("irreducible", keep=3).needs_forward()
 
 
-def test_grad_norm_ranks_by_residual_norm_scaled_by_feature_norm():
+def test_grad_norm_ranks_by_residual_norm_or_scaled_by_feature_norm():
     logits = torch.tensor([[5.0, 0.0], [0.0, 0.0], [0.0, 5.0]])
     targets = torch.zeros(3, dtype=torch.int64)
-    selector = selectors.build("grad_norm", keep=1)
-    assert selector.select(torch.arange(3), logits, targets).chosen.tolist() == [2]
     features = {"feature_norm": torch.tensor([1.0, 100.0, 1.0])}
-    assert selector.select(torch.arange(3), logits, targets, features).chosen.tolist() == [1]
+    assert selectors.build("grad_norm", keep=1).select(torch.arange(3), logits, targets, features).chosen.tolist() == [2]
+    assert selectors.build("grad_norm", keep=1, norm="last_layer").select(torch.arange(3), logits, targets, features).chosen.tolist() == [1]
 
 
 @pytest.mark.parametrize("name", ["grad_norm_is", "kath18"])
@@ -223,3 +222,20 @@ def test_selector_state_round_trips_for_resume():
     clone = selectors.build("sb", beta=1.0, warmup_epochs=0, seed=3)
     clone.load_state_dict(sb.state_dict())
     assert torch.equal(sb.select(torch.arange(64), logits, targets).chosen, clone.select(torch.arange(64), logits, targets).chosen)
+
+
+@pytest.mark.parametrize("name", ["grad_norm", "grad_norm_is"])
+def test_gradient_norm_scores_are_the_logit_gradient_norm_unless_last_layer_is_asked(name):
+    logits = torch.tensor([[5.0, 0.0], [0.0, 0.0], [0.0, 5.0]])
+    targets = torch.zeros(3, dtype=torch.int64)
+    features = {"feature_norm": torch.tensor([1.0, 100.0, 1.0])}
+    residual = (torch.softmax(logits, 1) - torch.nn.functional.one_hot(targets, 2)).norm(dim=1)
+    reference, exact = selectors.build(name, keep=1), selectors.build(name, keep=1, norm="last_layer")
+    assert reference.wants == () and exact.wants == ("feature_norm",)  # the loop hooks the head only for the exact norm
+    torch.testing.assert_close(reference.select(torch.arange(3), logits, targets, features).scores, residual)
+    torch.testing.assert_close(exact.select(torch.arange(3), logits, targets, features).scores,
+                               residual * (features["feature_norm"].square() + 1).sqrt())
+    with pytest.raises(ValueError, match=r"norm='last_layer' needs extras\['feature_norm'\]"):
+        exact.select(torch.arange(3), logits, targets)
+    with pytest.raises(ValueError, match="norm=.exact. is not allowed"):
+        selectors.build(name, keep=1, norm="exact")

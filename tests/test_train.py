@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from lossprio import selectors
 from lossprio.config import TrainConfig
@@ -56,7 +57,7 @@ def test_accounting_identities_hold_for_every_selector(name, tmp_path):
     assert counters["backprops"] == sum(steps["batch"]) == counters["training_forwards"]
     assert sum(record.selection_counts) == counters["backprops"]
     assert counters["step"] == len(steps["batch"]) == len(steps["loss"]) == len(steps["corrupted_share"])
-    n = len(record.selection_counts) if name != "svp" else round(0.5 * len(record.selection_counts))
+    n = len(record.selection_counts) if name != "svp" else round(record.config["svp_fraction"] * len(record.selection_counts))
     assert counters["candidates"] == 3 * (n if name in ("uniform", "sb", "sbe", "stale_sb") else n // 64 * 64)
     assert all(0.0 <= share <= 1.0 for share in steps["corrupted_share"])
     assert len(record.corrupted) == round(0.2 * len(record.selection_counts))
@@ -193,3 +194,62 @@ def test_a_killed_probed_run_resumes_to_the_same_record(tmp_path):
     for field in ("probes", "confidences", "tracked", "epoch_ends"):
         assert getattr(resumed, field) == getattr(whole, field), field
     assert strip_timing(resumed) == strip_timing(whole)
+
+
+# the reference codes' selection-forward modes (papers J/H: eval, paper M: train), by selector
+SELECTION_MODES = {"uniform": True, "sb": True, "sbe": True, "stale_sb": True, "kath18": True, "loss": False,
+                   "grad_norm": False, "grad_norm_is": False, "irreducible": False, "rho": False, "svp": False}
+
+
+def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(tmp_path):
+    from lossprio.train import Trainer, prepare, resolve_device
+    from tqdm.auto import tqdm
+
+    assert set(SELECTION_MODES) == set(selectors.selector_names())
+    for name, eval_mode in SELECTION_MODES.items():
+        assert small_config(name).selection_eval_mode is eval_mode, name
+        assert small_config(name, selection_eval_mode=not eval_mode).selection_eval_mode is (not eval_mode), name
+    for name, override in (("loss", None), ("sb", None), ("loss", True)):
+        config = small_config(name, epochs=2, selection_eval_mode=override)
+        device = resolve_device("cpu")
+        setup = prepare(config, device, tmp_path / "cache", False)
+        trainer = Trainer(config, setup, device, RunRecord(config.run_id, config.to_dict(), "c", {}))
+        modes, forward = [], trainer.selection_forward  # the model's mode in the selection forwards
+
+        def spy(inputs):
+            hook = setup.model.register_forward_pre_hook(lambda module, _: modes.append(module.training))
+            try:
+                return forward(inputs)
+            finally:
+                hook.remove()
+
+        trainer.selection_forward = spy
+        for _ in range(2):
+            trainer.run_epoch(tqdm(disable=True))
+        assert modes and set(modes) == {not config.selection_eval_mode}, (name, override)
+
+
+def test_the_holdout_stays_clean_unless_asked_as_paper_ms_reference():
+    from lossprio.data import halves, load
+    from lossprio.train import load_data
+
+    clean_holdout = halves(load("digits", "train"))[1]
+    for corrupt_holdout in (False, True):
+        _, holdout, _, corrupted = load_data(small_config("rho", corruption_fraction=0.5, corrupt_holdout=corrupt_holdout))
+        flipped = (holdout.labels != clean_holdout.labels).float().mean()
+        assert corrupted.float().mean() > 0.45 and bool(flipped > 0.3) is corrupt_holdout
+    assert TrainConfig().corrupt_holdout is False
+
+
+def test_run_ids_ignore_only_the_settings_a_selector_never_reads():
+    il_changes = {"il_epochs": 7, "corrupt_holdout": True, "il_model": "small_cnn", "il_holdout_fraction": 0.5}
+    svp_changes = {"svp_fraction": 0.3, "svp_proxy_epochs": 4}
+    for name in ("uniform", "sb", "kath18", "loss"):
+        assert small_config(name, **il_changes, **svp_changes).run_id == small_config(name).run_id, name
+    for name in ("rho", "irreducible"):
+        for setting, value in il_changes.items():
+            assert small_config(name, **{setting: value}).run_id != small_config(name).run_id, (name, setting)
+        assert small_config(name, svp_fraction=0.3).run_id == small_config(name).run_id
+    for setting, value in (svp_changes | {"il_model": "small_cnn"}).items():  # SVP's proxy is an il_model
+        assert small_config("svp", **{setting: value}).run_id != small_config("svp").run_id, setting
+    assert small_config("svp", il_epochs=7).run_id == small_config("svp").run_id

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..checks import check_range
-from .base import SELECTORS, Extras, Selection, Selector, grad_norm_score, loss_score, check_keep, require_logits, resolve_keep, take_all, unit_weights
+from .base import SELECTORS, Extras, GradNormScore, Selection, Selector, grad_norm_score, loss_score, check_keep, require_logits, resolve_keep, take_all, unit_weights
 
 
 def sample_proportional(scores: Tensor, keep: int, generator: torch.Generator, reweight: bool) -> Selection:
@@ -98,24 +98,25 @@ class Kath18(Selector):
 
 
 @SELECTORS.register("grad_norm_is")
-class GradNormIS(Selector):
-    """Paper M's gradient-norm importance sampling: p ∝ last-layer gradient norm, with
-    replacement, weights 1/(N·p).
+class GradNormIS(GradNormScore, Selector):
+    """Paper M's gradient-norm importance sampling: p ∝ gradient norm, with replacement,
+    weights 1/(N·p).
 
     Args:
         keep: n_b, examples sampled from each candidate batch.
         selectivity: instead of ``keep``, the share n_b / n_B in (0, 1].
         reweight: weight by 1/(N·p) (on, as in paper M).
+        norm: ``logits`` (‖p − y‖, paper M's reference) or ``last_layer`` (the exact norm).
     """
 
-    wants = ("feature_norm",)
-
-    def __init__(self, keep: int | None = None, selectivity: float | None = None, reweight: bool = True, seed: int = 0) -> None:
+    def __init__(self, keep: int | None = None, selectivity: float | None = None, reweight: bool = True,
+                 norm: str = "logits", seed: int = 0) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity)
+        self.check_norm(norm)
         self.keep, self.selectivity, self.reweight = keep, selectivity, reweight
 
     def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
-        scores = grad_norm_score(require_logits(self, logits), targets, (extras or {}).get("feature_norm"))
+        scores = self.grad_norms(require_logits(self, logits), targets, extras)
         return sample_proportional(scores, keep, self.generator(scores.device), self.reweight)

@@ -24,7 +24,7 @@ class SelectionViaProxy(Uniform):
 
     scores_in_eval_mode = False  # paper M's baseline (moot: no selection forward)
 
-    def __init__(self, proxy_entropy: Tensor, fraction: float = 0.5, keep: int | None = None,
+    def __init__(self, proxy_entropy: Tensor, fraction: float = 0.1, keep: int | None = None,
                  selectivity: float | None = None, seed: int = 0) -> None:
         super().__init__(keep, selectivity, seed)
         check_range("fraction", fraction, 0.0, 1.0, low_open=True)

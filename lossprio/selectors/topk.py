@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .base import SELECTORS, Extras, Selection, Selector, grad_norm_score, loss_score, check_keep, require_extras, require_logits, resolve_keep, unit_weights
+from .base import SELECTORS, Extras, GradNormScore, Selection, Selector, loss_score, check_keep, require_extras, require_logits, resolve_keep, unit_weights
 
 
 class TopK(Selector):
@@ -43,13 +43,16 @@ class TopLoss(TopK):
 
 
 @SELECTORS.register("grad_norm")
-class TopGradNorm(TopK):
-    """Highest last-layer gradient norm (uses ``extras["feature_norm"]`` when the loop gives it)."""
+class TopGradNorm(GradNormScore, TopK):
+    """Highest gradient norm: with respect to the logits (``norm="logits"``, paper M's
+    reference), or the exact norm of the last layer's gradient (``norm="last_layer"``)."""
 
-    wants = ("feature_norm",)
+    def __init__(self, keep: int | None = None, selectivity: float | None = None, norm: str = "logits", seed: int = 0) -> None:
+        super().__init__(keep, selectivity, seed)
+        self.check_norm(norm)
 
     def score(self, logits, targets, extras):
-        return grad_norm_score(require_logits(self, logits), targets, extras.get("feature_norm"))
+        return self.grad_norms(require_logits(self, logits), targets, extras)
 
 
 @SELECTORS.register("irreducible")
