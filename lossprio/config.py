@@ -31,6 +31,7 @@ class TrainConfig:
     corruption_fraction: float = 0.0
     corruption_seed: int = 0
     corrupt_holdout: bool = False  # paper M's reference corrupts training points only; True gives the holdout the same corruption
+    relevant_classes: tuple[int, ...] = ()  # paper M's Fig. 4: holdout and test keep only these classes (empty: all)
     # model
     model: str = "fast_cnn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -73,10 +74,12 @@ class TrainConfig:
     probe_every: int | None = None  # steps between gradient-similarity probes (paper J, Fig. 5)
     confidence_epochs: tuple[int, ...] = ()  # after these epochs, store the test set's target-class confidences
     track_examples: int = 0  # training examples whose selection probability is recorded (paper J, Fig. 15)
+    score_probe_every: int | None = None  # candidate batches between scorings by every selection function (paper M, Fig. 1)
 
     def __post_init__(self) -> None:
         self.lr_milestones = tuple(self.lr_milestones)
         self.confidence_epochs = tuple(self.confidence_epochs)
+        self.relevant_classes = tuple(self.relevant_classes)
         self.validate()
         if self.selection_eval_mode is None:
             from .selectors import selector_class
@@ -124,7 +127,7 @@ class TrainConfig:
             raise ValueError(f"corruption_fraction={self.corruption_fraction} needs a corruption kind (corruption=None)")
         if self.budget is not None:
             check_range("budget", self.budget, 0.0, low_open=True)
-        for name in ("eval_every", "probe_every"):
+        for name in ("eval_every", "probe_every", "score_probe_every"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
         for position, epoch in enumerate(self.confidence_epochs):
@@ -132,6 +135,13 @@ class TrainConfig:
             if epoch > self.epochs:
                 raise ValueError(f"confidence_epochs[{position}]={epoch} is after the last epoch (epochs={self.epochs})")
         check_int("track_examples", self.track_examples, 0)
+        if self.score_probe_every is not None and self.selector != "rho":
+            raise ValueError(f"score_probe_every={self.score_probe_every} needs selector='rho' (a selection forward and "
+                             f"irreducible losses), got selector={self.selector!r}")
+        for position, label in enumerate(self.relevant_classes):
+            check_int(f"relevant_classes[{position}]", label, 0)
+        if len(set(self.relevant_classes)) != len(self.relevant_classes):
+            raise ValueError(f"relevant_classes={list(self.relevant_classes)} names a class twice")
 
     @property
     def candidates(self) -> int:
@@ -177,9 +187,16 @@ IL_SETTINGS = ("corrupt_holdout", "il_model", "il_epochs", "il_holdout", "il_hol
 SVP_SETTINGS = ("il_model", "svp_fraction", "svp_proxy_epochs")
 
 
+#: settings added after record format 3, with the value that does what runs did before they
+#: existed: at that value they stay out of the hash, so older run ids remain valid (frozen here,
+#: whatever the field's default becomes)
+ADDED_SINCE_FORMAT_3: dict[str, Any] = {"relevant_classes": (), "score_probe_every": None}
+
+
 def read_settings(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the settings its selector never reads, so that changing, say, the IL
-    model's default leaves the ids (and records) of runs that train no IL model as they were."""
+    model's default leaves the ids (and records) of runs that train no IL model as they were,
+    and without later settings left at their :data:`ADDED_SINCE_FORMAT_3` value."""
     from .selectors import SELECTORS, selector_class
 
     selector = values.get("selector")
@@ -188,4 +205,10 @@ def read_settings(values: dict[str, Any]) -> dict[str, Any]:
         unread -= set(IL_SETTINGS)  # (an unknown selector might read anything)
     if selector not in SELECTORS or selector == "svp":
         unread -= set(SVP_SETTINGS)
+    unread |= {k for k, neutral in ADDED_SINCE_FORMAT_3.items() if k in values and list_form(values[k]) == list_form(neutral)}
     return {k: v for k, v in values.items() if k not in unread}
+
+
+def list_form(value: Any) -> Any:
+    """Tuples as lists, as a config reads back from JSON."""
+    return list(value) if isinstance(value, tuple) else value

@@ -1,4 +1,5 @@
-"""Corruptions of a training set: the three of paper H, label flips (paper J), structured noise (paper M).
+"""Corruptions of a training set: the three of paper H, label flips (paper J), structured noise
+and ambiguous inputs (paper M).
 
 ``apply(image_set, kind, fraction, seed)`` returns the corrupted set and a boolean mask of the
 examples it changed the *recipe* for (an example drawn for ``random_labels`` may keep its label;
@@ -19,6 +20,9 @@ from .registry import Registry
 Corruption = Callable[..., tuple[ImageSet, Tensor]]
 CORRUPTIONS: Registry[tuple[ImageSet, Tensor]] = Registry("corruption")
 PAPER_M_STRUCTURED_PAIRS: tuple[tuple[int, int], ...] = ((3, 5), (9, 7), (4, 9))
+#: ``structured``'s (source, target) pairs by dataset: paper M's digit pairs, and for Fashion-MNIST
+#: three confusable pairs: shirt → T-shirt/top, pullover → coat, sneaker → ankle boot
+STRUCTURED_PAIRS: dict[str, tuple[tuple[int, int], ...]] = {"fashion-mnist": ((6, 0), (2, 4), (7, 9))}
 
 
 def apply(
@@ -27,7 +31,7 @@ def apply(
     fraction: float,
     seed: int,
     *,
-    pairs: Sequence[tuple[int, int]] = PAPER_M_STRUCTURED_PAIRS,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[ImageSet, Tensor]:
     """Corrupt ``fraction`` of ``image_set`` with ``kind``; returns (corrupted set, mask).
 
@@ -36,7 +40,8 @@ def apply(
         kind: one of :func:`corruption_names`.
         fraction: share of examples to corrupt, in [0, 1] (``structured``: share of each source class).
         seed: the corruption is a function of (image_set, kind, fraction, seed) alone.
-        pairs: ``structured`` only: (source class, target class) pairs, read off the original labels.
+        pairs: ``structured`` only: (source class, target class) pairs, read off the original
+            labels; ``None``: the dataset's :data:`STRUCTURED_PAIRS` (paper M's digit pairs otherwise).
     """
     corrupt = CORRUPTIONS.get(kind)
     check_fraction("fraction", fraction)
@@ -44,7 +49,7 @@ def apply(
         raise ValueError(f"image_set.split='test': corruptions apply to training data only, never to the test split")
     generator = torch.Generator().manual_seed(seed)
     if kind == "structured":
-        return corrupt(image_set, fraction, generator, pairs=pairs)
+        return corrupt(image_set, fraction, generator, pairs=pairs or STRUCTURED_PAIRS.get(image_set.name, PAPER_M_STRUCTURED_PAIRS))
     return corrupt(image_set, fraction, generator)
 
 
@@ -116,6 +121,33 @@ def gaussian(image_set: ImageSet, fraction: float, generator: torch.Generator) -
     noise = torch.randn(chosen.shape, generator=generator) * std + mean
     images[mask] = noise.round().clamp(0, 255).to(torch.uint8)
     return image_set.replace(images=images), mask
+
+
+@CORRUPTIONS.register("ambiguous")
+def ambiguous(image_set: ImageSet, fraction: float, generator: torch.Generator) -> tuple[ImageSet, Tensor]:
+    """Blend each drawn image half and half with a random image of another class, and label the
+    blend with either class at random: an input whose label is a coin flip (a stand-in for paper
+    M's AmbiguousMNIST, whose ambiguous digits come from a generative model). Partners are drawn
+    from the clean set."""
+    mask = choose(len(image_set), fraction, generator)
+    drawn = mask.nonzero().flatten()
+    labels = image_set.labels
+    if image_set.num_classes < 2 or not len(drawn):
+        return image_set, mask
+    partners = torch.randint(0, len(image_set), (len(drawn),), generator=generator)
+    for _ in range(1000):  # redraw the partners of the same class (a few rounds for K >= 2 classes)
+        same = labels[partners] == labels[drawn]
+        if not same.any():
+            break
+        partners[same] = torch.randint(0, len(image_set), (int(same.sum()),), generator=generator)
+    else:
+        raise ValueError(f"{image_set.name}: too few examples outside some class to blend with")
+    images, new_labels = image_set.images.clone(), labels.clone()
+    blend = (image_set.images[drawn].to(torch.int16) + image_set.images[partners].to(torch.int16) + 1) // 2
+    images[drawn] = blend.to(torch.uint8)
+    coin = torch.rand(len(drawn), generator=generator) < 0.5
+    new_labels[drawn] = torch.where(coin, labels[partners], labels[drawn])
+    return image_set.replace(images=images, labels=new_labels), mask
 
 
 @CORRUPTIONS.register("structured")

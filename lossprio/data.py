@@ -303,11 +303,12 @@ def class_balanced_fraction(image_set: ImageSet, fraction: float, seed: int) -> 
     return class_balanced_split(image_set, fraction, seed)[0]
 
 
-def keep_classes(image_set: ImageSet, classes: Sequence[int]) -> ImageSet:
-    """Only the examples whose label is in ``classes`` (labels keep their ids), for relevance runs."""
+def keep_classes(image_set: ImageSet, classes: Sequence[int], setting: str = "classes") -> ImageSet:
+    """Only the examples whose label is in ``classes`` (labels keep their ids), for relevance runs;
+    ``ValueError`` naming ``setting`` for an id outside the set's classes."""
     bad = [c for c in classes if not 0 <= c < image_set.num_classes]
     if bad:
-        raise ValueError(f"classes={list(classes)} holds ids outside 0..{image_set.num_classes - 1}: {bad}")
+        raise ValueError(f"{setting}={list(classes)} holds ids outside {image_set.name}'s 0..{image_set.num_classes - 1}: {bad}")
     mask = torch.isin(image_set.labels, torch.as_tensor(list(classes), dtype=torch.int64))
     return image_set.subset(mask.nonzero().flatten())
 

@@ -7,6 +7,9 @@
   probability of the true class for every test example, and whether it is classified right.
 - :class:`Tracker` (``track_examples``): paper J's Fig. 15, the selection probability of a few
   training examples every time they are candidates.
+- :func:`score_concentration` (``score_probe_every``): paper M's Fig. 1, how each selection
+  function's scores concentrate within a candidate batch and how many corrupted points its top
+  picks hold, all on the same batches of one RHO-LOSS run.
 
 The training loop bills their time to the ``probe`` phase, which training wall-clock leaves out.
 """
@@ -17,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .batches import BatchIterator
+from .selectors.base import grad_norm_score, loss_score
 
 SUBSAMPLES = {"half": 1 / 2, "third": 1 / 3}
 
@@ -92,3 +96,29 @@ class Tracker:
                                                        picked[hits].tolist()):
             self.entries[str(position)].append([epoch, step, None if score != score else round(score, 5),
                                                 None if probability is None else round(probability, 5), times])
+
+
+def selection_scores(logits: Tensor, targets: Tensor, irreducible: Tensor) -> dict[str, Tensor]:
+    """Paper M's four selection functions as non-negative scores, highest picked first:
+    reducible loss (clipped at 0), irreducible loss as exp(−IL) (the IL model's probability of
+    the label, so the lowest IL ranks first), loss, and gradient norm ‖p − y‖."""
+    loss = loss_score(logits, targets)
+    irreducible = irreducible.float()
+    return {"reducible": (loss - irreducible).clamp_min(0), "irreducible": torch.exp(-irreducible),
+            "loss": loss, "grad_norm": grad_norm_score(logits, targets)}
+
+
+def score_concentration(logits: Tensor, targets: Tensor, irreducible: Tensor, corrupted: Tensor,
+                        top: float = 0.2, pick: float = 0.1) -> dict[str, float]:
+    """For each of :func:`selection_scores` on one candidate batch: ``top_<f>``, the share of the
+    batch's summed score held by its ``top`` highest-scoring points (paper M's Fig. 1 left), and
+    ``noisy_<f>``, the share of corrupted points among its ``pick`` highest (Fig. 1 right);
+    ``noisy_batch`` is the batch's own corrupted share."""
+    count = targets.numel()
+    keep_top, keep_pick = max(1, round(top * count)), max(1, round(pick * count))
+    names, values = ["noisy_batch"], [corrupted.float().mean()]
+    for name, score in selection_scores(logits, targets, irreducible).items():
+        ordered = score.sort(descending=True).values
+        names += [f"top_{name}", f"noisy_{name}"]
+        values += [ordered[:keep_top].sum() / ordered.sum().clamp_min(1e-12), corrupted[score.topk(keep_pick).indices].float().mean()]
+    return dict(zip(names, torch.stack(values).tolist()))  # one device synchronisation per probe

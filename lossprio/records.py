@@ -98,6 +98,7 @@ class RunRecord:
     diverged: dict[str, Any] | None = None
     epoch_ends: list[int] = field(default_factory=list)  # optimizer steps done at the end of each epoch
     load_average: list[list[float]] = field(default_factory=list)  # 1/5/15-min load at each start, resume and end
+    score_probes: list[dict[str, float]] = field(default_factory=list)  # paper M's Fig. 1 measures, see lossprio.probes
     probes: list[dict[str, float]] = field(default_factory=list)  # gradient-similarity probes (step, epoch, measures)
     confidences: dict[str, dict[str, list]] = field(default_factory=dict)  # epoch → test confidences and correctness
     tracked: dict[str, list[list]] = field(default_factory=dict)  # training position → [epoch, step, score, p, times chosen]

@@ -30,7 +30,7 @@ from . import corruptions, irreducible, probes, selectors
 from .accounting import NOT_TRAINING, Counters, PhaseClock, Queue, StepLog
 from .batches import Augment, Batch, BatchIterator, derive_seed
 from .config import TrainConfig
-from .data import ImageSet, channel_stats, class_balanced_fraction, halves, load
+from .data import ImageSet, channel_stats, class_balanced_fraction, halves, keep_classes, load
 from .models import build as build_model
 from .locks import exclusive
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
@@ -84,6 +84,9 @@ def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet,
         train, corrupted = corruptions.apply(train, config.corruption, config.corruption_fraction, config.corruption_seed)
         if holdout is not None and config.corrupt_holdout:
             holdout, _ = corruptions.apply(holdout, config.corruption, config.corruption_fraction, config.corruption_seed + 1)
+    if config.relevant_classes:
+        test = keep_classes(test, config.relevant_classes, setting="relevant_classes")
+        holdout = None if holdout is None else keep_classes(holdout, config.relevant_classes, setting="relevant_classes")
     return train, holdout, test, corrupted
 
 
@@ -229,6 +232,11 @@ class Trainer:
             chosen = selection.chosen
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
             self.queue.push(batch.indices[chosen], batch.inputs[chosen], batch.labels[chosen], selection.weights)
+        probe = self.config.score_probe_every
+        if probe and logits is not None and (self.counters.candidates // self.config.candidates) % probe == 0:
+            with self.clock("probe"):
+                measures = probes.score_concentration(logits, batch.labels, extras["irreducible_loss"], self.setup.corrupted[batch.indices])
+            self.record.score_probes.append({"step": self.counters.step, "epoch": self.counters.epoch, **measures})
         self.counters.candidates += batch.indices.numel()
         self.last_candidates = batch
         if self.tracker is not None:

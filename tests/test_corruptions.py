@@ -88,7 +88,29 @@ def test_test_split_and_bad_parameters_are_refused():
         corruptions.apply(test_split, "gaussian", 0.25, seed=0)
     with pytest.raises(ValueError, match=r"fraction=-0.1 is outside the allowed range \[0, 1\]"):
         corruptions.apply(synthetic_set(), "gaussian", -0.1, seed=0)
-    with pytest.raises(ValueError, match="unknown corruption 'blur'; allowed: gaussian, label_flip"):
+    with pytest.raises(ValueError, match="unknown corruption 'blur'; allowed: ambiguous, gaussian, label_flip"):
         corruptions.apply(synthetic_set(), "blur", 0.1, seed=0)
     with pytest.raises(ValueError, match="target class 12"):
         corruptions.apply(synthetic_set(classes=10), "structured", 0.1, seed=0, pairs=[(1, 12)])
+
+
+def test_ambiguous_blends_with_another_class_and_takes_either_label():
+    clean = synthetic_set(n=4000, channels=1, size=4, classes=10)
+    blended, mask = corruptions.apply(clean, "ambiguous", 0.5, seed=0)
+    own = blended.labels[mask] == clean.labels[mask]
+    assert 0.45 < own.float().mean() < 0.55  # the label is a coin flip between the two classes
+    # every blend is the rounded mean of its image and some image of another class
+    images, labels = clean.images.flatten(1).to(torch.int16), clean.labels
+    for position in mask.nonzero().flatten()[:50].tolist():
+        doubled = 2 * blended.images[position].flatten().to(torch.int16) - images[position]
+        partners = ((images - doubled).abs() <= 1).all(1).nonzero().flatten()
+        assert len(partners) and (labels[partners] != labels[position]).all()
+        assert blended.labels[position] in (labels[position], *labels[partners].tolist())
+
+
+def test_structured_uses_the_datasets_own_pairs():
+    clean = make_image_set(torch.zeros(1000, 1, 2, 2, dtype=torch.uint8), torch.arange(1000) % 10,
+                           [str(k) for k in range(10)], "fashion-mnist", "train")
+    noisy, mask = corruptions.apply(clean, "structured", 0.5, seed=0)
+    assert set(clean.labels[mask].tolist()) == {6, 2, 7}  # shirt, pullover, sneaker
+    assert dict(zip(clean.labels[mask].tolist(), noisy.labels[mask].tolist())) == {6: 0, 2: 4, 7: 9}

@@ -253,3 +253,33 @@ def test_run_ids_ignore_only_the_settings_a_selector_never_reads():
     for setting, value in (svp_changes | {"il_model": "small_cnn"}).items():  # SVP's proxy is an il_model
         assert small_config("svp", **{setting: value}).run_id != small_config("svp").run_id, setting
     assert small_config("svp", il_epochs=7).run_id == small_config("svp").run_id
+
+
+def test_relevant_classes_restrict_holdout_and_test_but_not_training():
+    from lossprio.train import load_data
+
+    train, holdout, test, _ = load_data(small_config("rho", relevant_classes=(0, 3)))
+    assert set(holdout.labels.tolist()) == set(test.labels.tolist()) == {0, 3}
+    assert set(train.labels.tolist()) == set(range(10))
+    with pytest.raises(ValueError, match=r"relevant_classes=\[0, 12\] holds ids outside digits's 0..9"):
+        load_data(small_config("rho", relevant_classes=(0, 12)))
+
+
+def test_score_probes_measure_every_selection_function_on_the_same_batches(tmp_path):
+    from lossprio.probes import score_concentration
+
+    # planted: the 2 corrupted points have the highest loss and the highest irreducible loss
+    logits = torch.tensor([[4.0, 0.0]] * 8 + [[-4.0, 0.0]] * 2)
+    targets = torch.zeros(10, dtype=torch.int64)
+    irreducible = torch.tensor([0.5] * 7 + [0.01] + [6.0, 6.0])
+    measures = score_concentration(logits, targets, irreducible, torch.arange(10) >= 8, top=0.2, pick=0.2)
+    assert measures["noisy_batch"] == pytest.approx(0.2)
+    assert measures["noisy_loss"] == measures["noisy_grad_norm"] == 1.0 and measures["noisy_irreducible"] == 0.0
+    assert measures["top_loss"] > 0.9  # the two corrupted points hold nearly all of the loss
+    record = run(small_config("rho", epochs=1, score_probe_every=2), tmp_path, progress=False)
+    assert len(record.score_probes) == -(-record.counters["candidates"] // 64 // 2)
+    for probe in record.score_probes:
+        assert all(0.2 - 1e-6 <= probe[f"top_{f}"] <= 1 + 1e-6 for f in ("reducible", "irreducible", "loss", "grad_norm"))
+        assert all(0 <= probe[f"noisy_{f}"] <= 1 for f in ("batch", "reducible", "irreducible", "loss", "grad_norm"))
+    with pytest.raises(ValueError, match="score_probe_every=2 needs selector='rho'"):
+        small_config("loss", score_probe_every=2)
