@@ -43,6 +43,7 @@ class TrainConfig:
     selection_eval_mode: bool | None = None  # selection forward in eval mode (BN running stats); None: the selector's reference code's mode
     # irreducible loss (selectors that require it) and SVP's proxy
     il_model: str = "small_cnn"
+    il_model_kwargs: dict[str, Any] = field(default_factory=dict)
     il_epochs: int = 100  # paper M's reference: 100 epochs, keeping the best validation loss
     il_holdout: str = "holdout"  # "holdout" or "no_holdout" (two halves of the training set)
     il_holdout_fraction: float = 1.0
@@ -117,6 +118,7 @@ class TrainConfig:
             check_range(f"lr_milestones[{position}]", milestone, 0.0)
         check_finite_tree("selector_kwargs", self.selector_kwargs)
         check_finite_tree("model_kwargs", self.model_kwargs)
+        check_finite_tree("il_model_kwargs", self.il_model_kwargs)
         keep = self.selector_kwargs.get("keep")
         if keep is not None and keep > self.candidates:
             raise ValueError(f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidates}: n_b must be <= n_B")
@@ -183,14 +185,14 @@ def config_hash(values: dict[str, Any]) -> str:
 
 #: settings only some selectors read: those needing irreducible losses (the holdout and IL
 #: model) and SVP (its proxy, trained like an IL model, and core-set)
-IL_SETTINGS = ("corrupt_holdout", "il_model", "il_epochs", "il_holdout", "il_holdout_fraction")
-SVP_SETTINGS = ("il_model", "svp_fraction", "svp_proxy_epochs")
+IL_SETTINGS = ("corrupt_holdout", "il_model", "il_model_kwargs", "il_epochs", "il_holdout", "il_holdout_fraction")
+SVP_SETTINGS = ("il_model", "il_model_kwargs", "svp_fraction", "svp_proxy_epochs")
 
 
 #: settings added after record format 3, with the value that does what runs did before they
 #: existed: at that value they stay out of the hash, so older run ids remain valid (frozen here,
 #: whatever the field's default becomes)
-ADDED_SINCE_FORMAT_3: dict[str, Any] = {"relevant_classes": (), "score_probe_every": None}
+ADDED_SINCE_FORMAT_3: dict[str, Any] = {"relevant_classes": (), "score_probe_every": None, "il_model_kwargs": {}}
 
 
 def read_settings(values: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,6 +33,7 @@ class ILConfig:
 
     Attributes:
         model: registry name of the IL model (paper M: the target architecture or ``small_cnn``).
+        model_kwargs: its settings (e.g. an MLP's ``hidden`` widths).
         epochs: training epochs over the holdout set.
         holdout: ``holdout`` (train on the given holdout) or ``no_holdout`` (two IL models on the
             two halves of the training set, each scoring the half it did not see).
@@ -41,6 +42,7 @@ class ILConfig:
     """
 
     model: str = "small_cnn"
+    model_kwargs: dict = field(default_factory=dict)
     epochs: int = 100
     batch_size: int = 320
     lr: float = 1e-3
@@ -100,7 +102,7 @@ def train_and_score(fit_on: ImageSet, score_on: ImageSet, config: ILConfig, augm
     validation, training = class_balanced_split(fit_on, config.validation_fraction, seed=config.seed)
     torch.manual_seed(config.seed)
     c, h, _ = fit_on.image_shape
-    model = build_model(config.model, num_classes=fit_on.num_classes, in_channels=c, image_size=h)
+    model = build_model(config.model, num_classes=fit_on.num_classes, in_channels=c, image_size=h, **config.model_kwargs)
     model = fit(model, training, validation, config, augment, device, progress)
     return score(model, score_on, augment, device, kind)
 

@@ -94,7 +94,7 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
         ax.axhline(100 * target, color="k", ls=":", lw=1, label=target_label)
     if x == "backprops":
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k"))
-    ax.set_xlabel({"backprops": "back-propagated examples", "train_wall_s": "training wall-clock (s)"}.get(x, x))
+    ax.set_xlabel({"backprops": "back-propagated examples", "train_wall_s": "training wall-clock (s)", "step": "optimizer steps"}.get(x, x))
     ax.set_ylabel("test error (%)")
     ax.set_title(title, fontsize=10)
 
@@ -180,4 +180,26 @@ def phase_bars(ax: plt.Axes, phases: "pd.DataFrame", title: str = "") -> None:
         left += phases[column].to_numpy()
     ax.invert_yaxis()
     ax.set_xlabel("seconds (mean over seeds)")
+    ax.set_title(title, fontsize=10)
+
+
+def steps_to_target_lines(ax: plt.Axes, table: "pd.DataFrame", title: str = "", ylabel: str = "steps to reach it") -> None:
+    """Paper M's Fig. 3: one line per method (rows) of the cost to reach each target accuracy
+    (columns, e.g. ``"85.0 %"``); a method that never reached a target has no point there."""
+    targets = [float(str(c).rstrip(" %")) for c in table.columns]
+    for method, row in table.iterrows():
+        ax.plot(targets, row.to_numpy(dtype=float), marker="o", ms=3, lw=1.3, label=method)
+    ax.set_xlabel("target test accuracy (%)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+
+
+def share_bars(ax: plt.Axes, shares: "pd.Series", reference: float | None = None, reference_label: str = "", title: str = "") -> None:
+    """Horizontal bars of shares in % (index: labels), with an optional dotted reference line."""
+    ax.barh([str(k) for k in shares.index], 100 * shares.to_numpy(dtype=float), color="tab:blue", alpha=0.8)
+    if reference is not None:
+        ax.axvline(100 * reference, color="k", ls=":", lw=1, label=reference_label)
+        ax.legend(fontsize=8, loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlabel("%")
     ax.set_title(title, fontsize=10)

@@ -101,12 +101,12 @@ def build_selector(config: TrainConfig, train: ImageSet, holdout: ImageSet | Non
                    device: torch.device, cache_dir: Path, progress: bool) -> tuple[selectors.Selector, dict[str, Tensor]]:
     """The run's selector and the per-example tables it needs (irreducible losses)."""
     kwargs = {"seed": derive_seed(config.seed, 3), **config.selector_kwargs}
-    il_config = irreducible.ILConfig(model=config.il_model, epochs=config.il_epochs, holdout=config.il_holdout,
+    il_config = irreducible.ILConfig(model=config.il_model, model_kwargs=dict(config.il_model_kwargs), epochs=config.il_epochs, holdout=config.il_holdout,
                                      holdout_fraction=config.il_holdout_fraction, seed=config.seed)
     if config.selector == "stale_sb":
         kwargs.setdefault("num_examples", len(train))
     if config.selector == "svp":
-        proxy = irreducible.ILConfig(model=config.il_model, epochs=config.svp_proxy_epochs, seed=config.seed)
+        proxy = irreducible.ILConfig(model=config.il_model, model_kwargs=dict(config.il_model_kwargs), epochs=config.svp_proxy_epochs, seed=config.seed)
         kwargs["proxy_entropy"] = irreducible.train_and_score(train, train, proxy, augment, device, progress, kind="entropy")
         kwargs.setdefault("fraction", config.svp_fraction)
     selector = selectors.build(config.selector, **kwargs)

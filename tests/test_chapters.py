@@ -36,9 +36,9 @@ def test_bad_profile_and_override_names():
 
 
 def test_chapters_are_found_through_one_registry():
-    assert chapter_names() == ["hu2021", "jiang2019"]
+    assert chapter_names() == ["hu2021", "jiang2019", "mindermann2022"]
     assert chapter("hu2021") is hu2021.CHAPTER
-    with pytest.raises(ValueError, match=r"unknown chapter 'h2021'; allowed: hu2021, jiang2019"):
+    with pytest.raises(ValueError, match=r"unknown chapter 'h2021'; allowed: hu2021, jiang2019, mindermann2022"):
         chapter("h2021")
 
 
@@ -86,3 +86,46 @@ def test_jiang2019_tables_and_claims_run_on_smoke_records(tmp_path):
     assert points["pareto"].any() and set(points["schedule"]) <= {"A", "B"}
     curve = J.confidence_curves(J.pick(records, "Traditional")[0], 1)
     assert list(curve.columns) == ["percentile", "confidence", "accuracy"] and curve["confidence"].is_monotonic_increasing
+
+
+def test_mindermann2022_grid_is_paper_ms_loop_with_one_budget():
+    from lossprio.chapters import mindermann2022 as M
+
+    settings = M.CHAPTER.profile("cpu")
+    runs = M.runs(settings)
+    assert len({c.run_id for c in runs.values()}) == len(runs) and len(settings.seeds) >= 3
+    main = [c for k, c in runs.items() if k.experiment == M.MAIN]
+    assert len(main) == len(M.METHODS) * len(M.NOISES) * len(settings.seeds)
+    for config in runs.values():
+        assert (config.candidates, config.batch_size, config.selector_kwargs["keep"], config.split) == (320, 32, 32, "half")
+        assert (config.optimizer, config.lr_milestones, config.budget) == ("adamw", (), pytest.approx(settings.epochs / 10))
+        assert config.selection_eval_mode is (config.selector == "uniform")  # paper M's code scores in train mode
+        assert not config.corrupt_holdout
+    svp = runs[M.Run(M.MAIN, "SVP", M.CLEAN, 0)]
+    assert svp.epochs > 1 / settings.svp_fraction * settings.epochs  # its core-set is traversed for the same budget
+    probed = [k for k, c in runs.items() if c.score_probe_every]
+    assert probed == [M.Run(M.MAIN, M.RHO, M.NOISY, s) for s in settings.seeds]
+    assert all(bool(c.relevant_classes) is (k.experiment == M.RELEVANCE) for k, c in runs.items())
+    default = runs[M.Run(M.MAIN, M.RHO, M.CLEAN, 0)]
+    for experiment in M.experiments(settings)[2:]:
+        variant = runs[M.Run(experiment, M.RHO, M.CLEAN, 0)]
+        changed = {k for k, v in variant.to_dict().items() if default.to_dict()[k] != v}
+        assert changed and changed <= {"il_model", "il_model_kwargs", "il_holdout", "il_holdout_fraction", "model", "model_kwargs", "lr"}, experiment
+    paper = M.CHAPTER.runs("paper")[M.Run(M.MAIN, M.RHO, M.CLEAN, 0)]
+    assert (paper.dataset, paper.model, paper.il_model, paper.il_epochs) == ("cifar10", "resnet18", "resnet18", 100)
+
+
+def test_mindermann2022_methods_stop_at_the_same_step_on_smoke_records(tmp_path):
+    from lossprio import sweep
+    from lossprio.chapters import mindermann2022 as M
+
+    settings = M.CHAPTER.profile("smoke")
+    configs = {k: c for k, c in M.runs(settings).items() if k.experiment == M.MAIN and k.noise in (M.CLEAN, M.NOISY)}
+    records = sweep.run_all(configs, tmp_path, progress=False)
+    steps = {k: r.counters["step"] for k, r in records.items()}
+    assert max(steps.values()) - min(steps.values()) <= 1, steps
+    fig1 = M.score_concentration(records)
+    assert set(fig1.index) == {"reducible loss (RHO-LOSS)", "irreducible loss", "loss", "gradient norm", "the whole batch"}
+    assert fig1["corrupted share of the top 10 %"]["the whole batch"] == pytest.approx(0.1, abs=0.05)
+    table = M.speedup_table(records)
+    assert table.loc[(M.RHO, "paper M, CIFAR-10, steps"), M.NOISY] == "5.15x" and (M.RHO, "ours, wall clock") in table.index

@@ -242,7 +242,7 @@ def test_the_holdout_stays_clean_unless_asked_as_paper_ms_reference():
 
 
 def test_run_ids_ignore_only_the_settings_a_selector_never_reads():
-    il_changes = {"il_epochs": 7, "corrupt_holdout": True, "il_model": "small_cnn", "il_holdout_fraction": 0.5}
+    il_changes = {"il_epochs": 7, "corrupt_holdout": True, "il_model": "small_cnn", "il_model_kwargs": {"hidden": [8]}, "il_holdout_fraction": 0.5}
     svp_changes = {"svp_fraction": 0.3, "svp_proxy_epochs": 4}
     for name in ("uniform", "sb", "kath18", "loss"):
         assert small_config(name, **il_changes, **svp_changes).run_id == small_config(name).run_id, name
