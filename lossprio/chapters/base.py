@@ -110,6 +110,16 @@ def best_error_percent(records: Sequence[RunRecord], final: bool = False) -> tup
     return statistics.fmean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0
 
 
+#: cost measures read off a clock, which a busy machine distorts (steps and backprops it does not)
+WALL_CLOCK = ("train_wall_s", "wall_s")
+
+
+def fairly_timed(records: Sequence[RunRecord], x: str = "train_wall_s") -> list[RunRecord]:
+    """``records`` fit to measure cost ``x``: for a wall-clock measure, those timed on an
+    otherwise idle machine (not :attr:`~lossprio.records.RunRecord.timed_busy`); all for counts."""
+    return [r for r in records if not r.timed_busy] if x in WALL_CLOCK else list(records)
+
+
 def diverged_note(records: Sequence[RunRecord]) -> str:
     """`` (k diverged)`` when k of the runs diverged, else nothing."""
     count = sum(r.status == "diverged" for r in records)
@@ -125,4 +135,4 @@ def corrupted_share_after(record: RunRecord, epochs: int = 1) -> float:
 
 
 __all__ = ["CHAPTERS", "Chapter", "Claim", "PROFILE_NAMES", "best_error_percent", "chapter", "chapter_names", "claims_frame",
-           "corrupted_share_after", "diverged_note", "register", "speedup_over_seeds", "speedup_value", "verdict"]
+           "corrupted_share_after", "diverged_note", "fairly_timed", "register", "speedup_over_seeds", "speedup_value", "verdict"]
