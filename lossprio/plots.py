@@ -61,6 +61,32 @@ def pixel_histograms(clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, Te
     return fig
 
 
+# ----------------------------------------------------------------------------- one palette
+
+#: a method's colour in every chapter: the baseline black; SB's family blue to purple; the
+#: importance samplers green; paper M's functions warm; RHO-LOSS red
+METHOD_COLOURS: dict[str, str] = {
+    "standard": "black", "Traditional": "black", "uniform": "black",
+    "reducible loss (RHO-LOSS)": "#d62728",
+    "SB 50 %": "#6baed6", "SB β=1": "#6baed6", "SB 33 %": "#2171b5", "SB β=2": "#2171b5",
+    "SB β=0.5": "#c6dbef", "SB β=3": "#08306b", "SBE 50 %": "#17becf",
+    "Stale-SB n=2": "#9e9ac8", "Stale-SB n=3": "#6a51a3",
+    "Kath18": "#31a354", "VR max 33 %": "#31a354", "VR max 50 %": "#a1d99b",
+    "loss": "#ff7f0e", "gradient norm": "#8c564b", "gradient norm IS": "#e7ba52",
+    "irreducible loss": "#7f7f7f", "SVP": "#e377c2", "RHO-LOSS": "#d62728",
+}
+_FALLBACK = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def colour(method: str) -> str:
+    """``method``'s colour from :data:`METHOD_COLOURS` (by its label's start, e.g. "RHO-LOSS, IL: …"),
+    or a fixed colour of the default cycle for any other label."""
+    for name, value in sorted(METHOD_COLOURS.items(), key=lambda item: -len(item[0])):
+        if method == name or method.startswith(name + " ") or method.startswith(name + ","):
+            return value
+    return _FALLBACK[sum(map(ord, method)) % len(_FALLBACK)]
+
+
 # ----------------------------------------------------------------------------- curves from records
 
 def mean_curve(records: Sequence[RunRecord], x: str = "backprops", y: str = "test_error", points: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +113,7 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
                 ax.plot([], [], ls="none", label=label)
             continue
         grid, mean, low, high = mean_curve(records, x)
-        (line,) = ax.plot(grid, 100 * mean, label=label, lw=1.4)
+        (line,) = ax.plot(grid, 100 * mean, label=label, lw=1.4, color=colour(method))
         if len(records) > 1:
             ax.fill_between(grid, 100 * low, 100 * high, color=line.get_color(), alpha=0.15, lw=0)
     if target is not None:
@@ -101,20 +127,33 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
 
 def error_curve_grid(panels: Mapping[str, Mapping[str, Sequence[RunRecord]]], targets: Mapping[str, float] | None = None,
                      x: str = "backprops", columns: int = 4, ylim: tuple[float, float] | None = None,
-                     target_label: str = "1.2 × standard's best") -> plt.Figure:
-    """One :func:`error_curves` panel per setting, a shared legend below."""
+                     target_label: str = "1.2 × standard's best", logy: bool = False) -> plt.Figure:
+    """One :func:`error_curves` panel per setting, a shared legend below; ``logy`` for a log
+    error axis (the early errors are many times the late ones)."""
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False)
     for ax, (title, runs) in zip(axes.flat, panels.items()):
         error_curves(ax, runs, x, (targets or {}).get(title), title, target_label)
         if ylim:
             ax.set_ylim(*ylim)
+        if logy:
+            log_percent_axis(ax)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
+
+
+def log_percent_axis(ax: plt.Axes) -> None:
+    """A log y-axis of percentages with plain labels: every tick within one decade, else 1, 2 and 5 × 10^k."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    leading = "123456789" if high / max(low, 1e-9) < 10 else "125"
+    label = lambda value, _: f"{value:g}" if f"{value:g}"[0] in leading else ""
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+    ax.yaxis.set_minor_formatter(FuncFormatter(label))
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -135,7 +174,7 @@ def corrupted_share(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], fract
             curves.append((epochs, moving_average(record.steps["corrupted_share"], window)))
         grid = np.linspace(0, min(c[0][-1] for c in curves), 300)
         mean = np.mean([np.interp(grid, e, s) for e, s in curves], axis=0)
-        ax.plot(grid, 100 * mean, label=method, lw=1.3)
+        ax.plot(grid, 100 * mean, label=method, lw=1.3, color=colour(method))
     ax.axhline(100 * fraction, color="k", ls=":", lw=1, label=f"{100 * fraction:.0f} % corrupted in the data")
     ax.set_xlabel("epoch")
     ax.set_ylabel("corrupted examples in batch (%)")
@@ -188,7 +227,7 @@ def steps_to_target_lines(ax: plt.Axes, table: "pd.DataFrame", title: str = "", 
     (columns, e.g. ``"85.0 %"``); a method that never reached a target has no point there."""
     targets = [float(str(c).rstrip(" %")) for c in table.columns]
     for method, row in table.iterrows():
-        ax.plot(targets, row.to_numpy(dtype=float), marker="o", ms=3, lw=1.3, label=method)
+        ax.plot(targets, row.to_numpy(dtype=float), marker="o", ms=3, lw=1.3, label=method, color=colour(str(method)))
     ax.set_xlabel("target test accuracy (%)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
@@ -196,7 +235,8 @@ def steps_to_target_lines(ax: plt.Axes, table: "pd.DataFrame", title: str = "", 
 
 def share_bars(ax: plt.Axes, shares: "pd.Series", reference: float | None = None, reference_label: str = "", title: str = "") -> None:
     """Horizontal bars of shares in % (index: labels), with an optional dotted reference line."""
-    ax.barh([str(k) for k in shares.index], 100 * shares.to_numpy(dtype=float), color="tab:blue", alpha=0.8)
+    labels = [str(k) for k in shares.index]
+    ax.barh(labels, 100 * shares.to_numpy(dtype=float), color=[colour(k) for k in labels], alpha=0.85)
     if reference is not None:
         ax.axvline(100 * reference, color="k", ls=":", lw=1, label=reference_label)
         ax.legend(fontsize=8, loc="lower right")

@@ -180,7 +180,11 @@ def final_errors(records: Mapping[tuple, RunRecord], methods: Sequence[str] = MA
 
 def per_example_times(records: Sequence[RunRecord]) -> dict[str, float]:
     """Seconds per example of the training forward and of the backward (with the optimizer step),
-    and per candidate of the selection forward, measured in these runs."""
+    and per candidate of the selection forward, measured in those of these runs timed on an idle
+    machine (NaN when none was)."""
+    records = fairly_timed(records)
+    if not records:
+        return {"train_forward": math.nan, "backward": math.nan, "selection_forward": math.nan}
     forward = sum(r.phase_seconds["train_forward"] for r in records) / sum(r.counters["training_forwards"] for r in records)
     backward = sum(r.phase_seconds["backward"] for r in records) / sum(r.counters["backprops"] for r in records)
     selecting = [r for r in records if r.counters["selection_forwards"]]

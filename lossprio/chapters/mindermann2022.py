@@ -291,6 +291,18 @@ def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequ
     return float(counts[relevant].sum() / max(1.0, counts.sum()))
 
 
+def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings) -> dict[str, float]:
+    """Fig. 4: each method's share of selections from the relevant classes in the relevance runs
+    (mean over seeds), and under ``"training set"`` those classes' share of the training set."""
+    from ..train import load_data
+
+    labels = load_data(configs[Run(RELEVANCE, "uniform", CLEAN, settings.seeds[0])])[0].labels.numpy()
+    shares = {m: statistics.fmean(relevant_share(r, labels, settings.relevant_classes) for r in pick(records, m, CLEAN, RELEVANCE))
+              for m in METHODS if pick(records, m, CLEAN, RELEVANCE)}
+    shares["training set"] = float(np.isin(labels, settings.relevant_classes).mean())
+    return shares
+
+
 def cheap_il_table(records: Mapping[tuple, RunRecord], settings: MindermannSettings) -> pd.DataFrame:
     """Fig. 5: RHO-LOSS's speedup over uniform to uniform's best accuracy per experiment, and the
     traversals (epochs of candidates) it saves there, per seed."""
