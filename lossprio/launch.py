@@ -51,18 +51,25 @@ class RunJob:
         return DelayedSubmission(RunJob(self.config, self.out_dir, self.threads))
 
 
-def unfinished(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, TrainConfig]:
-    """The configs whose record is not yet finished or diverged (unreadable records count as unfinished)."""
-    left = {}
+def done_records(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, RunRecord]:
+    """The finished or diverged records of ``configs`` under ``out_dir``, read only (no run is
+    started, nothing is moved); unreadable records and records of another config are left out."""
+    found = {}
     for key, config in configs.items():
         path = run_folder(out_dir, config.run_id) / "record.json"
         try:
-            if path.exists() and RunRecord.load(path).done:
-                continue
+            record = RunRecord.load(path) if path.exists() else None
         except ValueError:
-            pass
-        left[key] = config
-    return left
+            continue
+        if record is not None and record.done and record.config_hash == config.config_hash:
+            found[key] = record
+    return found
+
+
+def unfinished(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, TrainConfig]:
+    """The configs whose record is not yet finished or diverged (unreadable records count as unfinished)."""
+    done = done_records(configs, out_dir)
+    return {key: config for key, config in configs.items() if key not in done}
 
 
 def submit(configs: Mapping[Any, TrainConfig], out_dir: str | Path, launcher: str = "slurm", partition: str | None = None,

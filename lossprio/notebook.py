@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .records import RunRecord
+
 
 class ParameterGuard:
     """Remembers the names a notebook's namespace held before its parameters were set."""
@@ -35,12 +37,32 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOTSTRAP_TAG = "colab-bootstrap"
 
 
-def repository_url(config: Path = ROOT / "_config.yml") -> str:
-    """The book's repository URL: ``repository: url:`` in ``_config.yml``, the one place it is kept."""
-    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:\s*(\S+)", config.read_text(), re.MULTILINE)
+def repository_url(config: Path = ROOT / "_config.yml", key: str = "url") -> str:
+    """The book's repository URL (or another ``key`` of it, e.g. ``branch``): ``repository:`` in
+    ``_config.yml``, the one place it is kept."""
+    match = re.search(rf"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+{key}:\s*(\S+)", config.read_text(), re.MULTILINE)
     if match is None:
-        raise ValueError(f"{config}: no 'repository: url:' entry")
+        raise ValueError(f"{config}: no 'repository: {key}:' entry")
     return match.group(1).strip("\"'")
+
+
+def provenance(records: Mapping[Any, RunRecord], chapter: str, profile: str) -> str:
+    """What a chapter's records cost and where they come from, as one Markdown paragraph: runs,
+    run-hours, machine, commits, and a link to the records in the book's repository."""
+    if not records:
+        return f"No records at profile `{profile}` yet."
+    machine = next(iter(records.values())).machine
+    hours = sum(r.counters.get("wall_s", 0.0) for r in records.values()) / 3600
+    commits = sorted({r.commit[:10] for r in records.values()})
+    shown = ", ".join(f"`{c}`" for c in commits[:3]) + (f" and {len(commits) - 3} more" if len(commits) > 3 else "")
+    text = (f"**What these runs cost:** {len(records)} runs at profile `{profile}`, {hours:.2f} run-hours (evaluation included) "
+            f"on {machine.get('device_name')} ({machine.get('device')}, {machine.get('torch_threads')} torch thread(s) per run, "
+            f"torch {machine.get('torch')}), code at commit {shown}.")
+    try:
+        folder = f"{repository_url()}/tree/{repository_url(key='branch')}/results/{chapter}/{profile}"
+    except (OSError, ValueError):  # an installed lossprio has no _config.yml beside it
+        return text
+    return text + f" The records, one `record.json` per run: [results/{chapter}/{profile}]({folder})."
 
 
 def bootstrap_source(url: str) -> str:

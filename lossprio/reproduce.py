@@ -1,8 +1,8 @@
 """Run the book's notebooks with papermill at a named profile, into ``book/``.
 
 ``python -m lossprio.reproduce --profile cpu`` (or ``make reproduce PROFILE=cpu``) executes every
-notebook of ``notebooks/`` that has a ``profile`` parameter at that profile (the others at their
-defaults), writes the executed copies into ``book/`` (atomically: a killed run leaves the old page)
+notebook of ``notebooks/``, giving each the parameters it declares of ``profile``, ``progress``,
+``results_dir`` (its chapter's records) and ``results_root`` (every chapter's), writes the executed copies into ``book/`` (atomically: a killed run leaves the old page)
 and the run records into ``results/<chapter>/<profile>/``. Runs whose records exist are read, not
 retrained, so a killed reproduction resumes where it stopped.
 """
@@ -19,6 +19,8 @@ from .checks import check_choice
 from .locks import exclusive
 
 ROOT = Path(__file__).resolve().parents[1]
+#: pages that read every chapter's records: executed after the chapters
+SUMMARIES = ("intro", "run_it_yourself")
 
 
 def notebook_parameters(path: Path) -> set[str]:
@@ -34,7 +36,8 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
     import papermill
 
     check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
-    sources = sorted(notebook_dir.glob("*.ipynb")) if not notebooks else [notebook_dir / f"{n}.ipynb" for n in notebooks]
+    sources = sorted(notebook_dir.glob("*.ipynb"), key=lambda p: (p.stem in SUMMARIES, p.stem)) if not notebooks \
+        else [notebook_dir / f"{n}.ipynb" for n in notebooks]
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
         raise ValueError(f"notebooks={list(notebooks or [])}: no such notebook {missing}; have {sorted(p.stem for p in notebook_dir.glob('*.ipynb'))}")
@@ -42,11 +45,10 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
     written = []
     for source in sources:
         names = notebook_parameters(source)
-        parameters = {}
-        if "profile" in names:
-            # relative to the notebook's folder, so no machine's absolute path is written into the page
-            results = os.path.relpath(Path(results_dir).resolve() / source.stem, notebook_dir.resolve())
-            parameters = {"profile": profile, "results_dir": results, "progress": False}
+        # paths relative to the notebook's folder, so no machine's absolute path is written into the page
+        root = os.path.relpath(Path(results_dir).resolve(), notebook_dir.resolve())
+        offered = {"profile": profile, "progress": False, "results_dir": os.path.join(root, source.stem), "results_root": root}
+        parameters = {k: v for k, v in offered.items() if k in names}
         target = book_dir / source.name
         temporary = target.with_suffix(".tmp.ipynb")
         start = time.perf_counter()

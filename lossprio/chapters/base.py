@@ -30,12 +30,14 @@ class Chapter(Generic[Settings]):
         profiles: ``smoke`` (seconds, what the tests run), ``cpu`` (this project's 2-core
             machines, hours) and ``paper`` (the paper's own setup, a GPU) as settings dataclasses.
         expand: settings → every run of the chapter, as :class:`~lossprio.config.TrainConfig` by key.
+        check: (records, settings, configs) → the paper's claims checked against the records.
     """
 
     name: str
     title: str
     profiles: Mapping[str, Settings]
     expand: Callable[[Settings], dict[Key, TrainConfig]]
+    check: Callable[[Mapping[Key, RunRecord], Settings, Mapping[Key, TrainConfig]], list["Claim"]] | None = None
 
     def profile(self, name: str, **overrides: Any) -> Settings:
         """The named profile with ``overrides`` (settings field → value) applied."""
@@ -53,6 +55,12 @@ class Chapter(Generic[Settings]):
     def runs(self, profile: str, **overrides: Any) -> dict[Key, TrainConfig]:
         """Every run of the chapter at ``profile`` with ``overrides``."""
         return self.expand(self.profile(profile, **overrides))
+
+    def claims(self, records: Mapping[Key, RunRecord], settings: Settings) -> list["Claim"]:
+        """The paper's claims checked against ``records`` of the runs of ``settings``."""
+        if self.check is None:
+            raise ValueError(f"chapter {self.name!r} checks no claims")
+        return self.check(records, settings, self.expand(settings))
 
 
 CHAPTERS: Registry[Chapter] = Registry("chapter")

@@ -126,7 +126,8 @@ def runs(settings: HuSettings) -> dict[Run, TrainConfig]:
     return grid
 
 
-CHAPTER = register(Chapter("hu2021", "When does loss-based prioritization fail? (Hu et al. 2021)", PROFILES, runs))
+CHAPTER = register(Chapter("hu2021", "When does loss-based prioritization fail? (Hu et al. 2021)", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records)))
 
 
 # ----------------------------------------------------------------------------- tables

@@ -141,7 +141,8 @@ def runs(settings: JiangSettings) -> dict[Run, TrainConfig]:
     return {k: config(settings, *k) for k in keys}
 
 
-CHAPTER = register(Chapter("jiang2019", "Selective-Backprop (Jiang et al. 2019)", PROFILES, runs))
+CHAPTER = register(Chapter("jiang2019", "Selective-Backprop (Jiang et al. 2019)", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records)))
 
 
 # ----------------------------------------------------------------------------- tables

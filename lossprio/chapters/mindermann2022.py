@@ -190,7 +190,8 @@ def runs(settings: MindermannSettings) -> dict[Run, TrainConfig]:
     return {k: config(settings, *k) for k in keys}
 
 
-CHAPTER = register(Chapter("mindermann2022", "RHO-LOSS (Mindermann et al. 2022)", PROFILES, runs))
+CHAPTER = register(Chapter("mindermann2022", "RHO-LOSS (Mindermann et al. 2022)", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records, settings, relevant_shares(records, configs, settings))))
 
 
 # ----------------------------------------------------------------------------- record lookups
