@@ -58,6 +58,10 @@ def provenance(records: Mapping[Any, RunRecord], chapter: str, profile: str) -> 
     text = (f"**What these runs cost:** {len(records)} runs at profile `{profile}`, {hours:.2f} run-hours (evaluation included) "
             f"on {machine.get('device_name')} ({machine.get('device')}, {machine.get('torch_threads')} torch thread(s) per run, "
             f"torch {machine.get('torch')}), code at commit {shown}.")
+    busy = sum(r.timed_busy for r in records.values())
+    if busy:
+        text += (f" {busy} of the runs were timed while the machine was busy (load above its cores): wall-clock measures "
+                 f"leave those out, and `python -m lossprio.sweep {chapter} --profile {profile} --out … --retime-busy` reruns them.")
     try:
         folder = f"{repository_url()}/tree/{repository_url(key='branch')}/results/{chapter}/{profile}"
     except (OSError, ValueError):  # an installed lossprio has no _config.yml beside it
