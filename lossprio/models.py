@@ -123,16 +123,18 @@ class BasicBlock(nn.Module):
 
 
 @MODELS.register("resnet18")
-def _resnet18(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    """ResNet-18, CIFAR variant: 3×3 stride-1 stem, no max-pool (≈ 11.2 M parameters)."""
+def _resnet18(num_classes: int, in_channels: int, image_size: int, width: int = 64) -> nn.Module:
+    """ResNet-18, CIFAR variant: 3×3 stride-1 stem, no max-pool (≈ 11.2 M parameters at the
+    standard ``width`` 64, the first stage's channels; the stages double it)."""
     _require_size("resnet18", image_size, 8)
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True)]
-    inputs = 64
-    for outputs, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+    check_positive_int("width", width)
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    inputs = width
+    for outputs, stride in ((width, 1), (2 * width, 2), (4 * width, 2), (8 * width, 2)):
         layers += [BasicBlock(inputs, outputs, stride), BasicBlock(outputs, outputs, 1)]
         inputs = outputs
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    return HeadedNet(nn.Sequential(*layers), nn.Linear(512, num_classes))
+    return HeadedNet(nn.Sequential(*layers), nn.Linear(8 * width, num_classes))
 
 
 class HeadedNet(nn.Module):

@@ -75,6 +75,10 @@ def test_jiang2019_tables_and_claims_run_on_smoke_records(tmp_path):
     from lossprio.chapters import jiang2019 as J
 
     records = sweep.run_all(J.CHAPTER.runs("smoke"), tmp_path, progress=False)
+    for record in records.values():  # as if timed on an idle machine, whatever else runs beside these tests
+        record.load_average = [[0.0, 0.0, 0.0]]
+        for entry in record.evals:
+            entry["load"] = 0.0
     table = J.table_1(records)
     assert list(table.columns) == ["1.1 ×", "1.2 ×", "1.4 ×"]
     assert table.loc[("SB β=2", "paper J, wall clock"), "1.4 ×"] == "1.5x" and ("Stale-SB n=2", "ours, backprops") in table.index

@@ -66,7 +66,7 @@ def test_class_balanced_fraction_is_exact_per_class(tiny_set):
 def test_keep_classes_keeps_only_those_labels(tiny_set):
     part = data.keep_classes(tiny_set, [1, 3])
     assert set(part.labels.tolist()) == {1, 3} and len(part) == len(tiny_set) // 2
-    with pytest.raises(ValueError, match="outside 0..3"):
+    with pytest.raises(ValueError, match="outside synthetic's 0..3"):
         data.keep_classes(tiny_set, [4])
 
 

@@ -108,10 +108,12 @@ PROFILES: dict[str, MindermannSettings] = {
                               candidate_batch=320, keep=32, epochs=40, svp_proxy_epochs=10, eval_every=93,
                               score_probe_every=10, seeds=(0, 1, 2), threads=1),
     # Paper M's CIFAR-10 setup: ResNet-18 target and IL model (100 IL epochs), crop and flip,
-    # n_B = 320 → n_b = 32, AdamW 1e-3, 100 traversals, 3 seeds; the small CNN as cheap IL model.
+    # n_B = 320 → n_b = 32, AdamW 1e-3, 100 traversals, 3 seeds; the small CNN as cheap IL model,
+    # the ResNet-18 IL model reused for a WRN-28-2 target and two other learning rates.
     "paper": MindermannSettings(dataset="cifar10", train_fraction=1.0, test_fraction=1.0, model="resnet18", model_kwargs={},
                                 il_model="resnet18", il_model_kwargs={}, il_epochs=100,
-                                cheap_il_models={"small CNN": ["small_cnn", {}]}, other_targets={}, crop_padding=4, flip=True,
+                                cheap_il_models={"small CNN": ["small_cnn", {}]}, other_targets={"WRN-28-2": ["wrn", {"depth": 28, "widen": 2}]},
+                                crop_padding=4, flip=True,
                                 candidate_batch=320, keep=32, epochs=100, svp_proxy_epochs=25, eval_every=156,
                                 score_probe_every=10, seeds=(0, 1, 2)),
 }
