@@ -81,11 +81,12 @@ SHRINK = {
     "hu2021": {"epochs": 2, "lr_milestones": (1,), "eval_every": 2, "model_kwargs": {"depth": 10, "widen": 1}, "seeds": (0,)},
     "jiang2019": {"epochs": 2, "eval_every": 2, "probe_every": 2, "confidence_epochs": (1,), "track_examples": 8,
                   "model_kwargs": {"depth": 10, "widen": 1, "dropout": 0.3}, "seeds": (0,)},
-    # n_B → n_b shrunk with the data (the stand-in CIFAR's even half is 275 images), still a tenth
+    # n_B → n_b shrunk with the data (the stand-in CIFAR's even half is 275 images), still a tenth; one torch
+    # thread: with two, torch 2.14.1's CPU kernels crashed (general protection fault) on this shrunk ResNet-18 path
     "mindermann2022": {"epochs": 2, "eval_every": 2, "score_probe_every": 1, "il_epochs": 1, "svp_proxy_epochs": 1,
                        "model_kwargs": {"width": 4}, "il_model_kwargs": {"width": 4}, "candidate_batch": 60, "keep": 6,
                        "other_targets": {"WRN-10-1": ["wrn", {"depth": 10, "widen": 1}]}, "holdout_fractions": (0.5,), "svp_fraction": 0.25,
-                       "lr_grid": (), "seeds": (0,)},
+                       "lr_grid": (), "seeds": (0,), "threads": 1},
 }
 # Per chapter, the paper's recipe the shrunk profile must keep: dataset, model, augmentation, optimiser.
 RECIPES = {
