@@ -57,7 +57,7 @@ def naive_sb(losses: Tensor, history: deque, beta: float, rng: random.Random) ->
 def selector_settings(name: str, candidates: int, keep: int, num_examples: int, device: torch.device) -> dict:
     """Settings that make ``name`` do its full work (no warm-up, importance sampling on)."""
     settings: dict = {}
-    if name in ("sb", "sbe", "stale_sb"):
+    if name in ("sb", "sbe", "stale_sb", "sb_rho"):
         settings["warmup_epochs"] = 0
     if name == "stale_sb":
         settings["num_examples"] = num_examples

@@ -66,6 +66,15 @@ def done_records(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dic
     return found
 
 
+def done_in_any(configs: Mapping[Any, TrainConfig], folders: Sequence[str | Path]) -> dict[Any, RunRecord]:
+    """:func:`done_records` over several folders, the first folder holding a run winning (a
+    chapter's own folder, then those of the chapters whose runs it shares)."""
+    found: dict[Any, RunRecord] = {}
+    for folder in folders:
+        found.update(done_records({k: c for k, c in configs.items() if k not in found}, folder))
+    return found
+
+
 def unfinished(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, TrainConfig]:
     """The configs whose record is not yet finished or diverged (unreadable records count as unfinished)."""
     done = done_records(configs, out_dir)

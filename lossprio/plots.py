@@ -74,6 +74,7 @@ METHOD_COLOURS: dict[str, str] = {
     "Kath18": "#31a354", "VR max 33 %": "#31a354", "VR max 50 %": "#a1d99b",
     "loss": "#ff7f0e", "gradient norm": "#8c564b", "gradient norm IS": "#e7ba52",
     "irreducible loss": "#7f7f7f", "SVP": "#e377c2", "RHO-LOSS": "#d62728",
+    "SBE β=1": "#17becf", "uniform, n_B → n_b": "#525252", "SB on reducible loss": "#9467bd",
 }
 _FALLBACK = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -141,8 +142,10 @@ def error_curve_grid(panels: Mapping[str, Mapping[str, Sequence[RunRecord]]], ta
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    per_row = min(len(labels), 2 * columns)  # about two entries per panel's width
+    legend_rows = -(-len(labels) // max(1, per_row))
+    fig.legend(handles, labels, loc="lower center", ncol=max(1, per_row), frameon=False)
+    fig.tight_layout(rect=(0, 0.3 * legend_rows / fig.get_figheight(), 1, 1))  # about 0.3 inch a legend row
     return fig
 
 
@@ -243,3 +246,61 @@ def share_bars(ax: plt.Axes, shares: "pd.Series", reference: float | None = None
     ax.invert_yaxis()
     ax.set_xlabel("%")
     ax.set_title(title, fontsize=10)
+
+
+# ----------------------------------------------------------------------------- grids of methods × data
+
+def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = "", cmap: str = "RdBu", center: float | None = None,
+                 log2: bool = False, never: "pd.DataFrame | None" = None) -> None:
+    """A methods × settings heatmap (seaborn), each cell annotated with ``fmt``. Cells marked in
+    ``never`` (a target never reached) are hatched grey and labelled "never", so they cannot pass
+    for a value; NaN cells (no records yet) are hatched and labelled "no runs".
+
+    Args:
+        log2: colour by log2 of the values (speedups: 2x and 0.5x equally far from 1x); ``center``
+            is then on the values' own scale.
+    """
+    import seaborn as sns
+
+    never = values.isna() & False if never is None else never.reindex_like(values).fillna(False).astype(bool)
+    hidden = values.isna() | never
+    numbers = values.astype(float).mask(hidden)
+    shade = np.log2(numbers) if log2 else numbers
+    middle = None if center is None else (np.log2(center) if log2 else center)
+    limits = {}
+    if middle is not None and np.isfinite(shade.to_numpy()).any():  # symmetric about the centre
+        reach = np.nanmax(np.abs(shade.to_numpy() - middle))
+        limits = {"vmin": middle - reach, "vmax": middle + reach} if reach > 0 else {}
+    sns.heatmap(shade, mask=hidden, annot=numbers.map(lambda v: format(v, fmt) if np.isfinite(v) else ""), fmt="",
+                cmap=cmap, center=middle, cbar=False, linewidths=0.5, linecolor="white", ax=ax, annot_kws={"fontsize": 7.5}, **limits)
+    ax.patch.set_facecolor("0.88")
+    ax.patch.set_hatch("///")
+    ax.patch.set_edgecolor("0.6")
+    for row, column in zip(*np.nonzero(hidden.to_numpy())):
+        text = "never" if never.to_numpy()[row, column] else "no runs"
+        ax.text(column + 0.5, row + 0.5, text, ha="center", va="center", fontsize=7, color="0.25", style="italic")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+
+
+def cost_and_savings(ax: plt.Axes, table: "pd.DataFrame") -> None:
+    """Each method as a point: the share of its training time spent selecting (x) against its
+    median speedup in backprops and in wall clock (joined by a line: the gap is what selecting costs)."""
+    for method, row in table.iterrows():
+        x = row["selecting (% of training time)"]
+        ys = (row["speedup in backprops (median setting)"], row["speedup in wall clock (median setting)"])
+        ax.plot([x, x], ys, color=colour(str(method)), lw=1, alpha=0.6)
+        ax.scatter([x], [ys[0]], color=colour(str(method)), marker="o", s=22, zorder=3)
+        ax.scatter([x], [ys[1]], color=colour(str(method)), marker="s", s=22, zorder=3, facecolors="none")
+        ax.annotate(str(method), (x, ys[0]), textcoords="offset points", xytext=(4, 2), fontsize=7)
+    ax.axhline(1.0, color="k", ls=":", lw=1)
+    ax.scatter([], [], color="0.3", marker="o", s=22, label="speedup in backprops")
+    ax.scatter([], [], color="0.3", marker="s", s=22, facecolors="none", label="speedup in wall clock")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_xlabel("time spent selecting (% of training wall clock)")
+    ax.set_ylabel("speedup over uniform (median over data settings)")

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from .accounting import NOT_TRAINING
 from .config import config_hash
 from .storage import FileProblem, atomic_write_json, read_json
 
@@ -149,6 +150,11 @@ class RunRecord:
         limit = (self.machine.get("cpu_count") or 1) + 0.5
         loads = [e["load"] for e in self.evals if "load" in e] + [sample[0] for sample in self.load_average]
         return any(load > limit for load in loads)
+
+    @property
+    def train_wall_s(self) -> float:
+        """Training wall-clock of the whole run: its wall clock less evaluation and probes."""
+        return self.counters["wall_s"] - sum(self.phase_seconds.get(p, 0.0) for p in NOT_TRAINING)
 
     @property
     def best_test_error(self) -> float:

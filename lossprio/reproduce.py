@@ -30,13 +30,19 @@ def notebook_parameters(path: Path) -> set[str]:
     return set(papermill.inspect_notebook(str(path)))
 
 
+def execution_order(notebook: Path) -> tuple[bool, bool, str]:
+    """Sort key: chapters first, those that reuse other chapters' records after them, then the summaries."""
+    reuses = notebook.stem in chapters.chapter_names() and bool(chapters.chapter(notebook.stem).reuses)
+    return notebook.stem in SUMMARIES, reuses, notebook.stem
+
+
 def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir: Path = ROOT / "notebooks",
               book_dir: Path = ROOT / "book", results_dir: Path = ROOT / "results", progress: bool = True) -> list[Path]:
     """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
     import papermill
 
     check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
-    sources = sorted(notebook_dir.glob("*.ipynb"), key=lambda p: (p.stem in SUMMARIES, p.stem)) if not notebooks \
+    sources = sorted(notebook_dir.glob("*.ipynb"), key=execution_order) if not notebooks \
         else [notebook_dir / f"{n}.ipynb" for n in notebooks]
     missing = [str(p) for p in sources if not p.exists()]
     if missing:

@@ -37,7 +37,7 @@ class SweepError(RuntimeError):
 
 
 def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: bool = True, threads: int | None = None,
-            only: Iterable[Key] | None = None) -> dict[Key, RunRecord]:
+            only: Iterable[Key] | None = None, reuse: Sequence[str | Path] = ()) -> dict[Key, RunRecord]:
     """Run (or load, when finished) every config; returns the records by the same keys.
 
     A run that fails does not stop the others: :class:`SweepError` lists every failure, with
@@ -50,11 +50,13 @@ def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: b
         progress: a bar over the runs (each run's own bar is left off).
         threads: torch CPU threads to use (``None``: leave as is).
         only: keys to run, e.g. one worker's share; the others are skipped.
+        reuse: other records folders (another chapter's): a config whose finished record is
+            there is read from there, not run again.
     """
     if threads is not None:
         torch.set_num_threads(threads)
     chosen = list(configs) if only is None else [k for k in only if k in configs]
-    records: dict[Key, RunRecord] = {}
+    records: dict[Key, RunRecord] = launch.done_in_any({k: configs[k] for k in chosen}, reuse)
     failures: dict[Key, tuple[Path, BaseException]] = {}
 
     def attempt(key: Key, wait: bool) -> None:
@@ -66,7 +68,7 @@ def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: b
             failures[key] = (run_folder(out_dir, configs[key].run_id), error)
 
     held_elsewhere = []
-    for key in tqdm(chosen, desc=f"runs in {out_dir}", disable=not progress):
+    for key in tqdm([k for k in chosen if k not in records], desc=f"runs in {out_dir}", disable=not progress):
         try:
             attempt(key, wait=False)
         except Busy:
@@ -138,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
     k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
+    reuse = chapters.chapter(args.chapter).reuse_dirs(args.out)
+    reused = launch.done_in_any({key: configs[key] for key in keys}, reuse)
+    if reused:
+        print(f"{len(reused)} of the {len(keys)} runs are read from {', '.join(map(str, reuse))} (the same runs)")
+        keys = [key for key in keys if key not in reused]
     chosen = {key: configs[key] for key in keys}
     if args.status:
         print(launch.summarize(launch.status(chosen, args.out)))

@@ -122,6 +122,28 @@ def test_sbe_ranks_by_entropy_not_loss():
     assert int((chosen >= 64).sum()) > 10 * int((chosen < 64).sum())
 
 
+def test_sb_on_reducible_loss_keeps_sbs_selectivity_and_skips_high_irreducible_loss():
+    generator = torch.Generator().manual_seed(0)
+    sb_rho, sb = selectors.build("sb_rho", beta=1.0, warmup_epochs=0), selectors.build("sb", beta=1.0, warmup_epochs=0)
+    noisy_chosen = {"sb": 0, "sb_rho": 0}
+    total = 0
+    for _ in range(100):
+        losses = torch.rand(128, generator=generator) * 2
+        noisy = torch.arange(128) < 32
+        losses[noisy] += 3.0  # noisy points: high loss, and nearly all of it irreducible
+        irreducible = torch.where(noisy, losses - 0.1, torch.rand(128, generator=generator) * 0.1)
+        logits, targets = logits_with_losses(losses)
+        for name, selector in (("sb", sb), ("sb_rho", sb_rho)):
+            chosen = selector.select(torch.arange(128), logits, targets, {"irreducible_loss": irreducible}).chosen
+            noisy_chosen[name] += int(noisy[chosen].sum())
+            total += chosen.numel() if name == "sb_rho" else 0
+    assert total / (100 * 128) == pytest.approx(0.5, abs=0.03)  # CDF^β: still ≈ 1/(β + 1)
+    assert noisy_chosen["sb"] > 0.8 * 100 * 32  # SB takes the high-loss noisy points (CDF ≥ 3/4) ...
+    assert noisy_chosen["sb_rho"] < 0.1 * 100 * 32  # ... their reducible loss is the lowest of the batch
+    with pytest.raises(ValueError, match=r"needs extras \['irreducible_loss'\]"):
+        sb_rho.select(torch.arange(8), torch.randn(8, 10), torch.zeros(8, dtype=torch.int64))
+
+
 def test_top_loss_and_rho_and_irreducible_pick_exactly_the_planted_top_k():
     losses = torch.tensor([0.1, 2.0, 1.5, 0.3, 3.0, 0.2, 1.0, 2.5])
     irreducible = torch.tensor([0.0, 1.9, 0.1, 0.0, 2.9, 0.0, 0.1, 0.2])  # reducible: .1 .1 1.4 .3 .1 .2 .9 2.3

@@ -23,6 +23,7 @@ SETTINGS = {
     "sb": {"beta": 1.0},
     "sbe": {"beta": 1.0},
     "stale_sb": {"beta": 1.0, "staleness": 2},
+    "sb_rho": {"beta": 1.0},
     "kath18": {"keep": 16, "tau_switch": False},
     "loss": {"keep": 16},
     "grad_norm": {"keep": 16},
@@ -31,6 +32,7 @@ SETTINGS = {
     "rho": {"keep": 16},
     "svp": {"keep": 16},
 }
+EPOCH_TRAVERSAL = ("uniform", "sb", "sbe", "stale_sb", "sb_rho")  # B = b; the others draw candidate batches of 64
 
 
 def small_config(selector: str = "uniform", **changes) -> TrainConfig:
@@ -39,8 +41,10 @@ def small_config(selector: str = "uniform", **changes) -> TrainConfig:
         selector=selector, selector_kwargs=SETTINGS[selector], il_model="mlp", il_epochs=1, svp_proxy_epochs=1,
         corruption="label_flip", corruption_fraction=0.2, crop_padding=2, flip=True,
     )
+    if selector not in EPOCH_TRAVERSAL:
+        settings.update(candidate_batch=64)
     if selector not in ("uniform", "sb", "sbe", "stale_sb"):
-        settings.update(candidate_batch=64, split="half")
+        settings.update(split="half")
     settings.update(changes)
     return TrainConfig(**settings)
 
@@ -58,7 +62,7 @@ def test_accounting_identities_hold_for_every_selector(name, tmp_path):
     assert sum(record.selection_counts) == counters["backprops"]
     assert counters["step"] == len(steps["batch"]) == len(steps["loss"]) == len(steps["corrupted_share"])
     n = len(record.selection_counts) if name != "svp" else round(record.config["svp_fraction"] * len(record.selection_counts))
-    assert counters["candidates"] == 3 * (n if name in ("uniform", "sb", "sbe", "stale_sb") else n // 64 * 64)
+    assert counters["candidates"] == 3 * (n if name in EPOCH_TRAVERSAL else n // 64 * 64)
     assert all(0.0 <= share <= 1.0 for share in steps["corrupted_share"])
     assert len(record.corrupted) == round(0.2 * len(record.selection_counts))
     assert 0.0 <= record.best_test_error <= 1.0 and len(record.evals) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Mapping, Sequence, TypeVar
 
 import pandas as pd
@@ -31,6 +32,8 @@ class Chapter(Generic[Settings]):
             machines, hours) and ``paper`` (the paper's own setup, a GPU) as settings dataclasses.
         expand: settings → every run of the chapter, as :class:`~lossprio.config.TrainConfig` by key.
         check: (records, settings, configs) → the paper's claims checked against the records.
+        reuses: chapters whose records at the same profile hold some of this chapter's runs (same
+            config, same record); sweeps and notebooks read those instead of training them again.
     """
 
     name: str
@@ -38,6 +41,7 @@ class Chapter(Generic[Settings]):
     profiles: Mapping[str, Settings]
     expand: Callable[[Settings], dict[Key, TrainConfig]]
     check: Callable[[Mapping[Key, RunRecord], Settings, Mapping[Key, TrainConfig]], list["Claim"]] | None = None
+    reuses: tuple[str, ...] = ()
 
     def profile(self, name: str, **overrides: Any) -> Settings:
         """The named profile with ``overrides`` (settings field → value) applied."""
@@ -55,6 +59,19 @@ class Chapter(Generic[Settings]):
     def runs(self, profile: str, **overrides: Any) -> dict[Key, TrainConfig]:
         """Every run of the chapter at ``profile`` with ``overrides``."""
         return self.expand(self.profile(profile, **overrides))
+
+    def reuse_dirs(self, out_dir: str | Path) -> list[Path]:
+        """Where the chapters this one reuses keep their records, beside ``out_dir``
+        (``results/<chapter>/<profile>`` → ``results/<reused>/<profile>``)."""
+        out_dir = Path(out_dir)
+        return [out_dir.parent.parent / name / out_dir.name for name in self.reuses]
+
+    def done_records(self, configs: Mapping[Key, TrainConfig], out_dir: str | Path) -> dict[Key, RunRecord]:
+        """The finished records of ``configs`` (read only, nothing is run): in ``out_dir``, or for
+        the runs this chapter shares, in the folders of the chapters it reuses."""
+        from ..launch import done_in_any
+
+        return done_in_any(configs, [Path(out_dir), *self.reuse_dirs(out_dir)])
 
     def claims(self, records: Mapping[Key, RunRecord], settings: Settings) -> list["Claim"]:
         """The paper's claims checked against ``records`` of the runs of ``settings``."""
@@ -135,9 +152,12 @@ def diverged_note(records: Sequence[RunRecord]) -> str:
 
 
 def corrupted_share_after(record: RunRecord, epochs: int = 1) -> float:
-    """Share of corrupted examples among those trained on after the first ``epochs`` epochs,
-    located by the record's epoch boundaries."""
-    start = record.epoch_ends[epochs - 1] if len(record.epoch_ends) >= epochs else len(record.steps["batch"])
+    """Share of corrupted examples among those trained on after the first ``epochs`` epochs
+    (0: the whole run), located by the record's epoch boundaries."""
+    if epochs == 0:
+        start = 0
+    else:
+        start = record.epoch_ends[epochs - 1] if len(record.epoch_ends) >= epochs else len(record.steps["batch"])
     shares, sizes = record.steps["corrupted_share"][start:], record.steps["batch"][start:]
     return sum(s * n for s, n in zip(shares, sizes)) / max(1, sum(sizes))
 

@@ -24,7 +24,7 @@ from ..checks import check_choice
 from ..config import TrainConfig
 from ..metrics import NEVER, SeedSpeedup, speedup_over_seeds, steps_to_accuracy
 from ..records import RunRecord
-from .base import Chapter, Claim, fairly_timed, register, speedup_value, verdict
+from .base import Chapter, Claim, corrupted_share_after, fairly_timed, register, speedup_value, verdict
 
 # label → (selector, its settings beyond keep)
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -277,11 +277,7 @@ def score_concentration(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
 
 def corrupted_share_trained(records: Mapping[tuple, RunRecord], noise: str = NOISY, experiment: str = MAIN) -> pd.Series:
     """Each method's share of corrupted points among all it trained on, in its own runs (mean over seeds)."""
-    def share(record: RunRecord) -> float:
-        shares, sizes = record.steps["corrupted_share"], record.steps["batch"]
-        return sum(s * n for s, n in zip(shares, sizes)) / max(1, sum(sizes))
-
-    return pd.Series({m: statistics.fmean(share(r) for r in pick(records, m, noise, experiment)) for m in METHODS
+    return pd.Series({m: statistics.fmean(corrupted_share_after(r, 0) for r in pick(records, m, noise, experiment)) for m in METHODS
                       if pick(records, m, noise, experiment)}, name="corrupted share of trained points")
 
 

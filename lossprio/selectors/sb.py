@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..checks import check_positive_int, check_range
-from .base import SCORES, SELECTORS, Extras, Selection, Selector, require_logits, take_all, unit_weights
+from .base import SCORES, SELECTORS, Extras, Selection, Selector, require_extras, require_logits, take_all, unit_weights
 
 
 def count_below(scores: Tensor, history: Tensor) -> Tensor:
@@ -223,3 +223,25 @@ class StaleSelectiveBackprop(SelectiveBackprop):
 
     def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
         self.store(indices, SCORES["loss"](logits, targets))
+
+
+@SELECTORS.register("sb_rho")
+class ReducibleSelectiveBackprop(SelectiveBackprop):
+    """Selective-Backprop's rule on RHO-LOSS's score: P(select) = CDF_R(loss − irreducible loss)^β.
+
+    In none of the three papers: this book's example of what one selector interface allows.
+    SB's epoch traversal and coin flips (so its selectivity, ≈ 1/(β + 1)) with paper M's
+    reducible held-out loss as the score, so noisy points, whose irreducible loss stays high,
+    lose the rank their high loss gives them under SB. Needs ``extras["irreducible_loss"]``.
+    """
+
+    requires = ("irreducible_loss",)
+
+    def __init__(self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> None:
+        super().__init__(beta, history, warmup_epochs, score="loss", seed=seed)
+
+    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+        if self.warming_up():
+            return take_all(indices.numel(), indices.device)
+        irreducible = require_extras(self, extras)["irreducible_loss"].float()
+        return self.choose(SCORES["loss"](require_logits(self, logits), targets) - irreducible)
