@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -100,42 +100,22 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class CrossSettings:
-    """Size and recipe of the grid (defaults: the smoke size). Every field shared with
-    :class:`~lossprio.chapters.mindermann2022.MindermannSettings` means the same there; keeping
-    them equal to chapter M's profile is what lets the two chapters share records."""
+class CrossSettings(M.LoopSettings):
+    """Size and recipe of the grid (defaults: the smoke size): paper M's loop as chapter M runs it
+    (keeping them equal to chapter M's profile is what lets the two chapters share records),
+    and the common target."""
 
-    dataset: str = "fashion-mnist"
-    data_root: str | None = None
-    train_fraction: float = 0.05  # class-balanced share of the training split, before paper M's halves
-    test_fraction: float = 0.1
-    model: str = "mlp"
-    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"hidden": [32]})
-    il_model: str = "mlp"
-    il_model_kwargs: dict[str, Any] = field(default_factory=lambda: {"hidden": [32]})
-    il_epochs: int = 2
-    relevant_classes: tuple[int, ...] = (0, 1, 2, 3, 4)  # the low-relevance setting: the classes holdout and test keep
-    candidate_batch: int = 64  # n_B of the M methods
-    keep: int = 8  # n_b of the M methods, and b, the training batch of every method
-    epochs: int = 3  # candidate traversals of the M methods; the shared budget is epochs × n_b / n_B epochs of backprops
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    crop_padding: int = 0
-    flip: bool = False
-    svp_fraction: float = 0.1
-    svp_proxy_epochs: int = 1
-    eval_every: int = 5
-    score_probe_every: int = 2  # chapter M's Fig. 1 probes, which its RHO-LOSS runs with label flips carry (shared runs)
     target_factor: float = 1.1  # the common target: this multiple of uniform's best test error on the same data
-    seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
-    threads: int | None = None
 
 
 def from_mindermann(settings: M.MindermannSettings, **changes: Any) -> CrossSettings:
     """The grid at chapter M's sizes (so the runs both chapters have are the same runs)."""
-    shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(CrossSettings) if hasattr(settings, f.name)}
-    return CrossSettings(**{**shared, **changes})
+    return CrossSettings(**{**loop_fields(settings), **changes})
+
+
+def loop_fields(settings: M.LoopSettings) -> dict[str, Any]:
+    """The fields of paper M's loop in ``settings``."""
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(M.LoopSettings)}
 
 
 PROFILES: dict[str, CrossSettings] = {
@@ -155,9 +135,8 @@ def budget(settings: CrossSettings) -> float:
 
 
 def mindermann_settings(settings: CrossSettings) -> M.MindermannSettings:
-    """Chapter M's settings with the grid's shared fields."""
-    names = {f.name for f in dataclasses.fields(M.MindermannSettings)}
-    return M.MindermannSettings(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name in names})
+    """Chapter M's settings with the grid's loop."""
+    return M.MindermannSettings(**loop_fields(settings))
 
 
 def share_trained(method: Method) -> float:

@@ -62,8 +62,9 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class MindermannSettings:
-    """Size and recipe of the chapter on paper M (defaults: the smoke size)."""
+class LoopSettings:
+    """Size and recipe of paper M's loop (defaults: the smoke size): what chapter M and the
+    cross-paper chapter share, so that their runs with equal settings are the same runs."""
 
     dataset: str = "fashion-mnist"
     data_root: str | None = None
@@ -74,10 +75,6 @@ class MindermannSettings:
     il_model: str = "mlp"  # the default IL model: the target architecture, as paper M's default
     il_model_kwargs: dict[str, Any] = field(default_factory=lambda: {"hidden": [32]})
     il_epochs: int = 2  # IL training epochs over the holdout (the checkpoint of lowest validation loss is kept)
-    cheap_il_models: dict[str, list] = field(default_factory=lambda: {"MLP 8": ["mlp", {"hidden": [8]}]})  # Fig. 5
-    holdout_fractions: tuple[float, ...] = (0.5, 0.25)  # Fig. 5: IL models on less holdout data
-    other_targets: dict[str, list] = field(default_factory=lambda: {"MLP 64×2": ["mlp", {"hidden": [64, 64]}]})  # Fig. 5: IL reused
-    lr_grid: tuple[float, ...] = (3e-4, 3e-3)  # Fig. 5: the IL model reused across learning rates
     relevant_classes: tuple[int, ...] = (0, 1, 2, 3, 4)  # Fig. 4: the classes holdout and test keep
     candidate_batch: int = 64  # n_B
     keep: int = 8  # n_b
@@ -93,6 +90,16 @@ class MindermannSettings:
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     threads: int | None = None
+
+
+@dataclass(frozen=True)
+class MindermannSettings(LoopSettings):
+    """Chapter M's settings: paper M's loop and Fig. 5's cheaper IL models, targets and learning rates."""
+
+    cheap_il_models: dict[str, list] = field(default_factory=lambda: {"MLP 8": ["mlp", {"hidden": [8]}]})  # Fig. 5
+    holdout_fractions: tuple[float, ...] = (0.5, 0.25)  # Fig. 5: IL models on less holdout data
+    other_targets: dict[str, list] = field(default_factory=lambda: {"MLP 64×2": ["mlp", {"hidden": [64, 64]}]})  # Fig. 5: IL reused
+    lr_grid: tuple[float, ...] = (3e-4, 3e-3)  # Fig. 5: the IL model reused across learning rates
 
 
 PROFILES: dict[str, MindermannSettings] = {
