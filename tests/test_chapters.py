@@ -38,7 +38,7 @@ def test_bad_profile_and_override_names():
 def test_chapters_are_found_through_one_registry():
     assert chapter_names() == ["crosspaper", "hu2021", "jiang2019", "mindermann2022"]
     assert chapter("hu2021") is hu2021.CHAPTER
-    with pytest.raises(ValueError, match=r"unknown chapter 'h2021'; allowed: hu2021, jiang2019, mindermann2022"):
+    with pytest.raises(ValueError, match=r"unknown chapter 'h2021'; allowed: crosspaper, hu2021, jiang2019, mindermann2022"):
         chapter("h2021")
 
 
