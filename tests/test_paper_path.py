@@ -88,11 +88,14 @@ SHRINK = {
                        "other_targets": {"WRN-10-1": ["wrn", {"depth": 10, "widen": 1}]}, "holdout_fractions": (0.5,), "svp_fraction": 0.25,
                        "lr_grid": (), "seeds": (0,), "threads": 1},
 }
+# the cross-paper grid runs paper M's loop: shrunk as chapter M (less its Fig. 5 experiments)
+SHRINK["crosspaper"] = {k: v for k, v in SHRINK["mindermann2022"].items() if k not in ("other_targets", "holdout_fractions", "lr_grid")}
 # Per chapter, the paper's recipe the shrunk profile must keep: dataset, model, augmentation, optimiser.
 RECIPES = {
     "hu2021": ("cifar10", "wrn", 4, True, "sgd", 0.1),
     "jiang2019": ("cifar10", "wrn", 4, True, "sgd", 0.1),
     "mindermann2022": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
+    "crosspaper": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
 }
 
 
@@ -143,10 +146,12 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
     (startup / "00-skip-md5.py").write_text(SKIP_MD5)
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     overrides = json.loads(json.dumps({"data_root": str(cifar_root), **SHRINK[name]}))  # as papermill passes them: lists
+    # a chapter's records go to results_dir/<profile>, or (a chapter that reads others' records) results_root/<chapter>/<profile>
+    folder = {"results_root": str(tmp_path)} if chapter(name).reuses else {"results_dir": str(tmp_path / name)}
     papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(tmp_path / f"{name}-paper.ipynb"), cwd=str(ROOT / "notebooks"),
-                               parameters={"profile": "paper", "overrides": overrides, "results_dir": str(tmp_path / "results"),
-                                           "progress": False}, progress_bar=False, kernel_name="python3")
-    records = list((tmp_path / "results" / "paper").glob("*/record.json"))
+                               parameters={"profile": "paper", "overrides": overrides, **folder, "progress": False},
+                               progress_bar=False, kernel_name="python3")
+    records = list((tmp_path / name / "paper").glob("*/record.json"))
     assert len(records) == len(chapter(name).runs("paper", data_root=str(cifar_root), **SHRINK[name]))
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
 

@@ -202,7 +202,8 @@ def test_a_killed_probed_run_resumes_to_the_same_record(tmp_path):
 
 # the reference codes' selection-forward modes (papers J/H: eval, paper M: train), by selector
 SELECTION_MODES = {"uniform": True, "sb": True, "sbe": True, "stale_sb": True, "kath18": True, "loss": False,
-                   "grad_norm": False, "grad_norm_is": False, "irreducible": False, "rho": False, "svp": False}
+                   "grad_norm": False, "grad_norm_is": False, "irreducible": False, "rho": False, "svp": False,
+                   "sb_rho": True}  # this book's: SB's rule and traversal, so SB's mode
 
 
 def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(tmp_path):

@@ -232,7 +232,8 @@ class ReducibleSelectiveBackprop(SelectiveBackprop):
     In none of the three papers: this book's example of what one selector interface allows.
     SB's epoch traversal and coin flips (so its selectivity, ≈ 1/(β + 1)) with paper M's
     reducible held-out loss as the score, so noisy points, whose irreducible loss stays high,
-    lose the rank their high loss gives them under SB. Needs ``extras["irreducible_loss"]``.
+    lose the rank their high loss gives them under SB. Needs ``extras["irreducible_loss"]``;
+    scores in eval mode, as SB (whose rule and traversal it keeps).
     """
 
     requires = ("irreducible_loss",)
