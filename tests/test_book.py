@@ -31,7 +31,7 @@ def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path
 
 def test_committed_pages_exist_and_ran_cleanly():
     toc = (ROOT / "_toc.yml").read_text()
-    for page in ("intro", "corruptions", "jiang2019", "hu2021", "run_it_yourself"):
+    for page in ("intro", "corruptions", "jiang2019", "hu2021", "mindermann2022", "run_it_yourself"):
         assert f"book/{page}" in toc
         assert not cell_errors(ROOT / "book" / f"{page}.ipynb")
 
@@ -41,7 +41,7 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     result = subprocess.run([jupyter_book, "build", str(ROOT), "--path-output", str(tmp_path), "-W", "--keep-going"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for page in ("intro", "jiang2019", "hu2021", "run_it_yourself", "references"):
+    for page in ("intro", "jiang2019", "hu2021", "mindermann2022", "run_it_yourself", "references"):
         assert (tmp_path / "_build" / "html" / "book" / f"{page}.html").exists(), page
 
 
@@ -56,8 +56,10 @@ def test_reproduce_gives_each_notebook_the_parameters_it_declares_and_runs_the_s
     module.reproduce("cpu", None, book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False)
     names = [name for name, _ in calls]
     assert names[-2:] == ["intro", "run_it_yourself"] and {"jiang2019", "hu2021", "mindermann2022", "corruptions"} <= set(names)
+    assert names.index("crosspaper") > names.index("mindermann2022")  # it reads chapter M's records
     given = dict(calls)
     assert given["corruptions"] == {}
+    assert set(given["crosspaper"]) == {"profile", "progress", "results_root"} and given["crosspaper"]["profile"] == "cpu"
     assert given["hu2021"]["profile"] == "cpu" and given["hu2021"]["results_dir"].endswith("results/hu2021")
     assert given["intro"]["profile"] == "cpu" and given["intro"]["results_root"].endswith("results") and "results_dir" not in given["intro"]
     assert set(given["run_it_yourself"]) == {"results_root"}
