@@ -260,9 +260,10 @@ def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = ""
         log2: colour by log2 of the values (speedups: 2x and 0.5x equally far from 1x); ``center``
             is then on the values' own scale.
     """
+    import pandas as pd
     import seaborn as sns
 
-    never = values.isna() & False if never is None else never.reindex_like(values).fillna(False).astype(bool)
+    never = pd.DataFrame(False, index=values.index, columns=values.columns) if never is None else never.reindex_like(values).fillna(False).astype(bool)
     hidden = values.isna() | never
     numbers = values.astype(float).mask(hidden)
     shade = np.log2(numbers) if log2 else numbers

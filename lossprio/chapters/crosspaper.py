@@ -215,13 +215,10 @@ def corrupted_share_grid(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
 def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, TrainConfig], settings: CrossSettings) -> pd.Series:
     """Share (%) of each method's selections from the relevant classes in the low-relevance runs,
     and under ``(the training data)`` those classes' share of the training set."""
-    from ..train import load_data
-
-    labels = load_data(configs[Run(BASELINE, RELEVANCE, settings.seeds[0])])[0].labels.numpy()
-    shares = {m: 100 * statistics.fmean(M.relevant_share(r, labels, settings.relevant_classes) for r in pick(records, m, RELEVANCE))
-              for m in METHODS if pick(records, m, RELEVANCE)}
-    return pd.Series({"(the training data)": 100 * float(np.isin(labels, settings.relevant_classes).mean()), **shares},
-                     name="relevant share of selections (%)")
+    shares = M.relevant_shares_of(configs[Run(BASELINE, RELEVANCE, settings.seeds[0])], {m: pick(records, m, RELEVANCE) for m in METHODS},
+                                  settings.relevant_classes)
+    shares = {"(the training data)": shares.pop("training set"), **shares}
+    return pd.Series({k: 100 * v for k, v in shares.items()}, name="relevant share of selections (%)")
 
 
 SELECTION_PHASES = ("selection_forward", "selection")
@@ -248,11 +245,12 @@ def selection_cost(records: Mapping[tuple, RunRecord], factor: float) -> pd.Data
 
 # ----------------------------------------------------------------------------- the guide
 
-def group_scores(records: Mapping[tuple, RunRecord], factor: float, group: str) -> pd.DataFrame:
-    """Per method over one group's data settings: the median speedup in backprops ("never" as 0),
-    the settings where it never reached the target, and its mean final error's excess over uniform's."""
+def group_scores(speeds: pd.DataFrame, finals: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Per method over one group's data settings, from :func:`speedup_grid` and
+    :func:`final_error_grid`: the median speedup in backprops ("never" as 0), the settings where
+    it never reached the target, and its mean final error's excess over uniform's."""
     settings = [d for d, s in DATA.items() if s.group == group]
-    speed, final = speedup_grid(records, factor)[settings].dropna(), final_error_grid(records)[settings]  # methods with every run
+    speed, final = speeds[settings].dropna(), finals[settings]  # methods with every run
     excess = final.sub(final.loc[BASELINE], axis=1).loc[speed.index]
     return pd.DataFrame({"median speedup": speed.median(axis=1), "never reached": (speed == 0).sum(axis=1),
                          "final error vs uniform (pts)": excess.mean(axis=1)}).drop(index=BASELINE, errors="ignore")
@@ -268,9 +266,10 @@ def guide(records: Mapping[tuple, RunRecord], factor: float) -> list[str]:
     kind's settings) and in every setting, without ending more than :data:`TOLERANCE_POINTS`
     worse than uniform; and those that fail to reach it."""
     sentences = []
+    speeds, finals = speedup_grid(records, factor), final_error_grid(records)
     for group in (CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT):
         settings = [d for d, s in DATA.items() if s.group == group]
-        scores = group_scores(records, factor, group)
+        scores = group_scores(speeds, finals, group)
         if scores.empty:
             continue
         safe = scores[(scores["never reached"] == 0) & (scores["final error vs uniform (pts)"] <= TOLERANCE_POINTS) & (scores["median speedup"] > 1.0)]

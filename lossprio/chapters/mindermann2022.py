@@ -300,12 +300,18 @@ def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequ
 def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings) -> dict[str, float]:
     """Fig. 4: each method's share of selections from the relevant classes in the relevance runs
     (mean over seeds), and under ``"training set"`` those classes' share of the training set."""
+    return relevant_shares_of(configs[Run(RELEVANCE, "uniform", CLEAN, settings.seeds[0])],
+                              {m: pick(records, m, CLEAN, RELEVANCE) for m in METHODS}, settings.relevant_classes)
+
+
+def relevant_shares_of(config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]) -> dict[str, float]:
+    """Each method's share of selections from ``classes`` (mean over its records; methods without
+    records left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
     from ..train import load_data
 
-    labels = load_data(configs[Run(RELEVANCE, "uniform", CLEAN, settings.seeds[0])])[0].labels.numpy()
-    shares = {m: statistics.fmean(relevant_share(r, labels, settings.relevant_classes) for r in pick(records, m, CLEAN, RELEVANCE))
-              for m in METHODS if pick(records, m, CLEAN, RELEVANCE)}
-    shares["training set"] = float(np.isin(labels, settings.relevant_classes).mean())
+    labels = load_data(config)[0].labels.numpy()
+    shares = {m: statistics.fmean(relevant_share(r, labels, classes) for r in found) for m, found in runs.items() if found}
+    shares["training set"] = float(np.isin(labels, classes).mean())
     return shares
 
 
