@@ -289,19 +289,35 @@ def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = ""
         label.set_horizontalalignment("right")
 
 
-def cost_and_savings(ax: plt.Axes, table: "pd.DataFrame") -> None:
-    """Each method as a point: the share of its training time spent selecting (x) against its
-    median speedup in backprops and in wall clock (joined by a line: the gap is what selecting costs)."""
-    for method, row in table.iterrows():
-        x = row["selecting (% of training time)"]
-        ys = (row["speedup in backprops (median setting)"], row["speedup in wall clock (median setting)"])
-        ax.plot([x, x], ys, color=colour(str(method)), lw=1, alpha=0.6)
-        ax.scatter([x], [ys[0]], color=colour(str(method)), marker="o", s=22, zorder=3)
-        ax.scatter([x], [ys[1]], color=colour(str(method)), marker="s", s=22, zorder=3, facecolors="none")
-        ax.annotate(str(method), (x, ys[0]), textcoords="offset points", xytext=(4, 2), fontsize=7)
-    ax.axhline(1.0, color="k", ls=":", lw=1)
-    ax.scatter([], [], color="0.3", marker="o", s=22, label="speedup in backprops")
-    ax.scatter([], [], color="0.3", marker="s", s=22, facecolors="none", label="speedup in wall clock")
-    ax.legend(fontsize=8, loc="upper right")
-    ax.set_xlabel("time spent selecting (% of training wall clock)")
-    ax.set_ylabel("speedup over uniform (median over data settings)")
+def cost_and_savings(axes: Sequence[plt.Axes], table: "pd.DataFrame") -> None:
+    """One row per method. Left: the share of its training time spent selecting. Right: its
+    median speedup over uniform in backprops (dot) and in wall clock (square), joined by a line
+    (the gap is what selecting costs), on a log scale; a median of 0 (the target never reached)
+    is drawn at the left edge as "never"."""
+    cost, speed = axes
+    methods = [str(m) for m in table.index]
+    rows = np.arange(len(methods))
+    colours = [colour(m) for m in methods]
+    cost.barh(rows, table["selecting (% of training time)"], color=colours)
+    cost.set_yticks(rows, methods, fontsize=8)
+    cost.invert_yaxis()
+    cost.set_xlabel("time spent selecting (% of training wall clock)")
+    pairs = table[["speedup in backprops (median setting)", "speedup in wall clock (median setting)"]].to_numpy(dtype=float)
+    reached = pairs[pairs > 0]
+    floor = min(0.5, reached.min() / 1.5) if reached.size else 0.5
+    shown = np.where(pairs > 0, pairs, floor)
+    for row, (backprops, wall), c in zip(rows, shown, colours):
+        speed.plot([backprops, wall], [row, row], color=c, lw=1.5, alpha=0.6)
+        speed.scatter([backprops], [row], color=c, marker="o", s=28, zorder=3)
+        speed.scatter([wall], [row], color=c, marker="s", s=28, zorder=3, facecolors="none")
+    for row in rows[(pairs == 0).any(axis=1)]:
+        speed.annotate("never", (floor, row), textcoords="offset points", xytext=(6, -3), fontsize=7, style="italic", color="0.3")
+    speed.set_xscale("log", base=2)
+    speed.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}x"))
+    speed.axvline(1.0, color="k", ls=":", lw=1)
+    speed.set_ylim(cost.get_ylim())
+    speed.set_yticks(rows, [])
+    speed.scatter([], [], color="0.3", marker="o", s=28, label="in backprops")
+    speed.scatter([], [], color="0.3", marker="s", s=28, facecolors="none", label="in wall clock")
+    speed.legend(fontsize=8, loc="upper left", title="speedup", title_fontsize=8)
+    speed.set_xlabel("speedup over uniform (median over data settings)")

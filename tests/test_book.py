@@ -31,7 +31,7 @@ def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path
 
 def test_committed_pages_exist_and_ran_cleanly():
     toc = (ROOT / "_toc.yml").read_text()
-    for page in ("intro", "corruptions", "jiang2019", "hu2021", "mindermann2022", "run_it_yourself"):
+    for page in ("intro", "corruptions", "jiang2019", "hu2021", "mindermann2022", "crosspaper", "run_it_yourself"):
         assert f"book/{page}" in toc
         assert not cell_errors(ROOT / "book" / f"{page}.ipynb")
 
@@ -41,7 +41,7 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     result = subprocess.run([jupyter_book, "build", str(ROOT), "--path-output", str(tmp_path), "-W", "--keep-going"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for page in ("intro", "jiang2019", "hu2021", "mindermann2022", "run_it_yourself", "references"):
+    for page in ("intro", "jiang2019", "hu2021", "mindermann2022", "crosspaper", "run_it_yourself", "references"):
         assert (tmp_path / "_build" / "html" / "book" / f"{page}.html").exists(), page
 
 

@@ -114,6 +114,22 @@ def test_heatmap_marks_never_reached_cells_so_they_cannot_pass_for_a_value():
     plt.close(fig)
 
 
+
+def test_cost_chart_draws_each_method_once_and_a_never_reached_median_at_the_edge():
+    table = pd.DataFrame({"selecting (% of training time)": [2.0, 40.0, 1.0],
+                          "speedup in backprops (median setting)": [1.0, 4.0, 0.0],
+                          "speedup in wall clock (median setting)": [0.9, 2.0, 0.0]}, index=["uniform", "RHO-LOSS", "SVP"])
+    fig, axes = plt.subplots(1, 2)
+    plots.cost_and_savings(axes, table)
+    cost, speed = axes
+    assert [b.get_width() for b in cost.patches] == [2.0, 40.0, 1.0]
+    assert [t.get_text() for t in cost.get_yticklabels()] == ["uniform", "RHO-LOSS", "SVP"]
+    assert [t.get_text() for t in speed.texts] == ["never"] and speed.texts[0].xy == (0.5, 2)  # SVP's row, at the floor
+    dots = [tuple(c.get_offsets()[0]) for c in speed.collections if len(c.get_offsets())]
+    assert (4.0, 1) in dots and (2.0, 1) in dots  # RHO-LOSS: backprops and wall clock on its row
+    assert speed.get_xscale() == "log"
+    plt.close(fig)
+
 def test_the_chapter_that_reuses_records_is_executed_after_the_one_it_reuses(tmp_path):
     names = ["intro", "crosspaper", "mindermann2022", "hu2021", "run_it_yourself"]
     order = [p.stem for p in sorted((tmp_path / f"{n}.ipynb" for n in names), key=execution_order)]

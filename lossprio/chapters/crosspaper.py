@@ -122,7 +122,7 @@ PROFILES: dict[str, CrossSettings] = {
     "smoke": from_mindermann(M.PROFILES["smoke"]),
     # Chapter M's cpu size (Fashion-MNIST, MLP 784-512-512-10, n_B = 320 → n_b = 32, a budget of 4
     # epochs of backprops, 3 seeds): its 84 runs of M's methods on four of the eight data settings
-    # are shared; the other 252 runs take about 1.5 hours on 2 cores (one thread per run).
+    # are shared; the other 252 runs take about an hour on 2 cores (one thread per run).
     "cpu": from_mindermann(M.PROFILES["cpu"]),
     # Paper M's CIFAR-10 setup (ResNet-18, crop and flip, 3 seeds), for a GPU.
     "paper": from_mindermann(M.PROFILES["paper"]),
