@@ -114,7 +114,6 @@ def test_heatmap_marks_never_reached_cells_so_they_cannot_pass_for_a_value():
     plt.close(fig)
 
 
-
 def test_cost_chart_draws_each_method_once_and_a_never_reached_median_at_the_edge():
     table = pd.DataFrame({"selecting (% of training time)": [2.0, 40.0, 1.0],
                           "speedup in backprops (median setting)": [1.0, 4.0, 0.0],
@@ -129,6 +128,7 @@ def test_cost_chart_draws_each_method_once_and_a_never_reached_median_at_the_edg
     assert (4.0, 1) in dots and (2.0, 1) in dots  # RHO-LOSS: backprops and wall clock on its row
     assert speed.get_xscale() == "log"
     plt.close(fig)
+
 
 def test_the_chapter_that_reuses_records_is_executed_after_the_one_it_reuses(tmp_path):
     names = ["intro", "crosspaper", "mindermann2022", "hu2021", "run_it_yourself"]
