@@ -9,6 +9,7 @@ per example) on the same losses. ``python -m lossprio.bench [--json PATH] [--dev
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import random
 import statistics
@@ -26,6 +27,7 @@ from .accounting import synchronize
 from .checks import int_argument
 from .models import build as build_model
 from .records import device_name, git_commit, now
+from .selectors.sb import SelectiveBackprop
 
 
 def median_ms(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 3) -> float:
@@ -54,20 +56,15 @@ def naive_sb(losses: Tensor, history: deque, beta: float, rng: random.Random) ->
     return chosen
 
 
+#: constructor settings that make a selector do its full work: no warm-up, importance sampling on
+FULL_WORK = {"warmup_epochs": 0, "tau_switch": False}
+
+
 def selector_settings(name: str, candidates: int, keep: int, num_examples: int, device: torch.device) -> dict:
-    """Settings that make ``name`` do its full work (no warm-up, importance sampling on)."""
-    settings: dict = {}
-    if name in ("sb", "sbe", "stale_sb", "sb_rho"):
-        settings["warmup_epochs"] = 0
-    if name == "stale_sb":
-        settings["num_examples"] = num_examples
-    if name in ("loss", "grad_norm", "grad_norm_is", "irreducible", "rho", "kath18", "uniform", "svp"):
-        settings["keep"] = keep
-    if name == "kath18":
-        settings["tau_switch"] = False
-    if name == "svp":
-        settings["proxy_entropy"] = torch.rand(num_examples)
-    return settings
+    """Settings that make selector ``name`` do its full work, read off its constructor's signature."""
+    accepted = inspect.signature(selectors.selector_class(name)).parameters
+    offered = {**FULL_WORK, "keep": keep, "num_examples": num_examples, "proxy_entropy": torch.rand(num_examples)}
+    return {k: v for k, v in offered.items() if k in accepted}
 
 
 def benchmark(device: torch.device, batch: int, candidates: int, keep: int, repeats: int) -> dict:
@@ -114,6 +111,11 @@ def benchmark(device: torch.device, batch: int, candidates: int, keep: int, repe
     return result
 
 
+def tensor_sb_name() -> str:
+    """The registry name of :class:`~lossprio.selectors.sb.SelectiveBackprop`, what the naive SB is timed against."""
+    return next(n for n in selectors.selector_names() if selectors.selector_class(n) is SelectiveBackprop)
+
+
 def print_table(result: dict) -> None:
     """One row per selector: the three times and bookkeeping as a share of the step and forward."""
     print(f"device {result['device']} ({result['device_name']}), MLP 784-1000-1000-10, "
@@ -124,7 +126,7 @@ def print_table(result: dict) -> None:
         share_forward = f"{100 * row['bookkeeping_ms'] / forward:13.1f}%" if forward else f"{'(none)':>14}"
         print(f"{name:<14}{row['bookkeeping_ms']:16.4f}{forward:17.4f}{row['train_step_ms']:15.4f}"
               f"{100 * row['bookkeeping_ms'] / row['train_step_ms']:10.2f}%{share_forward}")
-    sb = result["selectors"]["sb"]["bookkeeping_ms"]
+    sb = result["selectors"][tensor_sb_name()]["bookkeeping_ms"]
     print(f"naive per-example SB (deque + percentile): {result['naive_sb_ms']:.3f} ms, {result['naive_sb_ms'] / sb:.0f}x the tensor SB")
 
 

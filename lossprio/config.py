@@ -1,12 +1,12 @@
-"""Run configuration: one flat dataclass, mirrored by the notebooks' ``parameters`` cells."""
+"""Run configuration: one flat dataclass of every setting a run reads, and how its hash (the run id) is made."""
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from . import selectors
+from .identity import config_hash
 from .checks import check_choice, check_finite_tree, check_fraction, check_int, check_positive_int, check_range
 
 
@@ -36,7 +36,7 @@ class TrainConfig:
     model: str = "fast_cnn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     # selection
-    selector: str = "uniform"
+    selector: str = selectors.DEFAULT
     selector_kwargs: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 128  # b: examples per training step
     candidate_batch: int | None = None  # B: candidates per selection forward (None: = batch_size)
@@ -83,13 +83,11 @@ class TrainConfig:
         self.relevant_classes = tuple(self.relevant_classes)
         self.validate()
         if self.selection_eval_mode is None:
-            from .selectors import selector_class
-
-            self.selection_eval_mode = selector_class(self.selector).scores_in_eval_mode
+            self.selection_eval_mode = selectors.selector_class(self.selector).scores_in_eval_mode
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad setting (NaN and infinities included)."""
-        from . import corruptions, data, models, selectors
+        from . import corruptions, data, models
 
         check_choice("dataset", self.dataset, data.dataset_names())
         check_choice("model", self.model, models.model_names())
@@ -120,8 +118,8 @@ class TrainConfig:
         check_finite_tree("model_kwargs", self.model_kwargs)
         check_finite_tree("il_model_kwargs", self.il_model_kwargs)
         keep = self.selector_kwargs.get("keep")
-        if keep is not None and keep > self.candidates:
-            raise ValueError(f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidates}: n_b must be <= n_B")
+        if keep is not None and keep > self.candidate_size:
+            raise ValueError(f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidate_size}: n_b must be <= n_B")
         selectivity = self.selector_kwargs.get("selectivity")
         if selectivity is not None:
             check_range("selector_kwargs['selectivity']", selectivity, 0.0, 1.0, low_open=True)
@@ -137,16 +135,17 @@ class TrainConfig:
             if epoch > self.epochs:
                 raise ValueError(f"confidence_epochs[{position}]={epoch} is after the last epoch (epochs={self.epochs})")
         check_int("track_examples", self.track_examples, 0)
-        if self.score_probe_every is not None and self.selector != "rho":
-            raise ValueError(f"score_probe_every={self.score_probe_every} needs selector='rho' (a selection forward and "
-                             f"irreducible losses), got selector={self.selector!r}")
+        if self.score_probe_every is not None and "irreducible_loss" not in selectors.selector_class(self.selector).requires:
+            using = [n for n in selectors.selector_names() if "irreducible_loss" in selectors.selector_class(n).requires]
+            raise ValueError(f"score_probe_every={self.score_probe_every} needs a selector that scores with irreducible losses "
+                             f"(one of {using}), got selector={self.selector!r}")
         for position, label in enumerate(self.relevant_classes):
             check_int(f"relevant_classes[{position}]", label, 0)
         if len(set(self.relevant_classes)) != len(self.relevant_classes):
             raise ValueError(f"relevant_classes={list(self.relevant_classes)} names a class twice")
 
     @property
-    def candidates(self) -> int:
+    def candidate_size(self) -> int:
         """B, the candidate batch."""
         return self.candidate_batch or self.batch_size
 
@@ -175,42 +174,3 @@ class TrainConfig:
 
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._+=-]")
-
-
-def config_hash(values: dict[str, Any]) -> str:
-    """SHA-256 hex digest of a config's settings (``TrainConfig.to_dict()`` or a record's
-    ``config``), leaving out those its selector never reads (:func:`read_settings`)."""
-    return hashlib.sha256(json.dumps(read_settings(values), sort_keys=True, default=str).encode()).hexdigest()
-
-
-#: settings only some selectors read: those needing irreducible losses (the holdout and IL
-#: model) and SVP (its proxy, trained like an IL model, and core-set)
-IL_SETTINGS = ("corrupt_holdout", "il_model", "il_model_kwargs", "il_epochs", "il_holdout", "il_holdout_fraction")
-SVP_SETTINGS = ("il_model", "il_model_kwargs", "svp_fraction", "svp_proxy_epochs")
-
-
-#: settings added after record format 3, with the value that does what runs did before they
-#: existed: at that value they stay out of the hash, so older run ids remain valid (frozen here,
-#: whatever the field's default becomes)
-ADDED_SINCE_FORMAT_3: dict[str, Any] = {"relevant_classes": (), "score_probe_every": None, "il_model_kwargs": {}}
-
-
-def read_settings(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` without the settings its selector never reads, so that changing, say, the IL
-    model's default leaves the ids (and records) of runs that train no IL model as they were,
-    and without later settings left at their :data:`ADDED_SINCE_FORMAT_3` value."""
-    from .selectors import SELECTORS, selector_class
-
-    selector = values.get("selector")
-    unread = set(IL_SETTINGS + SVP_SETTINGS)
-    if selector not in SELECTORS or "irreducible_loss" in selector_class(selector).requires:
-        unread -= set(IL_SETTINGS)  # (an unknown selector might read anything)
-    if selector not in SELECTORS or selector == "svp":
-        unread -= set(SVP_SETTINGS)
-    unread |= {k for k, neutral in ADDED_SINCE_FORMAT_3.items() if k in values and list_form(values[k]) == list_form(neutral)}
-    return {k: v for k, v in values.items() if k not in unread}
-
-
-def list_form(value: Any) -> Any:
-    """Tuples as lists, as a config reads back from JSON."""
-    return list(value) if isinstance(value, tuple) else value

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +60,17 @@ class ILConfig:
         check_range("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
         check_range("lr", self.lr, 0.0, low_open=True)
         check_int("seed", self.seed, 0)
+
+
+def il_config(run: Any) -> ILConfig:
+    """The IL model a run's config asks for (its ``il_*`` settings and seed)."""
+    return ILConfig(model=run.il_model, model_kwargs=dict(run.il_model_kwargs), epochs=run.il_epochs, holdout=run.il_holdout,
+                    holdout_fraction=run.il_holdout_fraction, seed=run.seed)
+
+
+def proxy_config(run: Any) -> ILConfig:
+    """SVP's proxy as a run's config asks for it: the IL model's architecture, ``svp_proxy_epochs``."""
+    return ILConfig(model=run.il_model, model_kwargs=dict(run.il_model_kwargs), epochs=run.svp_proxy_epochs, seed=run.seed)
 
 
 def score(model: nn.Module, image_set: ImageSet, augment: Augment, device: torch.device, kind: str = "loss", batch_size: int = 1024) -> Tensor:

@@ -15,7 +15,8 @@ from typing import Any, Mapping, Sequence
 
 from .config import TrainConfig
 from .records import RunRecord
-from .train import run, run_folder
+from .store import CHECKPOINT, LOCK, RECORD, run_folder, unfinished
+from .train import run
 
 LAUNCHERS = ("local", "slurm", "submitit-local")
 
@@ -49,36 +50,6 @@ class RunJob:
         from submitit.helpers import DelayedSubmission
 
         return DelayedSubmission(RunJob(self.config, self.out_dir, self.threads))
-
-
-def done_records(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, RunRecord]:
-    """The finished or diverged records of ``configs`` under ``out_dir``, read only (no run is
-    started, nothing is moved); unreadable records and records of another config are left out."""
-    found = {}
-    for key, config in configs.items():
-        path = run_folder(out_dir, config.run_id) / "record.json"
-        try:
-            record = RunRecord.load(path) if path.exists() else None
-        except ValueError:
-            continue
-        if record is not None and record.done and record.config_hash == config.config_hash:
-            found[key] = record
-    return found
-
-
-def done_in_any(configs: Mapping[Any, TrainConfig], folders: Sequence[str | Path]) -> dict[Any, RunRecord]:
-    """:func:`done_records` over several folders, the first folder holding a run winning (a
-    chapter's own folder, then those of the chapters whose runs it shares)."""
-    found: dict[Any, RunRecord] = {}
-    for folder in folders:
-        found.update(done_records({k: c for k, c in configs.items() if k not in found}, folder))
-    return found
-
-
-def unfinished(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[Any, TrainConfig]:
-    """The configs whose record is not yet finished or diverged (unreadable records count as unfinished)."""
-    done = done_records(configs, out_dir)
-    return {key: config for key, config in configs.items() if key not in done}
 
 
 def submit(configs: Mapping[Any, TrainConfig], out_dir: str | Path, launcher: str = "slurm", partition: str | None = None,
@@ -130,19 +101,19 @@ def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict
     for key, config in configs.items():
         folder = run_folder(out_dir, config.run_id)
         row: dict[str, Any] = {"run": key, "run_id": config.run_id, "state": "missing", "detail": ""}
-        held = holder(folder / "lock")
+        held = holder(folder / LOCK)
         if held is not None:
             row.update(state="running", detail=f"host {held.get('host')}, pid {held.get('pid')}, "
                                                f"lock held {time.time() - held.get('since', time.time()):.0f} s")
-        elif (folder / "record.json").exists():
+        elif (folder / RECORD).exists():
             try:
-                record = RunRecord.load(folder / "record.json")
+                record = RunRecord.load(folder / RECORD)
                 row.update(state=record.status if record.done else "interrupted", detail=f"{record.epochs_done} epochs done")
                 if record.status == "diverged":
                     row["detail"] = record.diverged["message"]
             except ValueError as problem:
                 row.update(state="unreadable", detail=str(problem))
-        elif (folder / "checkpoint.pt").exists():
+        elif (folder / CHECKPOINT).exists():
             row.update(state="interrupted")
         rows.append(row)
     return rows

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .accounting import NOT_TRAINING
-from .config import config_hash
+from .identity import config_hash
 from .storage import FileProblem, atomic_write_json, read_json
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -189,7 +189,7 @@ def migrate(folder: str | Path) -> int:
     """Bring every older ``record.json`` under ``folder`` to the current format; returns how many.
 
     Formats 1 and 2 hashed every setting into the run id; format 3 leaves out the settings the
-    run's selector never reads (:func:`lossprio.config.read_settings`), so a migrated record
+    run's selector never reads (:func:`lossprio.identity.read_settings`), so a migrated record
     gets its new id and its folder that name. Format 1 also lacked ``config_hash``, ``diverged``
     and ``format``. No measurement changes; a record whose config does not give its old id
     (edited or damaged) is refused.

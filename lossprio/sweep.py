@@ -22,7 +22,8 @@ from .config import TrainConfig
 from .locks import Busy, exclusive
 from .records import RunRecord
 from .storage import FileProblem, set_aside
-from .train import run, run_folder
+from .store import LOCK, RECORD, done_in_any, run_folder
+from .train import run
 
 Key = TypeVar("Key")
 
@@ -56,7 +57,7 @@ def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: b
     if threads is not None:
         torch.set_num_threads(threads)
     chosen = list(configs) if only is None else [k for k in only if k in configs]
-    records: dict[Key, RunRecord] = launch.done_in_any({k: configs[k] for k in chosen}, reuse)
+    records: dict[Key, RunRecord] = done_in_any({k: configs[k] for k in chosen}, reuse)
     failures: dict[Key, tuple[Path, BaseException]] = {}
 
     def attempt(key: Key, wait: bool) -> None:
@@ -90,11 +91,11 @@ def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path) -> list[
     moved = []
     for config in configs:
         folder = run_folder(out_dir, config.run_id)
-        path = folder / "record.json"
+        path = folder / RECORD
         if not path.exists():
             continue
         try:
-            with exclusive(folder / "lock", wait=False):
+            with exclusive(folder / LOCK, wait=False):
                 if RunRecord.load(path).timed_busy:
                     moved.append(set_aside(path, "timed while the machine was busy (load above its cores)"))
         except (Busy, FileProblem):
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
     reuse = chapters.chapter(args.chapter).reuse_dirs(args.out)
-    reused = launch.done_in_any({key: configs[key] for key in keys}, reuse)
+    reused = done_in_any({key: configs[key] for key in keys}, reuse)
     if reused:
         print(f"{len(reused)} of the {len(keys)} runs are read from {', '.join(map(str, reuse))} (the same runs)")
         keys = [key for key in keys if key not in reused]

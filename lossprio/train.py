@@ -1,24 +1,24 @@
 """The training loop: any model, any selector, honest accounting, resumable after a kill.
 
-Per candidate batch: an optional no-grad selection forward (eval mode), the selector's decision,
-and the chosen (already augmented) examples queued; every full queue of ``batch_size`` is one
+Per candidate batch: an optional no-grad selection forward (in the selector's reference mode,
+``selection_eval_mode``), the selector's decision, and the chosen (already augmented) examples queued; every full queue of ``batch_size`` is one
 training forward+backward+step. Leftovers train as a smaller batch at the end of an epoch.
 After every epoch a checkpoint and the record are written atomically; a restarted run with the
 same config resumes from the last checkpoint and ends with the same metrics as an uninterrupted
 run (bit-identical on the CPU), because every random stream is seeded by (seed, epoch).
 
-The same code runs on CPUs and GPUs; the CPU-only CI exercises autocast and channels_last by
+What a run is built from (data, model, optimizer, selector) comes from :mod:`lossprio.assemble`,
+where its record and checkpoint live from :mod:`lossprio.store`. The same code runs on CPUs and GPUs; the CPU-only CI exercises autocast and channels_last by
 forcing them on, and the few lines only a GPU has run are marked "GPU only".
 """
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,126 +26,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from . import corruptions, irreducible, probes, selectors
+from . import probes
 from .accounting import NOT_TRAINING, Counters, PhaseClock, Queue, StepLog
-from .batches import Augment, Batch, BatchIterator, derive_seed
+from .assemble import Setup, amp_enabled, assemble, channels_last, resolve_device
+from .batches import Batch, BatchIterator, derive_seed
 from .config import TrainConfig
-from .data import ImageSet, channel_stats, class_balanced_fraction, halves, keep_classes, load
-from .models import build as build_model
 from .locks import exclusive
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
 from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
-
-# ----------------------------------------------------------------------------- setup
-
-@dataclass
-class Setup:
-    """Everything a run needs, built once from its config."""
-
-    train: ImageSet
-    test: ImageSet
-    corrupted: Tensor  # bool mask over training positions
-    augment: Augment
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    selector: selectors.Selector
-    extras: dict[str, Tensor]  # per-example tables by dataset index, on the device
-    among: Tensor | None  # training positions the traversal is limited to (SVP's core-set)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={name!r}: no CUDA device is available here; use 'cpu' or 'auto'")
-    return device
-
-
-@functools.lru_cache(maxsize=4)
-def load_cached(name: str, split: str, root: str | None) -> ImageSet:
-    """:func:`lossprio.data.load`, kept in memory across the runs of a sweep (never modified in place)."""
-    return load(name, split, root)
-
-
-def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet, Tensor]:
-    """(train, holdout or None, test, corrupted mask over train) as the config asks."""
-    train, test = load_cached(config.dataset, "train", config.data_root), load_cached(config.dataset, "test", config.data_root)
-    if config.train_fraction < 1:
-        train = require_examples(class_balanced_fraction(train, config.train_fraction, seed=0), "train_fraction", config.train_fraction, len(train))
-    if config.test_fraction < 1:
-        test = require_examples(class_balanced_fraction(test, config.test_fraction, seed=0), "test_fraction", config.test_fraction, len(test))
-    holdout = None
-    if config.split == "half":
-        train, holdout = halves(train)
-    corrupted = torch.zeros(len(train), dtype=torch.bool)
-    if config.corruption is not None:
-        train, corrupted = corruptions.apply(train, config.corruption, config.corruption_fraction, config.corruption_seed)
-        if holdout is not None and config.corrupt_holdout:
-            holdout, _ = corruptions.apply(holdout, config.corruption, config.corruption_fraction, config.corruption_seed + 1)
-    if config.relevant_classes:
-        test = keep_classes(test, config.relevant_classes, setting="relevant_classes")
-        holdout = None if holdout is None else keep_classes(holdout, config.relevant_classes, setting="relevant_classes")
-    return train, holdout, test, corrupted
-
-
-def require_examples(subset: ImageSet, setting: str, value: float, of: int) -> ImageSet:
-    """``subset``, or ``ValueError`` naming the setting that left it empty."""
-    if len(subset) == 0:
-        raise ValueError(f"{setting}={value!r} leaves no examples of the {of} in {subset.name}/{subset.split}: raise it")
-    return subset
-
-
-def build_selector(config: TrainConfig, train: ImageSet, holdout: ImageSet | None, augment: Augment,
-                   device: torch.device, cache_dir: Path, progress: bool) -> tuple[selectors.Selector, dict[str, Tensor]]:
-    """The run's selector and the per-example tables it needs (irreducible losses)."""
-    kwargs = {"seed": derive_seed(config.seed, 3), **config.selector_kwargs}
-    il_config = irreducible.ILConfig(model=config.il_model, model_kwargs=dict(config.il_model_kwargs), epochs=config.il_epochs, holdout=config.il_holdout,
-                                     holdout_fraction=config.il_holdout_fraction, seed=config.seed)
-    if config.selector == "stale_sb":
-        kwargs.setdefault("num_examples", len(train))
-    if config.selector == "svp":
-        proxy = irreducible.ILConfig(model=config.il_model, model_kwargs=dict(config.il_model_kwargs), epochs=config.svp_proxy_epochs, seed=config.seed)
-        kwargs["proxy_entropy"] = irreducible.train_and_score(train, train, proxy, augment, device, progress, kind="entropy")
-        kwargs.setdefault("fraction", config.svp_fraction)
-    selector = selectors.build(config.selector, **kwargs)
-    extras = {}
-    if "irreducible_loss" in selector.requires:
-        losses = irreducible.irreducible_losses(train, holdout, il_config, augment, device, cache_dir, progress)
-        extras["irreducible_loss"] = losses.to(device)
-    return selector, extras
-
-
-def prepare(config: TrainConfig, device: torch.device, cache_dir: Path, progress: bool) -> Setup:
-    """Load data, corrupt it, build model, optimizer and selector."""
-    train, holdout, test, corrupted = load_data(config)
-    mean, std = channel_stats(train)
-    augment = Augment(config.crop_padding, config.flip, config.cutout, mean, std)
-    selector, extras = build_selector(config, train, holdout, augment, device, cache_dir, progress)
-    torch.manual_seed(config.seed)
-    c, h, _ = train.image_shape
-    model = build_model(config.model, num_classes=train.num_classes, in_channels=c, image_size=h, **config.model_kwargs).to(device)
-    if channels_last(config, device):
-        model = model.to(memory_format=torch.channels_last)
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                    nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
-    else:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    return Setup(train, test, corrupted.to(device), augment, model, optimizer, selector, extras, selector.restrict(len(train)))
-
-
-def amp_enabled(config: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast: on CUDA by default; on a CPU only when asked (it runs, many times slower)."""
-    if config.amp and device.type != "cuda":
-        warnings.warn(f"amp=True on {device}: bf16 autocast runs on a CPU but many times slower than fp32; "
-                      "use it there only to test the autocast path", RuntimeWarning, stacklevel=3)
-    return device.type == "cuda" if config.amp is None else config.amp  # the default True branch: GPU only, never run in CI
-
-
-def channels_last(config: TrainConfig, device: torch.device) -> bool:
-    return device.type == "cuda" if config.channels_last is None else config.channels_last  # default True: GPU only (CI forces it on the CPU)
+from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 
 
 def learning_rate(config: TrainConfig, counters: Counters, train_size: int) -> float:
@@ -197,8 +86,8 @@ class Trainer:
         self.selection_counts = torch.zeros(len(setup.train), dtype=torch.int64, device=device)
         cl = channels_last(config, device)
         # With B > b (candidate sampling, Kath18's pool) an incomplete last candidate batch is dropped.
-        self.candidates = BatchIterator(setup.train, config.candidates, device=device, augment=setup.augment, seed=config.seed,
-                                        channels_last=cl, drop_last=config.candidates > config.batch_size)
+        self.candidate_batches = BatchIterator(setup.train, config.candidate_size, device=device, augment=setup.augment, seed=config.seed,
+                                        channels_last=cl, drop_last=config.candidate_size > config.batch_size)
         self.test = BatchIterator(setup.test, 1024, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl)
         self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
@@ -233,7 +122,7 @@ class Trainer:
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
             self.queue.push(batch.indices[chosen], batch.inputs[chosen], batch.labels[chosen], selection.weights)
         probe = self.config.score_probe_every
-        if probe and logits is not None and (self.counters.candidates // self.config.candidates) % probe == 0:
+        if probe and logits is not None and (self.counters.candidates // self.config.candidate_size) % probe == 0:
             with self.clock("probe"):
                 measures = probes.score_concentration(logits, batch.labels, extras["irreducible_loss"], self.setup.corrupted[batch.indices])
             self.record.score_probes.append({"step": self.counters.step, "epoch": self.counters.epoch, **measures})
@@ -305,7 +194,7 @@ class Trainer:
         epoch = self.counters.epoch
         self.setup.selector.start_epoch(epoch)
         torch.manual_seed(derive_seed(self.config.seed, epoch, 2))  # dropout and other global-RNG users
-        for batch in self.candidates.epoch(epoch, self.setup.among):
+        for batch in self.candidate_batches.epoch(epoch, self.setup.among):
             self.select(batch)
             while not self.budget_spent() and (chunk := self.queue.pop()) is not None:
                 self.train_on(*chunk)
@@ -403,31 +292,6 @@ class DivergenceWarning(RuntimeWarning):
     """Issued when a run diverges (its record says where)."""
 
 
-def run_folder(out_dir: str | Path, run_id: str) -> Path:
-    """``out_dir/<run_id>``; ``ValueError`` if the id would leave ``out_dir`` (ids from :class:`TrainConfig` never do)."""
-    root = Path(out_dir).resolve()
-    folder = (root / run_id).resolve()
-    if folder.parent != root:
-        raise ValueError(f"run_id={run_id!r} is not a plain folder name inside {root}")
-    return folder
-
-
-def finished_record(path: Path, config: TrainConfig) -> RunRecord | None:
-    """The run's record if it is done and is this config's; an unusable or foreign one is moved aside."""
-    if not path.exists():
-        return None
-    try:
-        record = RunRecord.load(path)
-    except FileProblem as problem:
-        set_aside(path, problem.problem)
-        return None
-    if record.config_hash != config.config_hash:
-        differences = {k: (record.config.get(k), v) for k, v in config.to_dict().items() if record.config.get(k) != v}
-        set_aside(path, f"a record of another config (record's vs this run's: {differences})")
-        return None
-    return record if record.done else None
-
-
 def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = True, cache_dir: str | Path | None = None,
         wait: bool = True) -> RunRecord:
     """Train as ``config`` says; write ``out_dir/<run_id>/record.json``; resume or skip if one exists.
@@ -449,9 +313,9 @@ def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = T
     """
     run_dir = run_folder(out_dir, config.run_id)
     waiting = lambda busy: tqdm.write(f"{config.run_id}: waiting for the process training it ({busy})")
-    with exclusive(run_dir / "lock", wait=wait, on_wait=waiting if progress else None):
+    with exclusive(run_dir / LOCK, wait=wait, on_wait=waiting if progress else None):
         remove_temporaries(run_dir)
-        done = finished_record(run_dir / "record.json", config)
+        done = finished_record(run_dir / RECORD, config)
         if done is not None:
             return done
         return train_locked(config, run_dir, progress, Path(cache_dir) if cache_dir else Path(out_dir) / "cache")
@@ -459,23 +323,23 @@ def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = T
 
 def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: Path) -> RunRecord:
     """The body of :func:`run`, with the run's lock held."""
-    record_path, checkpoint_path = run_dir / "record.json", run_dir / "checkpoint.pt"
+    record_path, checkpoint_path = run_dir / RECORD, run_dir / CHECKPOINT
     device = resolve_device(config.device)
-    setup = prepare(config, device, cache_dir, progress)
+    setup = assemble(config, device, cache_dir, progress)
     record = RunRecord(config.run_id, config.to_dict(), git_commit(), machine_info(device),
                        corrupted=setup.corrupted.nonzero().flatten().tolist())
     trainer = Trainer(config, setup, device, record)
     examples = len(setup.train) if setup.among is None else setup.among.numel()
-    batches = trainer.candidates.batches_for(examples)
+    batches = trainer.candidate_batches.batches_for(examples)
     if batches == 0:
-        raise ValueError(f"candidate_batch={config.candidates} exceeds the {examples} training examples: no full candidate "
+        raise ValueError(f"candidate_batch={config.candidate_size} exceeds the {examples} training examples: no full candidate "
                          f"batch, so no training step (raise train_fraction={config.train_fraction} or lower candidate_batch)")
     if checkpoint_path.exists():
         try:
             trainer.restore(checkpoint_path)
         except FileProblem as problem:
             set_aside(checkpoint_path, f"{problem.problem}; the run starts over")
-            trainer = Trainer(config, prepare(config, device, cache_dir, progress=False), device, record)
+            trainer = Trainer(config, assemble(config, device, cache_dir, progress=False), device, record)
     total = config.epochs * batches
     trainer.record.load_average.append(list(os.getloadavg()))
     try:

@@ -67,7 +67,7 @@ def test_reproduce_gives_each_notebook_the_parameters_it_declares_and_runs_the_s
 
 def test_the_dashboard_reads_records_without_running_anything(tmp_path):
     from lossprio import sweep
-    from lossprio.launch import done_records
+    from lossprio.store import done_records
     from lossprio.notebook import provenance
 
     configs = hu2021.CHAPTER.runs("smoke")

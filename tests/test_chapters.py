@@ -10,7 +10,7 @@ def test_chapter_h_grid_is_table_1_plus_the_sbe_runs():
     assert len(runs) == 2 * (5 * 7 + 3)
     assert len({config.run_id for config in runs.values()}) == len(runs)
     vr33 = runs["VR max 33 %", "gaussian", 0.5, 1]
-    assert (vr33.selector, vr33.candidates, vr33.batch_size, vr33.seed) == ("kath18", 384, 128, 1)
+    assert (vr33.selector, vr33.candidate_size, vr33.batch_size, vr33.seed) == ("kath18", 384, 128, 1)
     assert vr33.selector_kwargs["selectivity"] == pytest.approx(1 / 3) and vr33.selector_kwargs["tau_switch"]
     sb2 = runs["SB 33 %", None, 0.0, 0]
     assert (sb2.selector, sb2.selector_kwargs["beta"], sb2.corruption) == ("sb", 2.0, None)
@@ -59,7 +59,7 @@ def test_jiang2019_grid_gives_every_method_the_same_backprop_budget():
     assert a.lr_milestones == (12.0, 24.0, 32.0) and b.lr_milestones == pytest.approx((9.6, 19.2, 25.6))  # 60/120/160 and 48/96/128 of 200
     assert a.epochs >= 1 + 3 * (settings.epochs - 1)  # enough traversals for the budget at 33 %
     kath = grid["Kath18", "A", 0.0, 0]
-    assert (kath.candidates, kath.batch_size, kath.selector_kwargs["selectivity"], kath.selector_kwargs["reweight"]) == (512, 128, 0.25, False)
+    assert (kath.candidate_size, kath.batch_size, kath.selector_kwargs["selectivity"], kath.selector_kwargs["reweight"]) == (512, 128, 0.25, False)
     stale = grid["Stale-SB n=3", "A", 0.0, 1]
     assert (stale.selector, stale.selector_kwargs["staleness"], stale.selector_kwargs["beta"], stale.seed) == ("stale_sb", 3, 2.0, 1)
     flipped = grid["SB β=2", "A", 0.2, 2]
@@ -101,7 +101,7 @@ def test_mindermann2022_grid_is_paper_ms_loop_with_one_budget():
     main = [c for k, c in runs.items() if k.experiment == M.MAIN]
     assert len(main) == len(M.METHODS) * len(M.NOISES) * len(settings.seeds)
     for config in runs.values():
-        assert (config.candidates, config.batch_size, config.selector_kwargs["keep"], config.split) == (320, 32, 32, "half")
+        assert (config.candidate_size, config.batch_size, config.selector_kwargs["keep"], config.split) == (320, 32, 32, "half")
         assert (config.optimizer, config.lr_milestones, config.budget) == ("adamw", (), pytest.approx(settings.epochs / 10))
         assert config.selection_eval_mode is (config.selector == "uniform")  # paper M's code scores in train mode
         assert not config.corrupt_holdout

@@ -24,11 +24,11 @@ def test_grid_is_every_method_on_every_data_setting_at_one_budget():
         assert bool(config.relevant_classes) is data.relevance and not config.corrupt_holdout
         assert config.selector == method.selector
         if method.traversal == X.EPOCH:  # papers J/H: epochs of b (VR: pools of 3b), enough of them for the budget
-            assert config.candidates == method.pool * settings.keep
+            assert config.candidate_size == method.pool * settings.keep
             assert (config.epochs - 2) * X.share_trained(method) >= budget
             assert config.selection_eval_mode is True
         else:  # paper M: n_B → n_b, candidates scored in train mode
-            assert config.candidates == settings.candidate_batch and config.selector_kwargs["keep"] == settings.keep
+            assert config.candidate_size == settings.candidate_batch and config.selector_kwargs["keep"] == settings.keep
             assert config.selection_eval_mode is (config.selector == "uniform")
     assert runs[X.Run(X.NEW, X.PRISTINE, 0)].selector == "sb_rho"
 

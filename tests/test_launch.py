@@ -12,7 +12,8 @@ import pytest
 
 from lossprio import launch, locks
 from lossprio.sweep import run_all
-from lossprio.train import run, run_folder
+from lossprio.store import run_folder
+from lossprio.train import run
 
 from .test_reliability import hold, killed_checkpoint
 from .test_train import small_config, strip_timing

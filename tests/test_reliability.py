@@ -22,7 +22,8 @@ from lossprio.metrics import speedup_over_seeds
 from lossprio.records import RECORD_FORMAT, RunRecord, load_records, migrate
 from lossprio.storage import TENSOR_MAGIC, FileProblem, read_tensor_header, save_tensors
 from lossprio.sweep import run_all
-from lossprio.train import DivergenceWarning, run, run_folder
+from lossprio.store import run_folder
+from lossprio.train import DivergenceWarning, run
 
 from .test_train import small_config, strip_timing
 
@@ -73,10 +74,11 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
     source = tmp_path / "foreign"
     run(other, source, progress=False)
     # a checkpoint of the other config, as a killed run of it would leave
-    from lossprio.train import Trainer, prepare, resolve_device
+    from lossprio.assemble import assemble, resolve_device
+    from lossprio.train import Trainer
 
     device = resolve_device("cpu")
-    trainer = Trainer(other, prepare(other, device, tmp_path / "cache", False), device,
+    trainer = Trainer(other, assemble(other, device, tmp_path / "cache", False), device,
                       RunRecord(other.run_id, other.to_dict(), "c", {}))
     target = run_folder(tmp_path / "out", config.run_id)
     trainer.checkpoint(target / "checkpoint.pt")
@@ -123,11 +125,12 @@ def test_an_old_format_record_says_how_to_migrate():
 
 def killed_checkpoint(config: TrainConfig, out: Path, epochs_done: int = 1) -> Path:
     """A checkpoint as a run killed after ``epochs_done`` epochs leaves it."""
-    from lossprio.train import Trainer, prepare, resolve_device
+    from lossprio.assemble import assemble, resolve_device
+    from lossprio.train import Trainer
     from tqdm.auto import tqdm
 
     device = resolve_device(config.device)
-    setup = prepare(config, device, out / "cache", False)
+    setup = assemble(config, device, out / "cache", False)
     record = RunRecord(config.run_id, config.to_dict(), "c", {}, corrupted=setup.corrupted.nonzero().flatten().tolist())
     trainer = Trainer(config, setup, device, record)
     for _ in range(epochs_done):

@@ -207,7 +207,8 @@ SELECTION_MODES = {"uniform": True, "sb": True, "sbe": True, "stale_sb": True, "
 
 
 def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(tmp_path):
-    from lossprio.train import Trainer, prepare, resolve_device
+    from lossprio.assemble import assemble, resolve_device
+    from lossprio.train import Trainer
     from tqdm.auto import tqdm
 
     assert set(SELECTION_MODES) == set(selectors.selector_names())
@@ -217,7 +218,7 @@ def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(
     for name, override in (("loss", None), ("sb", None), ("loss", True)):
         config = small_config(name, epochs=2, selection_eval_mode=override)
         device = resolve_device("cpu")
-        setup = prepare(config, device, tmp_path / "cache", False)
+        setup = assemble(config, device, tmp_path / "cache", False)
         trainer = Trainer(config, setup, device, RunRecord(config.run_id, config.to_dict(), "c", {}))
         modes, forward = [], trainer.selection_forward  # the model's mode in the selection forwards
 
@@ -236,7 +237,7 @@ def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(
 
 def test_the_holdout_stays_clean_unless_asked_as_paper_ms_reference():
     from lossprio.data import halves, load
-    from lossprio.train import load_data
+    from lossprio.assemble import load_data
 
     clean_holdout = halves(load("digits", "train"))[1]
     for corrupt_holdout in (False, True):
@@ -261,7 +262,7 @@ def test_run_ids_ignore_only_the_settings_a_selector_never_reads():
 
 
 def test_relevant_classes_restrict_holdout_and_test_but_not_training():
-    from lossprio.train import load_data
+    from lossprio.assemble import load_data
 
     train, holdout, test, _ = load_data(small_config("rho", relevant_classes=(0, 3)))
     assert set(holdout.labels.tolist()) == set(test.labels.tolist()) == {0, 3}
@@ -286,5 +287,5 @@ def test_score_probes_measure_every_selection_function_on_the_same_batches(tmp_p
     for probe in record.score_probes:
         assert all(0.2 - 1e-6 <= probe[f"top_{f}"] <= 1 + 1e-6 for f in ("reducible", "irreducible", "loss", "grad_norm"))
         assert all(0 <= probe[f"noisy_{f}"] <= 1 for f in ("batch", "reducible", "irreducible", "loss", "grad_norm"))
-    with pytest.raises(ValueError, match="score_probe_every=2 needs selector='rho'"):
+    with pytest.raises(ValueError, match=r"score_probe_every=2 needs a selector that scores with irreducible losses \(one of \['irreducible', 'rho', 'sb_rho'\]\)"):
         small_config("loss", score_probe_every=2)

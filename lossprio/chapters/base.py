@@ -15,6 +15,7 @@ from ..config import TrainConfig
 from ..metrics import NEVER, SeedSpeedup, speedup_over_seeds
 from ..records import RunRecord
 from ..registry import Registry
+from ..store import done_in_any, sibling_dirs
 
 PROFILE_NAMES = ("smoke", "cpu", "paper")
 Settings = TypeVar("Settings")
@@ -63,14 +64,11 @@ class Chapter(Generic[Settings]):
     def reuse_dirs(self, out_dir: str | Path) -> list[Path]:
         """Where the chapters this one reuses keep their records, beside ``out_dir``
         (``results/<chapter>/<profile>`` → ``results/<reused>/<profile>``)."""
-        out_dir = Path(out_dir)
-        return [out_dir.parent.parent / name / out_dir.name for name in self.reuses]
+        return sibling_dirs(out_dir, self.reuses)
 
     def done_records(self, configs: Mapping[Key, TrainConfig], out_dir: str | Path) -> dict[Key, RunRecord]:
         """The finished records of ``configs`` (read only, nothing is run): in ``out_dir``, or for
         the runs this chapter shares, in the folders of the chapters it reuses."""
-        from ..launch import done_in_any
-
         return done_in_any(configs, [Path(out_dir), *self.reuse_dirs(out_dir)])
 
     def claims(self, records: Mapping[Key, RunRecord], settings: Settings) -> list["Claim"]:

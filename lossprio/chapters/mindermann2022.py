@@ -307,7 +307,7 @@ def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, Tr
 def relevant_shares_of(config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]) -> dict[str, float]:
     """Each method's share of selections from ``classes`` (mean over its records; methods without
     records left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
-    from ..train import load_data
+    from ..assemble import load_data
 
     labels = load_data(config)[0].labels.numpy()
     shares = {m: statistics.fmean(relevant_share(r, labels, classes) for r in found) for m, found in runs.items() if found}

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -13,7 +14,27 @@ from torch import Tensor
 from ..checks import check_choice, check_positive_int, check_range
 from ..registry import Registry
 
+if TYPE_CHECKING:
+    from ..batches import Augment
+    from ..config import TrainConfig
+    from ..data import ImageSet
+
 Extras = Mapping[str, Tensor]
+
+
+@dataclass
+class RunContext:
+    """What a selector may read and learn from before training: the run's config, its training
+    set and holdout (``None`` without one), augmentation, device, the folder for caches and whether
+    to show progress."""
+
+    config: TrainConfig
+    train: ImageSet
+    holdout: ImageSet | None
+    augment: Augment
+    device: torch.device
+    cache_dir: Path
+    progress: bool = False
 
 
 @dataclass
@@ -33,9 +54,10 @@ class Selection:
 
 
 class Selector:
-    """Base class: settings and state only; subclasses implement :meth:`select`.
+    """Base class: settings and state only; subclasses implement :meth:`decide`.
 
-    The training loop calls, per candidate batch, :meth:`needs_forward` (is a no-grad selection
+    Before training, the loop builds a selector with :meth:`run_settings` under the user's
+    settings and calls :meth:`prepare` once. Then, per candidate batch, it calls :meth:`needs_forward` (is a no-grad selection
     forward needed?), then :meth:`decide` with that forward's logits (``None`` when it was
     skipped), and, after each training forward, :meth:`observe`. :meth:`select` is
     :meth:`decide` behind input checks, for every other caller.
@@ -49,6 +71,27 @@ class Selector:
     #: code: BN running statistics) or in train mode (paper M's code: batch statistics);
     #: ``TrainConfig.selection_eval_mode`` defaults to it
     scores_in_eval_mode: bool = False
+    #: whether :meth:`prepare` trains a proxy model on the training set (SVP)
+    trains_proxy: bool = False
+
+    @classmethod
+    def run_settings(cls, run: RunContext) -> dict[str, Any]:
+        """Constructor settings taken from the run rather than from the user (a training set's
+        size, a config's default); ``selector_kwargs`` override them."""
+        return {}
+
+    def prepare(self, run: RunContext) -> dict[str, Tensor]:
+        """Learn what the selector needs before the first step; returns per-example tables by
+        dataset index, handed to :meth:`decide` as ``extras``. A selector that :attr:`requires`
+        ``irreducible_loss`` gets the losses of an IL model trained on the run's holdout."""
+        tables = {}
+        if "irreducible_loss" in self.requires:
+            from .. import irreducible
+
+            losses = irreducible.irreducible_losses(run.train, run.holdout, irreducible.il_config(run.config), run.augment,
+                                                    run.device, run.cache_dir, run.progress)
+            tables["irreducible_loss"] = losses.to(run.device)
+        return tables
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed

@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 
 from ..checks import check_positive_int, check_range
-from .base import SCORES, SELECTORS, Extras, Selection, Selector, require_extras, require_logits, take_all, unit_weights
+from .base import (SCORES, SELECTORS, Extras, RunContext, Selection, Selector, require_extras, require_logits, take_all,
+                   unit_weights)
 
 
 def count_below(scores: Tensor, history: Tensor) -> Tensor:
@@ -189,6 +190,10 @@ class StaleSelectiveBackprop(SelectiveBackprop):
         num_examples: size of the training set (the stored scores are indexed by dataset index).
         staleness: n >= 1 (1 is plain SB).
     """
+
+    @classmethod
+    def run_settings(cls, run: RunContext) -> dict:
+        return {"num_examples": len(run.train)}
 
     def __init__(self, num_examples: int, staleness: int = 2, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> None:
         super().__init__(beta, history, warmup_epochs, "loss", seed)
