@@ -1,6 +1,7 @@
 """Run configuration: one flat dataclass of every setting a run reads, and how its hash (the run id) is made."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -148,6 +149,13 @@ class TrainConfig:
     def candidate_size(self) -> int:
         """B, the candidate batch."""
         return self.candidate_batch or self.batch_size
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """This config with ``changes``; a new selector gets its own reference selection mode
+        unless ``selection_eval_mode`` is among the changes."""
+        if "selector" in changes and changes["selector"] != self.selector:
+            changes.setdefault("selection_eval_mode", None)
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

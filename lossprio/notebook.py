@@ -1,5 +1,6 @@
-"""Helpers for the chapter notebooks: papermill parameters that are checked, not silently ignored,
-and the Colab bootstrap cell, written from the repository URL in ``_config.yml``.
+"""Helpers for the chapter notebooks: papermill parameters that are checked, not silently ignored;
+a chapter page's header (settings, runs, records and what they cost) and claims cell; and the
+Colab bootstrap cell, written from the repository URL in ``_config.yml``.
 
 papermill injects ``-p name value`` pairs as a cell after the ``parameters`` cell and only
 warns about names the notebook does not declare, so ``-p profil cpu`` would run the notebook at
@@ -10,10 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from .config import TrainConfig
 from .records import RunRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    from .chapters import Chapter, Claim
 
 
 class ParameterGuard:
@@ -29,6 +38,78 @@ class ParameterGuard:
         unknown = sorted(n for n in set(namespace) - self.before - declared if not n.startswith("_"))
         if unknown:
             raise ValueError(f"unknown notebook parameter(s) {unknown}; this notebook takes {sorted(declared)}")
+
+
+# ----------------------------------------------------------------------------- a chapter's page
+
+@dataclass
+class ChapterPage:
+    """What a chapter's notebook works with: its settings at one profile, the runs they expand to,
+    and the folder their records go to (other chapters' folders are read for the runs it shares)."""
+
+    chapter: Chapter
+    profile: str
+    settings: Any
+    configs: dict[Any, TrainConfig]
+    out_dir: Path
+
+    @classmethod
+    def open(cls, chapter: Chapter, profile: str, overrides: Mapping[str, Any], out_dir: str | Path) -> "ChapterPage":
+        """``chapter`` at ``profile`` with ``overrides`` (settings field → value), records in ``out_dir``."""
+        settings = chapter.profile(profile, **overrides)
+        return cls(chapter, profile, settings, chapter.expand(settings), Path(out_dir))
+
+    def describe(self) -> pd.DataFrame:
+        """Print the runs and where their records are; return the settings as a table."""
+        import pandas as pd
+
+        line = f"profile {self.profile!r}: {len(self.configs)} runs, records in {self.out_dir}"
+        if self.chapter.reuses:
+            line += f", shared runs read from {', '.join(map(str, self.chapter.reuse_dirs(self.out_dir)))}"
+        print(line)
+        values = {f.name: str(getattr(self.settings, f.name)) for f in fields(self.settings)}
+        return pd.DataFrame({"value": values}).rename_axis(f"settings of profile {self.profile!r}")
+
+    def run(self, progress: bool = True) -> dict[Any, RunRecord]:
+        """Every run's record: read where it exists (here or in a shared chapter's folder), trained otherwise."""
+        from . import sweep
+
+        return sweep.run_all(self.configs, self.out_dir, progress=progress, threads=getattr(self.settings, "threads", None),
+                             reuse=self.chapter.reuse_dirs(self.out_dir))
+
+    def provenance(self, records: Mapping[Any, RunRecord]) -> str:
+        """:func:`provenance` of the chapter's records, saying how many were read from a shared chapter's folder."""
+        text = provenance(records, self.chapter.name, self.profile)
+        if self.chapter.reuses:
+            shared = [r for r in records.values() if not (self.out_dir / r.run_id).exists()]
+            from .chapters import chapter
+
+            names = " and ".join(chapter(name).called for name in self.chapter.reuses)
+            text += f" {len(shared)} of the runs are {names}'s records (the same configs), read from its folder."
+        return text
+
+    def claims_summary(self, claims: Sequence[Claim], paper: str, length: str, note: str = "") -> str:
+        """One Markdown sentence: at this profile (dataset, model, ``length``, seeds), how many of
+        paper ``paper``'s claims each verdict got, then ``note``."""
+        import pandas as pd
+
+        settings = self.settings
+        counts = pd.Series([c.verdict for c in claims], dtype=object).value_counts().items()
+        return (f"**At profile `{self.profile}`** ({settings.dataset}, {settings.model}, {length}, {len(settings.seeds)} seed(s)): "
+                + ", ".join(f"{n} {v}" for v, n in counts) + f" of paper {paper}'s claims. " + note)
+
+
+#: the caveat a chapter's claims carry at the CPU-sized profiles
+SMALLER_SETTING = ("These runs differ from the paper's in dataset, model and length, so a disagreement is a finding about "
+                   "this smaller setting, not a refutation of the paper.")
+
+
+def claims_table(claims: Sequence[Claim], paper: str) -> Styler:
+    """The claims as the book shows them: left-aligned, wrapped, no index."""
+    from .chapters import claims_frame
+
+    frame = claims_frame(claims, paper)
+    return frame.style.set_properties(**{"text-align": "left", "white-space": "normal", "font-size": "9pt"}).hide(axis="index")
 
 
 # ----------------------------------------------------------------------------- the Colab bootstrap cell

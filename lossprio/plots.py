@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import palette
 from .data import ImageSet
 from .records import RunRecord
 
@@ -63,29 +64,14 @@ def pixel_histograms(clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, Te
 
 # ----------------------------------------------------------------------------- one palette
 
-#: a method's colour in every chapter: the baseline black; SB's family blue to purple; the
-#: importance samplers green; paper M's functions warm; RHO-LOSS red
-METHOD_COLOURS: dict[str, str] = {
-    "standard": "black", "Traditional": "black", "uniform": "black",
-    "reducible loss (RHO-LOSS)": "#d62728",
-    "SB 50 %": "#6baed6", "SB β=1": "#6baed6", "SB 33 %": "#2171b5", "SB β=2": "#2171b5",
-    "SB β=0.5": "#c6dbef", "SB β=3": "#08306b", "SBE 50 %": "#17becf",
-    "Stale-SB n=2": "#9e9ac8", "Stale-SB n=3": "#6a51a3",
-    "Kath18": "#31a354", "VR max 33 %": "#31a354", "VR max 50 %": "#a1d99b",
-    "loss": "#ff7f0e", "gradient norm": "#8c564b", "gradient norm IS": "#e7ba52",
-    "irreducible loss": "#7f7f7f", "SVP": "#e377c2", "RHO-LOSS": "#d62728",
-    "SBE β=1": "#17becf", "uniform, n_B → n_b": "#525252", "SB on reducible loss": "#9467bd",
-}
 _FALLBACK = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def colour(method: str) -> str:
-    """``method``'s colour from :data:`METHOD_COLOURS` (by its label's start, e.g. "RHO-LOSS, IL: …"),
-    or a fixed colour of the default cycle for any other label."""
-    for name, value in sorted(METHOD_COLOURS.items(), key=lambda item: -len(item[0])):
-        if method == name or method.startswith(name + " ") or method.startswith(name + ","):
-            return value
-    return _FALLBACK[sum(map(ord, method)) % len(_FALLBACK)]
+    """``method``'s colour, as its chapter registered it in :mod:`lossprio.palette` (the baseline
+    black; SB's family blue to purple; the importance samplers green; paper M's functions warm;
+    RHO-LOSS red), or a fixed colour of the default cycle for any other label."""
+    return palette.colour(method, _FALLBACK)
 
 
 # ----------------------------------------------------------------------------- curves from records

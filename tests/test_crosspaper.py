@@ -25,7 +25,7 @@ def test_grid_is_every_method_on_every_data_setting_at_one_budget():
         assert config.selector == method.selector
         if method.traversal == X.EPOCH:  # papers J/H: epochs of b (VR: pools of 3b), enough of them for the budget
             assert config.candidate_size == method.pool * settings.keep
-            assert (config.epochs - 2) * X.share_trained(method) >= budget
+            assert (config.epochs - 2) * method.share_trained >= budget
             assert config.selection_eval_mode is True
         else:  # paper M: n_B → n_b, candidates scored in train mode
             assert config.candidate_size == settings.candidate_batch and config.selector_kwargs["keep"] == settings.keep
@@ -38,15 +38,19 @@ def test_runs_chapter_m_has_are_chapter_ms_runs():
         settings = X.CHAPTER.profile(profile)
         ours, theirs = X.runs(settings), M.CHAPTER.runs(profile)
         theirs_by_key = {(k.experiment, k.method, k.noise, k.seed): c.run_id for k, c in theirs.items()}
+        # chapter M's methods (its uniform as "uniform, n_B → n_b") on the data chapter M has (its relevance split as "low relevance")
+        m_label = {"uniform, n_B → n_b": M.BASELINE, **{m: m for m in M.METHODS if m != M.BASELINE}}
+        m_data = {"pristine": (M.MAIN, M.CLEAN), "label flips 10 %": (M.MAIN, M.NOISY),
+                  "structured noise": (M.MAIN, "structured noise"), "low relevance": (M.RELEVANCE, M.CLEAN)}
         shared = 0
         for key, config in ours.items():
-            if key.method in X.M_LABEL and key.data in X.M_DATA:
-                experiment, noise = X.M_DATA[key.data]
-                assert config.run_id == theirs_by_key[experiment, X.M_LABEL[key.method], noise, key.seed], key
+            if key.method in m_label and key.data in m_data:
+                experiment, noise = m_data[key.data]
+                assert config.run_id == theirs_by_key[experiment, m_label[key.method], noise, key.seed], key
                 shared += 1
             else:
                 assert config.run_id not in theirs_by_key.values(), key
-        assert shared == len(X.M_LABEL) * len(X.M_DATA) * len(settings.seeds)
+        assert shared == len(m_label) * len(m_data) * len(settings.seeds)
 
 
 def test_sweep_reads_shared_runs_from_the_reused_chapters_folder_and_trains_the_rest(tmp_path):

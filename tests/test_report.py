@@ -17,7 +17,8 @@ def planted(curve, corrupted_share=0.25) -> RunRecord:
 
 def planted_records() -> dict:
     records = {}
-    for (method, corruption, fraction, seed) in hu2021.runs(hu2021.CHAPTER.profile("smoke")):
+    for key in hu2021.runs(hu2021.CHAPTER.profile("smoke")):
+        method, corruption, fraction, seed = key
         sb = method.startswith("SB ")
         if method == "standard" or method.startswith("VR"):
             curve = STANDARD
@@ -28,7 +29,7 @@ def planted_records() -> dict:
         else:
             curve = NEVER
         share = 0.4 if sb and corruption is not None else 0.25
-        records[method, corruption, fraction, seed] = planted(curve, share)
+        records[key] = planted(curve, share)
     return records
 
 
@@ -65,9 +66,9 @@ def test_speedup_is_the_median_seeds_and_counts_every_seed():
 def test_wall_clock_speedups_leave_out_runs_timed_on_a_busy_machine():
     records = planted_records()
     for key, record in records.items():
-        if key[0] == "SB 50 %" and key[1] is None:  # the pristine SB 50 % run was timed beside other work
+        if key.method == "SB 50 %" and key.corruption is None:  # the pristine SB 50 % run was timed beside other work
             record.machine, record.load_average = {"cpu_count": 2}, [[7.0, 5.0, 3.0]]
-    assert records["SB 50 %", None, 0.0, 0].timed_busy
+    assert records[hu2021.Run("SB 50 %", None, 0.0, 0)].timed_busy
     assert str(hu2021.seed_speedup(records, "SB 50 %", None, 0.0, x="backprops")) == "2.0x"  # counts: every run
     wall = hu2021.seed_speedup(records, "SB 50 %", None, 0.0, x="train_wall_s")
     assert (wall.seeds, str(wall)) == (0, "—")  # its only seed is not a fair timing

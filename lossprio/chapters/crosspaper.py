@@ -27,52 +27,28 @@ import pandas as pd
 
 from ..checks import check_choice
 from ..config import TrainConfig
-from ..metrics import SeedSpeedup, speedup_over_seeds
+from ..metrics import SeedSpeedup
 from ..records import RunRecord
 from . import mindermann2022 as M
-from .base import Chapter, Claim, best_error_percent, corrupted_share_after, fairly_timed, register, speedup_value, verdict
-
-EPOCH, CANDIDATES = "epoch traversal", "candidate sampling"
-
-
-class Method(NamedTuple):
-    """A selection method of the grid: its selector, settings and traversal (for epoch
-    traversal, ``pool`` is the candidate batch in training batches: VR samples from 3b)."""
-
-    selector: str
-    kwargs: dict[str, Any]
-    traversal: str
-    paper: str
-    pool: int = 1
-
+from .base import Chapter, register
+from .claims import Claim, verdict
+from .kit import (CANDIDATES, EPOCH, Data, Method, best_error_percent, corrupted_share_after, fairly_timed, pick, register_methods,
+                  speedup as kit_speedup, speedup_value)
 
 BASELINE = "uniform"
 NEW = "SB on reducible loss"
-METHODS: dict[str, Method] = {
-    BASELINE: Method("uniform", {}, EPOCH, "standard training"),
-    "SB β=1": Method("sb", {"beta": 1.0}, EPOCH, "J"),
-    "SB β=2": Method("sb", {"beta": 2.0}, EPOCH, "J"),
-    "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, EPOCH, "J"),
-    "SBE β=1": Method("sbe", {"beta": 1.0}, EPOCH, "H"),
-    "VR max 33 %": Method("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, EPOCH, "J, H", pool=3),
-    NEW: Method("sb_rho", {"beta": 1.0}, EPOCH, "this book"),
-    "uniform, n_B → n_b": Method("uniform", {}, CANDIDATES, "M"),
-    **{label: Method(selector, kwargs, CANDIDATES, "M") for label, (selector, kwargs) in M.METHODS.items() if label != "uniform"},
-}
-# chapter M's label of each method it runs
-M_LABEL = {"uniform, n_B → n_b": "uniform", **{label: label for label in M.METHODS if label != "uniform"}}
-
-
-class Data(NamedTuple):
-    """A data setting: a corruption of the training half (``None``: none) and whether holdout
-    and test keep only the relevant classes."""
-
-    corruption: str | None
-    fraction: float
-    group: str
-    paper: str
-    relevance: bool = False
-
+METHODS: dict[str, Method] = register_methods({
+    BASELINE: Method("uniform", {}, "standard training", "black"),
+    "SB β=1": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
+    "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
+    "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
+    "SBE β=1": Method("sbe", {"beta": 1.0}, "H", "#17becf"),
+    "VR max 33 %": Method("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, "J, H", "#31a354",
+                          pool=3),
+    NEW: Method("sb_rho", {"beta": 1.0}, "this book", "#9467bd"),
+    "uniform, n_B → n_b": dataclasses.replace(M.METHODS[M.BASELINE], paper="M", colour="#525252"),
+    **{label: method for label, method in M.METHODS.items() if label != M.BASELINE},
+})
 
 CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT = "clean data", "label noise", "input noise", "irrelevant classes"
 PRISTINE, RELEVANCE = "pristine", "low relevance"
@@ -86,9 +62,6 @@ DATA: dict[str, Data] = {
     "ambiguous inputs 25 %": Data("ambiguous", 0.25, INPUT_NOISE, "M"),
     RELEVANCE: Data(None, 0.0, IRRELEVANT, "M", relevance=True),
 }
-# chapter M's (experiment, noise) of the data settings it has
-M_DATA = {PRISTINE: (M.MAIN, M.CLEAN), "label flips 10 %": (M.MAIN, M.NOISY), "structured noise": (M.MAIN, "structured noise"),
-          RELEVANCE: (M.RELEVANCE, M.CLEAN)}
 
 
 class Run(NamedTuple):
@@ -108,14 +81,10 @@ class CrossSettings(M.LoopSettings):
     target_factor: float = 1.1  # the common target: this multiple of uniform's best test error on the same data
 
 
-def from_mindermann(settings: M.MindermannSettings, **changes: Any) -> CrossSettings:
+def from_mindermann(settings: M.LoopSettings, **changes: Any) -> CrossSettings:
     """The grid at chapter M's sizes (so the runs both chapters have are the same runs)."""
-    return CrossSettings(**{**loop_fields(settings), **changes})
-
-
-def loop_fields(settings: M.LoopSettings) -> dict[str, Any]:
-    """The fields of paper M's loop in ``settings``."""
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(M.LoopSettings)}
+    loop = {f.name: getattr(settings, f.name) for f in dataclasses.fields(M.LoopSettings)}
+    return CrossSettings(**{**loop, **changes})
 
 
 PROFILES: dict[str, CrossSettings] = {
@@ -131,37 +100,21 @@ PROFILES: dict[str, CrossSettings] = {
 
 def budget(settings: CrossSettings) -> float:
     """The shared budget in epochs of back-propagated examples (training-set sizes)."""
-    return settings.epochs * settings.keep / settings.candidate_batch
-
-
-def mindermann_settings(settings: CrossSettings) -> M.MindermannSettings:
-    """Chapter M's settings with the grid's loop."""
-    return M.MindermannSettings(**loop_fields(settings))
-
-
-def share_trained(method: Method) -> float:
-    """About what share of its candidates a J/H method trains on (SB: 1/(β + 1))."""
-    if "beta" in method.kwargs:
-        return 1.0 / (method.kwargs["beta"] + 1.0)
-    return method.kwargs.get("selectivity", 1.0)
+    return M.budget(settings)
 
 
 def config(settings: CrossSettings, method: str, data: str, seed: int) -> TrainConfig:
-    """The run of ``method`` on ``data``: chapter M's run where chapter M has it, otherwise the
-    same recipe with this data, or this method with its own traversal."""
+    """The run of ``method`` on ``data``: paper M's loop (so chapter M's run where chapter M has
+    it), with a J/H method's own epoch traversal."""
     check_choice("method", method, list(METHODS))
     check_choice("data", data, list(DATA))
-    chosen, setting = METHODS[method], DATA[data]
-    experiment, noise = M_DATA.get(data, (M.MAIN, M.CLEAN))
-    m_method = M_LABEL.get(method, "uniform")
-    base = M.config(mindermann_settings(settings), experiment, m_method, noise, seed)
-    if data not in M_DATA:
-        base = dataclasses.replace(base, corruption=setting.corruption, corruption_fraction=setting.fraction, score_probe_every=None)
+    chosen = METHODS[method]
     if chosen.traversal == CANDIDATES:
-        return base
-    epochs = 1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget(settings) / share_trained(chosen))  # the budget stops it
-    return dataclasses.replace(base, selector=chosen.selector, selector_kwargs=dict(chosen.kwargs), selection_eval_mode=None,
-                               candidate_batch=chosen.pool * settings.keep if chosen.pool > 1 else None, epochs=epochs)
+        return M.loop_config(settings, chosen, DATA[data], seed)
+    epochs = 1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget(settings) / chosen.share_trained)  # the budget stops it
+    return M.loop_config(settings, M.METHODS[M.BASELINE], DATA[data], seed).replace(
+        selector=chosen.selector, selector_kwargs=chosen.selector_kwargs,
+        candidate_batch=chosen.pool * settings.keep if chosen.pool > 1 else None, epochs=epochs)
 
 
 def runs(settings: CrossSettings) -> dict[Run, TrainConfig]:
@@ -169,53 +122,44 @@ def runs(settings: CrossSettings) -> dict[Run, TrainConfig]:
     return {Run(m, d, s): config(settings, m, d, s) for s in settings.seeds for d in DATA for m in METHODS}
 
 
-CHAPTER = register(Chapter("crosspaper", "Every method against every kind of bad data", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records, settings), reuses=("mindermann2022",)))
-
-
 # ----------------------------------------------------------------------------- record lookups
 
-def pick(records: Mapping[tuple, RunRecord], method: str, data: str) -> list[RunRecord]:
-    """The records of one method on one data setting, in seed order."""
-    return [records[k] for k in sorted(records, key=lambda k: k[2]) if tuple(k[:2]) == (method, data)]
-
-
-def speedup(records: Mapping[tuple, RunRecord], method: str, data: str, factor: float, x: str = "backprops") -> SeedSpeedup:
+def speedup(records: Mapping[Run, RunRecord], method: str, data: str, factor: float, x: str = "backprops") -> SeedSpeedup:
     """``method``'s speedup over uniform to ``factor`` × uniform's mean best test error on the same
     data, in ``x`` (backprops; ``train_wall_s`` of the seeds timed on an idle machine); the median seed's."""
-    return speedup_over_seeds(fairly_timed(pick(records, BASELINE, data), x), fairly_timed(pick(records, method, data), x), factor=factor, x=x)
+    return kit_speedup(records, {"method": BASELINE}, factor, x, method=method, data=data)
 
 
-def grid(records: Mapping[tuple, RunRecord], value: Any, data: Sequence[str] = tuple(DATA)) -> pd.DataFrame:
+def grid(records: Mapping[Run, RunRecord], value: Any, data: Sequence[str] = tuple(DATA)) -> pd.DataFrame:
     """``value(method, data)`` for every method (rows) and data setting (columns) with records."""
-    rows = {m: {d: value(m, d) for d in data if pick(records, m, d)} for m in METHODS}
+    rows = {m: {d: value(m, d) for d in data if pick(records, method=m, data=d)} for m in METHODS}
     return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(data)).rename_axis("method")
 
 
-def speedup_grid(records: Mapping[tuple, RunRecord], factor: float, x: str = "backprops") -> pd.DataFrame:
+def speedup_grid(records: Mapping[Run, RunRecord], factor: float, x: str = "backprops") -> pd.DataFrame:
     """Speedups as numbers: 0 where the median seed never reached the target, NaN where there are
     no records (of the method or of uniform)."""
-    return grid(records, lambda m, d: speedup_value(speedup(records, m, d, factor, x)) if pick(records, BASELINE, d) else np.nan)
+    return grid(records, lambda m, d: speedup_value(speedup(records, m, d, factor, x)) if pick(records, method=BASELINE, data=d) else np.nan)
 
 
-def final_error_grid(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
+def final_error_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Final test error in %, mean over the seeds that did not diverge."""
-    return grid(records, lambda m, d: best_error_percent(pick(records, m, d), final=True)[0])
+    return grid(records, lambda m, d: best_error_percent(pick(records, method=m, data=d), final=True)[0])
 
 
-def corrupted_share_grid(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
+def corrupted_share_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Share (%) of corrupted examples among all each method trained on (mean over seeds), with
     the corrupted share of the training data as the first row."""
     corrupted = [d for d, s in DATA.items() if s.corruption is not None]
-    frame = grid(records, lambda m, d: 100 * statistics.fmean(corrupted_share_after(r, 0) for r in pick(records, m, d)), corrupted)
-    data_share = {d: 100 * len(r[0].corrupted) / len(r[0].selection_counts) for d in corrupted if (r := pick(records, BASELINE, d))}
+    frame = grid(records, lambda m, d: 100 * statistics.fmean(corrupted_share_after(r, 0) for r in pick(records, method=m, data=d)), corrupted)
+    data_share = {d: 100 * len(r[0].corrupted) / len(r[0].selection_counts) for d in corrupted if (r := pick(records, method=BASELINE, data=d))}
     return pd.concat([pd.DataFrame(data_share, index=["(the training data)"]), frame]).rename_axis("method")
 
 
-def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, TrainConfig], settings: CrossSettings) -> pd.Series:
+def relevant_shares(records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: CrossSettings) -> pd.Series:
     """Share (%) of each method's selections from the relevant classes in the low-relevance runs,
     and under ``(the training data)`` those classes' share of the training set."""
-    shares = M.relevant_shares_of(configs[Run(BASELINE, RELEVANCE, settings.seeds[0])], {m: pick(records, m, RELEVANCE) for m in METHODS},
+    shares = M.relevant_shares_of(configs[Run(BASELINE, RELEVANCE, settings.seeds[0])], {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
                                   settings.relevant_classes)
     shares = {"(the training data)": shares.pop("training set"), **shares}
     return pd.Series({k: 100 * v for k, v in shares.items()}, name="relevant share of selections (%)")
@@ -224,14 +168,14 @@ def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, Tr
 SELECTION_PHASES = ("selection_forward", "selection")
 
 
-def selection_cost(records: Mapping[tuple, RunRecord], factor: float) -> pd.DataFrame:
+def selection_cost(records: Mapping[Run, RunRecord], factor: float) -> pd.DataFrame:
     """Per method, over all data settings: the share of training wall-clock spent selecting
     (selection forwards and the selector's own work), training seconds per run, and the median
     over settings of the speedup in backprops and in training wall-clock (idle-machine runs only)."""
     speeds = {x: speedup_grid(records, factor, x) for x in ("backprops", "train_wall_s")}
     rows = {}
     for method in METHODS:
-        timed = fairly_timed([r for d in DATA for r in pick(records, method, d)], "train_wall_s")
+        timed = fairly_timed([r for d in DATA for r in pick(records, method=method, data=d)], "train_wall_s")
         if not timed:
             continue
         selecting = [sum(r.phase_seconds[p] for p in SELECTION_PHASES) / r.train_wall_s for r in timed]
@@ -260,7 +204,7 @@ def group_scores(speeds: pd.DataFrame, finals: pd.DataFrame, group: str) -> pd.D
 TOLERANCE_POINTS = 0.5
 
 
-def guide(records: Mapping[tuple, RunRecord], factor: float) -> list[str]:
+def guide(records: Mapping[Run, RunRecord], factor: float) -> list[str]:
     """"Which method when": per kind of data, a sentence computed from the records naming the
     (up to three) fastest methods that reach the target sooner than uniform (median over the
     kind's settings) and in every setting, without ending more than :data:`TOLERANCE_POINTS`
@@ -290,7 +234,7 @@ def guide(records: Mapping[tuple, RunRecord], factor: float) -> list[str]:
 
 # ----------------------------------------------------------------------------- claims
 
-def claims(records: Mapping[tuple, RunRecord], settings: CrossSettings) -> list[Claim]:
+def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Claim]:
     """The three papers' claims carried to the data settings their papers did not test."""
     factor = settings.target_factor
     shares = corrupted_share_grid(records)
@@ -320,3 +264,26 @@ def claims(records: Mapping[tuple, RunRecord], settings: CrossSettings) -> list[
         "; ".join(f"{d}: RHO-LOSS {speedup(records, 'RHO-LOSS', d, factor)}, loss {speedup(records, 'loss', d, factor)}" for d in noisy),
         verdict(len(rho_vs_loss), len(noisy))))
     return found
+
+
+# ----------------------------------------------------------------------------- the chapter
+
+def tables(records: Mapping[Run, RunRecord], settings: CrossSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+    """The grid's tables: speedups (backprops, wall clock), final errors, corrupted and relevant
+    shares, the cost of selecting, the guide and the claims."""
+    factor = settings.target_factor
+    return {
+        "speedup_grid backprops": speedup_grid(records, factor),
+        "speedup_grid train_wall_s": speedup_grid(records, factor, "train_wall_s"),
+        "final_error_grid": final_error_grid(records),
+        "corrupted_share_grid": corrupted_share_grid(records),
+        "relevant_shares": relevant_shares(records, configs, settings),
+        "selection_cost": selection_cost(records, factor),
+        "guide": guide(records, factor),
+        "claims": claims(records, settings),
+    }
+
+
+CHAPTER = register(Chapter("crosspaper", "Every method against every kind of bad data", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records, settings), tables=tables,
+                           reuses=(M.CHAPTER.name,)))

@@ -6,7 +6,7 @@ runs), Table 1 beside the paper's, and the paper's claims checked against the re
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple
 
 import pandas as pd
@@ -15,8 +15,10 @@ from ..checks import check_choice
 from ..config import TrainConfig
 from ..metrics import SeedSpeedup
 from ..records import RunRecord
-from .base import (Chapter, Claim, best_error_percent, corrupted_share_after, diverged_note, fairly_timed, register, speedup_over_seeds,
-                   speedup_value, verdict)
+from .base import Chapter, register
+from .claims import Claim, verdict
+from .kit import (Method, Settings, best_error_percent, corrupted_share_after, diverged_note, pick, register_methods, speedup,
+                  speedup_value)
 
 # Paper H's corruption settings: (kind, fraction); None = pristine.
 SETTINGS: tuple[tuple[str | None, float], ...] = (
@@ -32,15 +34,16 @@ SETTING_LABELS = {
     ("gaussian", 0.25): "gauss 25 %", ("gaussian", 0.5): "gauss 50 %",
 }
 
-# Paper H's methods: label → (selector, selector settings, candidate batch as a multiple of b).
-METHODS: dict[str, tuple[str, dict[str, Any], int]] = {
-    "standard": ("uniform", {}, 1),
-    "SB 50 %": ("sb", {"beta": 1.0}, 1),
-    "SB 33 %": ("sb", {"beta": 2.0}, 1),
-    "VR max 33 %": ("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, 3),
-    "VR max 50 %": ("kath18", {"selectivity": 1 / 2, "score": "loss", "reweight": False, "tau_switch": True}, 2),
-    "SBE 50 %": ("sbe", {"beta": 1.0}, 1),
-}
+# Paper H's methods (VR: loss score, no re-weighting, τ switch, b sampled from a pool of 3b / 2b)
+METHODS: dict[str, Method] = register_methods({
+    "standard": Method("uniform", {}, "standard training", "black"),
+    "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
+    "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
+    "VR max 33 %": Method("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, "J, H", "#31a354", pool=3),
+    "VR max 50 %": Method("kath18", {"selectivity": 1 / 2, "score": "loss", "reweight": False, "tau_switch": True}, "J, H", "#a1d99b", pool=2),
+    "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#17becf"),
+})
+BASELINE = {"method": "standard"}
 TABLE_METHODS = ("standard", "SB 50 %", "SB 33 %", "VR max 33 %", "VR max 50 %")
 SBE_SETTINGS = (("random_labels", 0.5), ("gaussian", 0.5), ("shuffle_pixels", 0.5))
 
@@ -56,7 +59,7 @@ PAPER_TABLE_1: dict[str, tuple[tuple[float | None, float], ...]] = {
 
 
 class Run(NamedTuple):
-    """A run of the chapter: (method, corruption, fraction, seed); a plain tuple works as a key too."""
+    """A run of the chapter: (method, corruption, fraction, seed)."""
 
     method: str
     corruption: str | None
@@ -65,24 +68,14 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class HuSettings:
-    """Size and recipe of the chapter on paper H (defaults: the smoke size)."""
+class HuSettings(Settings):
+    """Size and recipe of the chapter on paper H (defaults: the smoke size): the shared size
+    fields and paper H's step schedule."""
 
-    dataset: str = "fashion-mnist"
-    data_root: str | None = None  # the dataset's folder (None: lossprio.data's default; Debian's files for Fashion-MNIST)
-    model: str = "fast_cnn"
-    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"width": 8})
-    train_fraction: float = 0.02  # class-balanced share of the training split
-    test_fraction: float = 0.05
     epochs: int = 2
+    eval_every: int = 4
     lr_milestones: tuple[float, ...] = (1,)  # lr × 0.2 at these epochs (paper: 60, 80 of 100)
     batch_size: int = 128
-    lr: float = 0.1
-    crop_padding: int = 2
-    eval_every: int = 4  # optimizer steps between test evaluations
-    seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
-    threads: int | None = None  # torch CPU threads for the runs (None: torch's default)
 
 
 PROFILES: dict[str, HuSettings] = {
@@ -99,19 +92,25 @@ PROFILES: dict[str, HuSettings] = {
 }
 
 
+def base_config(settings: HuSettings) -> TrainConfig:
+    """Paper H's recipe at ``settings``' size: standard training on pristine data, seed 0 (every
+    run changes only what differs, :func:`config`)."""
+    return TrainConfig(
+        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
+        test_fraction=settings.test_fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
+        selector=METHODS["standard"].selector, batch_size=settings.batch_size, epochs=settings.epochs, optimizer="sgd",
+        lr=settings.lr, momentum=0.9, nesterov=False, weight_decay=5e-4, lr_milestones=settings.lr_milestones, lr_gamma=0.2,
+        crop_padding=settings.crop_padding, flip=True, eval_every=settings.eval_every, device=settings.device,
+    )
+
+
 def config(settings: HuSettings, method: str, corruption: str | None, fraction: float, seed: int) -> TrainConfig:
     """The run of ``method`` on one corruption setting with one seed."""
     check_choice("method", method, list(METHODS))
-    selector, selector_kwargs, pool = METHODS[method]
-    return TrainConfig(
-        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction, test_fraction=settings.test_fraction,
-        corruption=corruption, corruption_fraction=fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
-        selector=selector, selector_kwargs=dict(selector_kwargs), batch_size=settings.batch_size,
-        candidate_batch=pool * settings.batch_size if pool > 1 else None,
-        epochs=settings.epochs, optimizer="sgd", lr=settings.lr, momentum=0.9, nesterov=False, weight_decay=5e-4,
-        lr_milestones=settings.lr_milestones, lr_gamma=0.2, crop_padding=settings.crop_padding, flip=True,
-        eval_every=settings.eval_every, seed=seed, device=settings.device,
-    )
+    chosen = METHODS[method]
+    return base_config(settings).replace(
+        corruption=corruption, corruption_fraction=fraction, selector=chosen.selector, selector_kwargs=chosen.selector_kwargs,
+        candidate_batch=chosen.pool * settings.batch_size if chosen.pool > 1 else None, seed=seed)
 
 
 def runs(settings: HuSettings) -> dict[Run, TrainConfig]:
@@ -126,26 +125,16 @@ def runs(settings: HuSettings) -> dict[Run, TrainConfig]:
     return grid
 
 
-CHAPTER = register(Chapter("hu2021", "When does loss-based prioritization fail? (Hu et al. 2021)", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records)))
-
-
 # ----------------------------------------------------------------------------- tables
 
-def by_setting(records: Mapping[tuple, RunRecord], method: str, corruption: str | None, fraction: float) -> list[RunRecord]:
-    """The records of one method on one setting, one per seed, in seed order."""
-    return [records[k] for k in sorted(records, key=lambda k: k[3]) if tuple(k[:3]) == (method, corruption, fraction)]
-
-
-def seed_speedup(records: Mapping[tuple, RunRecord], method: str, corruption: str | None, fraction: float,
+def seed_speedup(records: Mapping[Run, RunRecord], method: str, corruption: str | None, fraction: float,
                  x: str = "backprops", factor: float = 1.2) -> SeedSpeedup:
     """Paper H's speedup of ``method`` over standard training on one setting (median seed; for
     wall-clock, of the seeds timed on an idle machine)."""
-    return speedup_over_seeds(fairly_timed(by_setting(records, "standard", corruption, fraction), x),
-                              fairly_timed(by_setting(records, method, corruption, fraction), x), factor=factor, x=x)
+    return speedup(records, BASELINE, factor, x, method=method, corruption=corruption, fraction=fraction)
 
 
-def table_1(records: Mapping[tuple, RunRecord], x: str = "backprops") -> tuple[pd.DataFrame, pd.DataFrame]:
+def table_1(records: Mapping[Run, RunRecord], x: str = "backprops") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Our Table 1 beside the paper's, as two tables with rows (method, source), columns settings.
 
     Returns (speedups to 1.2 × standard's best error in ``x``, the median seed's, with "(k/n
@@ -159,7 +148,7 @@ def table_1(records: Mapping[tuple, RunRecord], x: str = "backprops") -> tuple[p
             speedups[method, source], errors[method, source] = {}, {}
         for column, (corruption, fraction) in enumerate(SETTINGS):
             label = SETTING_LABELS[corruption, fraction]
-            found = by_setting(records, method, corruption, fraction)
+            found = pick(records, method=method, corruption=corruption, fraction=fraction)
             if found:
                 mean, spread = best_error_percent(found)
                 speedups[method, "ours"][label] = str(seed_speedup(records, method, corruption, fraction, x))
@@ -171,14 +160,24 @@ def table_1(records: Mapping[tuple, RunRecord], x: str = "backprops") -> tuple[p
     return frame(speedups), frame(errors)
 
 
+def phase_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """Mean seconds per phase of each method's pristine runs (to 0.1 s), and their sum without
+    evaluation and probes: the training wall clock."""
+    runs = {m: pick(records, method=m, corruption=None, fraction=0.0) for m in TABLE_METHODS + ("SBE 50 %",)}
+    phases = pd.DataFrame({m: pd.DataFrame([r.phase_seconds for r in found]).mean() for m, found in runs.items() if found}).T.round(1)
+    training = ["selection_forward", "selection", "train_forward", "backward", "other"]
+    phases["training wall-clock"] = phases[training].sum(axis=1).round(1)
+    return phases
+
+
 # ----------------------------------------------------------------------------- claims
 
-def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
+def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
     """Paper H's claims checked against our records, each with the numbers it rests on."""
     corrupted = [s for s in SETTINGS if s[0] is not None]
     speed = {(m, s): seed_speedup(records, m, *s) for m in TABLE_METHODS for s in SETTINGS}
-    error = {(m, s): best_error_percent(by_setting(records, m, *s))[0] for m in TABLE_METHODS + ("SBE 50 %",) for s in SETTINGS
-             if by_setting(records, m, *s)}
+    error = {(m, s): best_error_percent(pick(records, method=m, corruption=s[0], fraction=s[1]))[0]
+             for m in TABLE_METHODS + ("SBE 50 %",) for s in SETTINGS if pick(records, method=m, corruption=s[0], fraction=s[1])}
     found = []
 
     pristine = (None, 0.0)
@@ -206,7 +205,7 @@ def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
         verdict(len(vr_milder), 2)))
 
     quarter = [s for s in corrupted if s[1] == 0.25]
-    shares = {(m, s): statistics.fmean(corrupted_share_after(r) for r in by_setting(records, m, *s))
+    shares = {(m, s): statistics.fmean(corrupted_share_after(r) for r in pick(records, method=m, corruption=s[0], fraction=s[1]))
               for m in ("SB 50 %", "VR max 33 %") for s in quarter}
     over = [k for k, v in shares.items() if v > 0.25 + 0.01]
     found.append(Claim(
@@ -223,3 +222,19 @@ def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
         f"SBE speedup on labels 50 %: {sbe_labels} (SB 50 %: {speed['SB 50 %', labels50]}); best error on gauss 50 %: SBE {error['SBE 50 %', gauss50]:.2f} % vs SB {error['SB 50 %', gauss50]:.2f} %",
         verdict(agree, 2)))
     return found
+
+
+# ----------------------------------------------------------------------------- the chapter
+
+def tables(records: Mapping[Run, RunRecord], settings: HuSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+    """The chapter's tables: Table 1 in backprops and in wall clock (speedups and errors), the phases, and the claims."""
+    found: dict[str, Any] = {}
+    for x in ("backprops", "train_wall_s"):
+        found[f"table_1 {x} speedups"], found[f"table_1 {x} errors"] = table_1(records, x)
+    found["phase_table"] = phase_table(records)
+    found["claims"] = claims(records)
+    return found
+
+
+CHAPTER = register(Chapter("hu2021", "When does loss-based prioritization fail? (Hu et al. 2021)", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records), tables=tables, short="H"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -18,22 +18,26 @@ import pandas as pd
 
 from ..checks import check_choice
 from ..config import TrainConfig
-from ..metrics import pareto_frontier
+from ..metrics import SeedSpeedup, pareto_frontier
 from ..records import RunRecord
-from .base import Chapter, Claim, best_error_percent, fairly_timed, register, speedup_over_seeds, speedup_value, verdict
+from .base import Chapter, register
+from .claims import Claim, verdict
+from .kit import Method, Settings, best_error_percent, fairly_timed, pick, register_methods, speedup as kit_speedup, speedup_value
 
-# label → (selector, selector settings, candidate batch as a multiple of b)
-METHODS: dict[str, tuple[str, dict[str, Any], int]] = {
-    "Traditional": ("uniform", {}, 1),
-    "SB β=1": ("sb", {"beta": 1.0}, 1),
-    "SB β=2": ("sb", {"beta": 2.0}, 1),
-    "Stale-SB n=2": ("stale_sb", {"beta": 2.0, "staleness": 2}, 1),
-    "Stale-SB n=3": ("stale_sb", {"beta": 2.0, "staleness": 3}, 1),
+METHODS: dict[str, Method] = register_methods({
+    "Traditional": Method("uniform", {}, "standard training", "black"),
+    "SB β=1": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
+    "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
+    "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
+    "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#6a51a3"),
     # as J ran it: loss score, no re-weighting, τ switch, b sampled from a pool of 4b (J's code)
-    "Kath18": ("kath18", {"keep": None, "selectivity": 0.25, "score": "loss", "reweight": False, "tau_switch": True}, 4),
-    "SB β=0.5": ("sb", {"beta": 0.5}, 1),
-    "SB β=3": ("sb", {"beta": 3.0}, 1),
-}
+    "Kath18": Method("kath18", {"keep": None, "selectivity": 0.25, "score": "loss", "reweight": False, "tau_switch": True}, "J",
+                     "#31a354", pool=4),
+    "SB β=0.5": Method("sb", {"beta": 0.5}, "J", "#c6dbef"),
+    "SB β=3": Method("sb", {"beta": 3.0}, "J", "#08306b"),
+})
+BASELINE = "Traditional"
+CLEAN_A = {"schedule": "A", "flips": 0.0}  # the runs most tables read: schedule A, clean labels
 MAIN_METHODS = ("Traditional", "SB β=1", "SB β=2", "Stale-SB n=2", "Stale-SB n=3", "Kath18")
 BETA_METHODS = ("SB β=0.5", "SB β=1", "SB β=2", "SB β=3")  # Fig. 13
 SB = "SB β=2"  # J's CIFAR-10 selectivity, 33 %
@@ -62,29 +66,17 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class JiangSettings:
-    """Size and recipe of the chapter on paper J (defaults: the smoke size)."""
+class JiangSettings(Settings):
+    """Size and recipe of the chapter on paper J (defaults: the smoke size). ``epochs`` is
+    Traditional's: every method back-propagates epochs × the training set."""
 
-    dataset: str = "fashion-mnist"
-    data_root: str | None = None
-    model: str = "fast_cnn"
-    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"width": 8})
-    train_fraction: float = 0.02
-    test_fraction: float = 0.05
-    epochs: int = 3  # Traditional's epochs: every method back-propagates epochs × the training set
-    lr: float = 0.1
     lr_gamma: float = 0.2
     batch_size: int = 128
-    crop_padding: int = 2
     flip: bool = True
     cutout: int = 0
-    eval_every: int = 3  # optimizer steps between test evaluations (the same backprops for every method)
     probe_every: int = 3  # steps between gradient-similarity probes in Traditional's schedule-A runs (Fig. 5)
     confidence_epochs: tuple[int, ...] = (1,)  # Fig. 8/9 snapshots (traversal epochs)
     track_examples: int = 16  # examples followed in SB's runs (Fig. 15)
-    seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
-    threads: int | None = None
 
 
 PROFILES: dict[str, JiangSettings] = {
@@ -101,34 +93,47 @@ PROFILES: dict[str, JiangSettings] = {
 }
 
 
-def traversal_epochs(settings: JiangSettings, method: str) -> int:
+def traversal_epochs(settings: JiangSettings, method: Method) -> int:
     """Epochs a method may traverse: enough for its budget at its selectivity (the budget stops it)."""
-    selector, kwargs, _ = METHODS[method]
-    share = {"uniform": 1.0, "kath18": kwargs.get("selectivity", 1.0)}.get(selector, 1 / (1 + kwargs.get("beta", 0.0)))
-    return 1 + math.ceil(1.25 * (settings.epochs - 1) / share)
+    return 1 + math.ceil(1.25 * (settings.epochs - 1) / method.share_trained)
+
+
+def base_config(settings: JiangSettings) -> TrainConfig:
+    """Paper J's recipe at ``settings``' size: Traditional under schedule A on clean labels, seed 0
+    (every run changes only what differs, :func:`config`); the budget is Traditional's epochs of
+    back-propagated examples, as the reference code's ``max_num_backprops``, and the schedule is
+    keyed to back-propagated examples per training-set size (the reference code's unit)."""
+    return TrainConfig(
+        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
+        test_fraction=settings.test_fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
+        selector=METHODS[BASELINE].selector, batch_size=settings.batch_size, epochs=traversal_epochs(settings, METHODS[BASELINE]),
+        budget=float(settings.epochs), optimizer="sgd", lr=settings.lr, momentum=0.9, nesterov=True, weight_decay=5e-4,
+        lr_milestones=schedule_milestones(settings, "A"), lr_gamma=settings.lr_gamma, lr_unit="backprop_epochs",
+        crop_padding=settings.crop_padding, flip=settings.flip, cutout=settings.cutout, eval_every=settings.eval_every,
+        device=settings.device,
+    )
+
+
+def schedule_milestones(settings: JiangSettings, schedule: str) -> tuple[float, ...]:
+    """``schedule``'s learning-rate drops in epochs of back-propagated examples."""
+    return tuple(f * settings.epochs for f in SCHEDULES[schedule])
 
 
 def config(settings: JiangSettings, method: str, schedule: str, flips: float, seed: int) -> TrainConfig:
-    """The run of ``method`` under ``schedule`` with ``flips`` of the labels flipped."""
+    """The run of ``method`` under ``schedule`` with ``flips`` of the labels flipped; Fig. 5's
+    probes ride on Traditional's clean schedule-A runs, Fig. 8/9's snapshots on Traditional's and
+    SB's, Fig. 15's tracked examples on SB's schedule-A runs."""
     check_choice("method", method, list(METHODS))
     check_choice("schedule", schedule, list(SCHEDULES))
-    selector, selector_kwargs, pool = METHODS[method]
-    kwargs = {k: v for k, v in selector_kwargs.items() if v is not None}
-    traditional = method == "Traditional"
-    return TrainConfig(
-        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
-        test_fraction=settings.test_fraction, corruption="label_flip" if flips else None, corruption_fraction=flips,
-        model=settings.model, model_kwargs=dict(settings.model_kwargs), selector=selector, selector_kwargs=kwargs,
-        batch_size=settings.batch_size, candidate_batch=pool * settings.batch_size if pool > 1 else None,
-        epochs=traversal_epochs(settings, method), budget=float(settings.epochs), optimizer="sgd", lr=settings.lr,
-        momentum=0.9, nesterov=True, weight_decay=5e-4,
-        lr_milestones=tuple(f * settings.epochs for f in SCHEDULES[schedule]), lr_gamma=settings.lr_gamma, lr_unit="backprop_epochs",
-        crop_padding=settings.crop_padding, flip=settings.flip, cutout=settings.cutout, eval_every=settings.eval_every,
-        probe_every=settings.probe_every if traditional and schedule == "A" and not flips else None,
-        confidence_epochs=tuple(settings.confidence_epochs) if method in (SB, "Traditional") and schedule == "A" and not flips else (),
-        track_examples=settings.track_examples if method == SB and schedule == "A" else 0,
-        seed=seed, device=settings.device,
-    )
+    chosen = METHODS[method]
+    clean_a = schedule == "A" and not flips
+    return base_config(settings).replace(
+        corruption="label_flip" if flips else None, corruption_fraction=flips, selector=chosen.selector,
+        selector_kwargs=chosen.selector_kwargs, candidate_batch=chosen.pool * settings.batch_size if chosen.pool > 1 else None,
+        epochs=traversal_epochs(settings, chosen), lr_milestones=schedule_milestones(settings, schedule),
+        probe_every=settings.probe_every if method == BASELINE and clean_a else None,
+        confidence_epochs=tuple(settings.confidence_epochs) if method in (SB, BASELINE) and clean_a else (),
+        track_examples=settings.track_examples if method == SB and schedule == "A" else 0, seed=seed)
 
 
 def runs(settings: JiangSettings) -> dict[Run, TrainConfig]:
@@ -137,34 +142,25 @@ def runs(settings: JiangSettings) -> dict[Run, TrainConfig]:
     for seed in settings.seeds:
         keys += [Run(m, s, 0.0, seed) for s in SCHEDULES for m in MAIN_METHODS]
         keys += [Run(m, "A", 0.0, seed) for m in BETA_METHODS if m not in MAIN_METHODS]
-        keys += [Run(m, "A", f, seed) for f in FLIPS for m in ("Traditional", SB)]
+        keys += [Run(m, "A", f, seed) for f in FLIPS for m in (BASELINE, SB)]
     return {k: config(settings, *k) for k in keys}
-
-
-CHAPTER = register(Chapter("jiang2019", "Selective-Backprop (Jiang et al. 2019)", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records)))
 
 
 # ----------------------------------------------------------------------------- tables
 
-def pick(records: Mapping[tuple, RunRecord], method: str, schedule: str = "A", flips: float = 0.0) -> list[RunRecord]:
-    """The records of one method, schedule and flip share, in seed order."""
-    return [records[k] for k in sorted(records, key=lambda k: k[3]) if tuple(k[:3]) == (method, schedule, flips)]
-
-
-def speedup(records: Mapping[tuple, RunRecord], method: str, factor: float, x: str = "train_wall_s", schedule: str = "A", flips: float = 0.0):
+def speedup(records: Mapping[Run, RunRecord], method: str, factor: float, x: str = "train_wall_s", schedule: str = "A",
+            flips: float = 0.0) -> SeedSpeedup:
     """Paper J's speedup: to ``factor`` × Traditional's final error, in ``x`` (median seed; for
     wall-clock, of the seeds timed on an idle machine)."""
-    return speedup_over_seeds(fairly_timed(pick(records, "Traditional", schedule, flips), x), fairly_timed(pick(records, method, schedule, flips), x),
-                              factor=factor, reference="final", x=x)
+    return kit_speedup(records, {"method": BASELINE}, factor, x, reference="final", method=method, schedule=schedule, flips=flips)
 
 
-def table_1(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
+def table_1(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Our Table 1 beside the paper's: speedup to 1.1 / 1.2 / 1.4 × Traditional's final error, in
     training wall-clock and in back-propagated examples; rows (method, measure)."""
     rows = {}
     for method in MAIN_METHODS[1:]:
-        if not pick(records, method):
+        if not pick(records, method=method, **CLEAN_A):
             continue
         for measure, x in (("ours, wall clock", "train_wall_s"), ("ours, backprops", "backprops")):
             rows[method, measure] = {f"{f} ×": str(speedup(records, method, f, x)) for f in TARGETS}
@@ -174,9 +170,10 @@ def table_1(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "measure"])
 
 
-def final_errors(records: Mapping[tuple, RunRecord], methods: Sequence[str] = MAIN_METHODS, schedule: str = "A", flips: float = 0.0) -> pd.Series:
+def final_errors(records: Mapping[Run, RunRecord], methods: Sequence[str] = MAIN_METHODS, schedule: str = "A", flips: float = 0.0) -> pd.Series:
     """Final test error in % (mean over seeds) of each method."""
-    return pd.Series({m: best_error_percent(pick(records, m, schedule, flips), final=True)[0] for m in methods if pick(records, m, schedule, flips)})
+    runs = {m: pick(records, method=m, schedule=schedule, flips=flips) for m in methods}
+    return pd.Series({m: best_error_percent(found, final=True)[0] for m, found in runs.items() if found})
 
 
 def per_example_times(records: Sequence[RunRecord]) -> dict[str, float]:
@@ -203,17 +200,17 @@ def modelled_wall_clock(record: RunRecord, times: Mapping[str, float], backward_
     return c["selection_forwards"] * times["selection_forward"] + c["training_forwards"] * times["train_forward"] + c["backprops"] * backward
 
 
-def pareto_points(records: Mapping[tuple, RunRecord], factors: Sequence[float] = (1.0, 1.05, 1.1, 1.2, 1.4, 1.6, 2.0)) -> pd.DataFrame:
+def pareto_points(records: Mapping[Run, RunRecord], factors: Sequence[float] = (1.0, 1.05, 1.1, 1.2, 1.4, 1.6, 2.0)) -> pd.DataFrame:
     """Fig. 14's points: for every strategy × schedule, the training wall-clock (median seed) to
     reach each target error (multiples of Traditional's final error under schedule A), and
     whether the point is on the Pareto frontier of (time, error)."""
-    baseline = pick(records, "Traditional", "A")
+    baseline = pick(records, method=BASELINE, **CLEAN_A)
     reference = statistics.fmean(r.final_test_error for r in baseline if r.status != "diverged")
     rows = []
     for (method, schedule, flips, _), _r in records.items():
         if flips or (method, schedule) in {(row["method"], row["schedule"]) for row in rows}:
             continue
-        found = [r for r in fairly_timed(pick(records, method, schedule)) if r.status != "diverged"]
+        found = [r for r in fairly_timed(pick(records, method=method, schedule=schedule, flips=0.0)) if r.status != "diverged"]
         for factor in factors:
             target = factor * reference
             times = [next((e["train_wall_s"] for e in r.evals if e["test_error"] <= target), math.inf) for r in found]
@@ -240,9 +237,147 @@ def confidence_curves(record: RunRecord, epoch: int, points: int = 100) -> pd.Da
                          "accuracy": [correct[b].mean() for b in bins]})
 
 
+# ----------------------------------------------------------------------------- the page's analyses
+
+#: paper J's measured cost of a backward pass, in training forwards, on its GPUs (up to)
+PAPER_BACKWARD_RATIO = 2.5
+
+
+def phase_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """Mean seconds per phase of each main method's runs (schedule A, clean labels), with
+    ``rest``: the selector's own work and everything unnamed."""
+    runs = {m: pick(records, method=m, **CLEAN_A) for m in MAIN_METHODS}
+    phases = pd.DataFrame({m: pd.DataFrame([r.phase_seconds for r in found]).mean() for m, found in runs.items() if found}).T
+    phases["rest"] = phases["selection"] + phases["other"]
+    return phases
+
+
+def modelled_wall_clock_table(records: Mapping[Run, RunRecord], times: Mapping[str, float]) -> pd.DataFrame:
+    """Per main method (schedule A, clean labels): measured training wall clock, the wall clock
+    modelled from its counts at this machine's per-example ``times`` and at paper J's backward
+    cost (:data:`PAPER_BACKWARD_RATIO`), each also as a multiple of Traditional's (mean over seeds)."""
+    rows = {}
+    for method in MAIN_METHODS:
+        found = pick(records, method=method, **CLEAN_A)
+        if not found:
+            continue
+        rows[method] = {
+            "measured (s)": np.mean([r.evals[-1]["train_wall_s"] for r in found]),
+            "modelled, this machine (s)": np.mean([modelled_wall_clock(r, times) for r in found]),
+            f"modelled, backward = {PAPER_BACKWARD_RATIO:g} × forward (s)": np.mean([modelled_wall_clock(r, times, PAPER_BACKWARD_RATIO) for r in found]),
+        }
+    model = pd.DataFrame(rows).T
+    for column in list(model.columns):
+        model[column.replace("(s)", "÷ Traditional")] = model[column] / model.loc[BASELINE, column]
+    return model
+
+
+#: Fig. 5's measures of how a subset's gradient resembles the whole batch's
+PROBE_MEASURES = {"cosine": "cosine similarity to the batch gradient", "same_sign": "share of components with the same sign"}
+PROBE_SUBSETS = (("top", "half"), ("top", "third"), ("random", "half"), ("random", "third"))
+
+
+def probe_curves(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """Fig. 5: per probe step of Traditional's clean schedule-A runs, each measure of the top-loss
+    and random half and third of a batch (columns ``measure kind size``), mean over the seeds."""
+    probed = [r for r in pick(records, method=BASELINE, **CLEAN_A) if r.probes]
+    if not probed:
+        return pd.DataFrame()
+    steps = [p["step"] for p in probed[0].probes]
+    columns = {f"{measure} {kind} {size}": np.mean([[p[f"{measure}_{kind}_{size}"] for p in r.probes[: len(steps)]] for r in probed], axis=0)
+               for measure in PROBE_MEASURES for kind, size in PROBE_SUBSETS}
+    return pd.DataFrame(columns, index=pd.Index(steps, name="optimizer step"))
+
+
+def probe_summary(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """Fig. 5 in numbers: each measure's mean over the probes after the first epoch; rows
+    ``measure kind``, columns the subset's size."""
+    probed = [r for r in pick(records, method=BASELINE, **CLEAN_A) if r.probes]
+    after_first = [p for r in probed for p in r.probes if p["epoch"] >= 1]
+    return pd.DataFrame({size: {f"{m} {k}": np.mean([p[f"{m}_{k}_{size}"] for p in after_first]) for m in PROBE_MEASURES for k in ("top", "random")}
+                         for size in ("half", "third")})
+
+
+def confidence_by_method(records: Mapping[Run, RunRecord], epoch: int) -> dict[str, pd.DataFrame]:
+    """Fig. 8/9: Traditional's and SB's :func:`confidence_curves` after ``epoch`` (mean over the
+    seeds that took the snapshot), for the methods that did."""
+    curves = {}
+    for method in (BASELINE, SB):
+        found = [r for r in pick(records, method=method, **CLEAN_A) if str(epoch) in r.confidences]
+        if found:
+            curves[method] = pd.concat([confidence_curves(r, epoch) for r in found]).groupby("percentile").mean()
+    return curves
+
+
+def hardest_share(curves: Mapping[str, pd.DataFrame], percent: float = 20) -> pd.DataFrame:
+    """Mean confidence and accuracy of the ``percent`` % least confident test examples, per method."""
+    return pd.DataFrame({m: c.loc[c.index <= percent].mean() for m, c in curves.items()}).T
+
+
+def staleness_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """Fig. 11: forward passes (selection and training, in training-set sizes) and final test error
+    of SB (n = 1) and Stale-SB (n = 2, 3), mean over seeds."""
+    staleness = {"n=1 (SB β=2)": SB, "n=2": "Stale-SB n=2", "n=3": "Stale-SB n=3"}
+    size = len(next(iter(records.values())).selection_counts)
+    rows = {}
+    for name, method in staleness.items():
+        found = pick(records, method=method, **CLEAN_A)
+        if found:
+            rows[name] = {"forward passes (÷ training set)": np.mean([(r.counters["selection_forwards"] + r.counters["training_forwards"]) / size
+                                                                       for r in found]),
+                          "final test error (%)": 100 * np.mean([r.final_test_error for r in found])}
+    return pd.DataFrame(rows).T
+
+
+def flip_errors(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """Fig. 12: final test error (%) of Traditional and SB under each share of flipped labels."""
+    return pd.DataFrame({f"{100 * f:g} % flipped": final_errors(records, (BASELINE, SB), "A", f) for f in FLIPS})
+
+
+def beta_sweep(records: Mapping[Run, RunRecord], factor: float = 1.4) -> pd.DataFrame:
+    """Fig. 13 as a table: each β's speedup to ``factor`` × Traditional's final error, in backprops
+    and in wall clock, and its final test error (%, to 2 decimals)."""
+    betas = [m for m in BETA_METHODS if pick(records, method=m, **CLEAN_A)]
+    return pd.DataFrame({m: {"speedup, backprops": str(speedup(records, m, factor, "backprops")),
+                             "speedup, wall clock": str(speedup(records, m, factor)),
+                             "final test error (%)": round(final_errors(records, [m])[m], 2)} for m in betas}).T
+
+
+def beta_points(records: Mapping[Run, RunRecord], factor: float = 1.4) -> dict[str, tuple[float, float]]:
+    """Fig. 13's points: each β's (final test error in %, speedup in backprops to ``factor`` ×
+    Traditional's final error, "never" as 0)."""
+    betas = [m for m in BETA_METHODS if pick(records, method=m, **CLEAN_A)]
+    return {m: (final_errors(records, [m])[m], speedup_value(speedup(records, m, factor, "backprops"))) for m in betas}
+
+
+def pareto_shares(points: pd.DataFrame) -> pd.Series:
+    """Fig. 14: each method's share of the Pareto points of :func:`pareto_points`."""
+    if not len(points):
+        return pd.Series(dtype=float, name="share of Pareto points")
+    return (points[points["pareto"]].groupby("method").size() / max(1, points["pareto"].sum())).rename("share of Pareto points")
+
+
+def tracked_examples(records: Mapping[Run, RunRecord], per_kind: int = 2) -> dict[str, dict[int, pd.Series]]:
+    """Fig. 15: P(selected) per epoch of SB's tracked examples (the 10 %-flips run if it has them),
+    ``per_kind`` each of the easiest and hardest clean examples (by mean P after the first epoch)
+    and of those with a flipped label, by kind, then training position."""
+    tracked = ([r for r in pick(records, method=SB, schedule="A", flips=0.1) if r.tracked]
+               or [r for r in pick(records, method=SB, **CLEAN_A) if r.tracked])
+    if not tracked:
+        return {}
+    record = tracked[0]
+    flipped = set(record.corrupted)
+    series = {int(p): pd.DataFrame(rows, columns=["epoch", "step", "score", "p", "chosen"]).groupby("epoch")["p"].mean()
+              for p, rows in record.tracked.items() if rows}
+    mean_p = {p: s.iloc[1:].mean() for p, s in series.items() if len(s) > 1}
+    clean = sorted((p for p in mean_p if p not in flipped), key=mean_p.get)
+    kinds = {"easy": clean[:per_kind], "hard": clean[-per_kind:], "flipped label": [p for p in mean_p if p in flipped][:per_kind]}
+    return {kind: {p: series[p] for p in positions} for kind, positions in kinds.items()}
+
+
 # ----------------------------------------------------------------------------- claims
 
-def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
+def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
     """Paper J's claims checked against our records, each with the numbers it rests on."""
     found = []
     wall = {(m, f): speedup(records, m, f) for m in MAIN_METHODS[1:] for f in TARGETS}
@@ -260,7 +395,8 @@ def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
         f"Stale-SB n=3: {' / '.join(str(wall['Stale-SB n=3', f]) for f in TARGETS)}; n=2: {' / '.join(str(wall['Stale-SB n=2', f]) for f in TARGETS)}; SB β=2: {' / '.join(str(wall[SB, f]) for f in TARGETS)}",
         verdict(len(stale), len(TARGETS))))
 
-    excess = {f: best_error_percent(pick(records, SB, "A", f), final=True)[0] - best_error_percent(pick(records, "Traditional", "A", f), final=True)[0]
+    excess = {f: best_error_percent(pick(records, method=SB, schedule="A", flips=f), final=True)[0]
+              - best_error_percent(pick(records, method=BASELINE, schedule="A", flips=f), final=True)[0]
               for f in FLIPS}
     robust = [f for f in (0.01, 0.1) if excess[f] <= 1.0]
     fragile = excess[0.2] > 1.0
@@ -270,7 +406,7 @@ def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
         + " (robust taken as within 1 pt)",
         verdict(len(robust) + int(fragile), 3)))
 
-    betas = [m for m in BETA_METHODS if pick(records, m)]
+    betas = [m for m in BETA_METHODS if pick(records, method=m, **CLEAN_A)]
     speed = {m: speedup_value(speedup(records, m, 1.4, "backprops")) for m in betas}
     errors = final_errors(records, betas)
     pairs = list(zip(betas, betas[1:]))
@@ -280,3 +416,32 @@ def claims(records: Mapping[tuple, RunRecord]) -> list[Claim]:
         ", ".join(f"{m}: {speed[m]:.1f}x to 1.4 × in backprops, final error {errors[m]:.2f} %" for m in betas),
         verdict(len(trade), len(pairs))))
     return found
+
+
+# ----------------------------------------------------------------------------- the chapter
+
+def tables(records: Mapping[Run, RunRecord], settings: JiangSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+    """The chapter's tables: Table 1 beside the paper's, final errors under both schedules, the
+    measured per-example times and phases, the modelled wall clock, Fig. 5's probes, Fig. 8/9's
+    hardest examples, Fig. 11–15's tables and the claims."""
+    found: dict[str, Any] = {"table_1": table_1(records)}
+    for schedule in SCHEDULES:
+        found[f"final_errors {schedule}"] = final_errors(records, schedule=schedule)
+    found["per_example_times"] = per_example_times(pick(records, method=BASELINE, **CLEAN_A) + pick(records, method=SB, **CLEAN_A))
+    found["pareto_points"] = points = pareto_points(records)
+    found["pareto_shares"] = pareto_shares(points)
+    found["phase_table"] = phase_table(records)
+    found["modelled_wall_clock_table"] = modelled_wall_clock_table(records, per_example_times(list(records.values())))
+    found["probe_summary"] = probe_summary(records)
+    if settings.confidence_epochs:
+        found["hardest_share"] = hardest_share(confidence_by_method(records, settings.confidence_epochs[0]))
+    found["staleness_table"] = staleness_table(records)
+    found["flip_errors"] = flip_errors(records)
+    found["beta_sweep"] = beta_sweep(records)
+    found["tracked_examples"] = {kind: {p: v.to_dict() for p, v in series.items()} for kind, series in tracked_examples(records).items()}
+    found["claims"] = claims(records)
+    return found
+
+
+CHAPTER = register(Chapter("jiang2019", "Selective-Backprop (Jiang et al. 2019)", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records), tables=tables, short="J"))

@@ -13,43 +13,70 @@ from __future__ import annotations
 
 import math
 import statistics
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .. import palette
 from ..checks import check_choice
 from ..config import TrainConfig
-from ..metrics import NEVER, SeedSpeedup, speedup_over_seeds, steps_to_accuracy
+from ..metrics import NEVER, SeedSpeedup, steps_to_accuracy
 from ..records import RunRecord
-from .base import Chapter, Claim, corrupted_share_after, fairly_timed, register, speedup_value, verdict
+from .base import Chapter, register
+from .claims import Claim, verdict
+from .kit import (CANDIDATES, Data, Method, Settings, corrupted_share_after, pick, register_methods, speedup as kit_speedup,
+                  speedup_value)
 
-# label → (selector, its settings beyond keep)
-METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "uniform": ("uniform", {}),
-    "loss": ("loss", {}),
-    "gradient norm": ("grad_norm", {}),
-    "gradient norm IS": ("grad_norm_is", {}),
-    "irreducible loss": ("irreducible", {}),
-    "SVP": ("svp", {}),
-    "RHO-LOSS": ("rho", {}),
-}
 RHO = "RHO-LOSS"
-# label → (corruption, fraction): paper M's Fig. 2 (a)–(c) and the clean data
-NOISES: dict[str, tuple[str | None, float]] = {
-    "clean": (None, 0.0),
-    "label noise 10 %": ("label_flip", 0.1),
-    "structured noise": ("structured", 0.5),
-    "ambiguous inputs": ("ambiguous", 0.5),
+METHODS: dict[str, Method] = register_methods({
+    "uniform": Method("uniform", {}, "standard training", "black", CANDIDATES),
+    "loss": Method("loss", {}, "M", "#ff7f0e", CANDIDATES),
+    "gradient norm": Method("grad_norm", {}, "M", "#8c564b", CANDIDATES),
+    "gradient norm IS": Method("grad_norm_is", {}, "M", "#e7ba52", CANDIDATES),
+    "irreducible loss": Method("irreducible", {}, "M", "#7f7f7f", CANDIDATES),
+    "SVP": Method("svp", {}, "M", "#e377c2", CANDIDATES),
+    RHO: Method("rho", {}, "M", "#d62728", CANDIDATES),
+})
+palette.register("reducible loss (RHO-LOSS)", "#d62728", "M")  # Fig. 1's name for RHO-LOSS's selection function
+BASELINE = "uniform"
+# paper M's Fig. 2 (a)–(c) and the clean data
+NOISES: dict[str, Data] = {
+    "clean": Data(),
+    "label noise 10 %": Data("label_flip", 0.1),
+    "structured noise": Data("structured", 0.5),
+    "ambiguous inputs": Data("ambiguous", 0.5),
 }
 CLEAN, NOISY = "clean", "label noise 10 %"
-MAIN, RELEVANCE = "main", "relevance"
 TARGET_SHARES = (0.90, 0.95, 0.98, 1.0)  # Fig. 3's targets: these shares of uniform's best accuracy
 
 # Paper M (Fig. 3 and text): RHO-LOSS's speedup over uniform in steps to the target, clean / 10 % label noise.
 PAPER_SPEEDUPS: dict[str, tuple[float, float]] = {"CIFAR-10": (3.82, 5.15), "CIFAR-100": (1.76, 2.34), "CINIC-10": (2.88, 4.17)}
+
+# the kinds of experiment: every method on the main data or the relevance split; RHO-LOSS with a
+# cheaper IL model (Fig. 5, against the main uniform runs); uniform and RHO-LOSS with the default IL
+# model reused for another target or learning rate (Fig. 5)
+MAIN, RELEVANCE, CHEAP_IL, REUSED_IL = "main", "relevance", "cheap IL model", "IL model reused"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of the chapter: its kind and what it changes in the main recipe
+    (:class:`~lossprio.config.TrainConfig` fields)."""
+
+    kind: str
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods it runs."""
+        return {CHEAP_IL: (RHO,), REUSED_IL: (BASELINE, RHO)}.get(self.kind, tuple(METHODS))
+
+    def baseline(self, name: str) -> str:
+        """The experiment whose uniform runs this one (called ``name``) is measured against."""
+        return MAIN if self.kind == CHEAP_IL else name
 
 
 class Run(NamedTuple):
@@ -62,34 +89,28 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class LoopSettings:
-    """Size and recipe of paper M's loop (defaults: the smoke size): what chapter M and the
-    cross-paper chapter share, so that their runs with equal settings are the same runs."""
+class LoopSettings(Settings):
+    """Size and recipe of paper M's loop (defaults: the smoke size, set in :data:`SMOKE`): what
+    chapter M and the cross-paper chapter share, so that their runs with equal settings are the
+    same runs."""
 
-    dataset: str = "fashion-mnist"
-    data_root: str | None = None
-    train_fraction: float = 0.05  # class-balanced share of the training split, before paper M's halves
-    test_fraction: float = 0.1
-    model: str = "mlp"
-    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"hidden": [32]})
     il_model: str = "mlp"  # the default IL model: the target architecture, as paper M's default
     il_model_kwargs: dict[str, Any] = field(default_factory=lambda: {"hidden": [32]})
     il_epochs: int = 2  # IL training epochs over the holdout (the checkpoint of lowest validation loss is kept)
     relevant_classes: tuple[int, ...] = (0, 1, 2, 3, 4)  # Fig. 4: the classes holdout and test keep
     candidate_batch: int = 64  # n_B
     keep: int = 8  # n_b
-    epochs: int = 3  # candidate traversals of the training half; every method stops at the same step
-    lr: float = 1e-3
     weight_decay: float = 0.01  # AdamW's PyTorch default, as paper M
-    crop_padding: int = 0
     flip: bool = False
     svp_fraction: float = 0.1
     svp_proxy_epochs: int = 1
-    eval_every: int = 5  # steps between test evaluations
     score_probe_every: int = 2  # candidate batches between Fig. 1's scorings (RHO-LOSS runs with label noise)
-    seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
-    threads: int | None = None
+
+
+#: the smoke size of paper M's loop, where it differs from :class:`~lossprio.chapters.kit.Settings`
+#: (``epochs``: candidate traversals of the training half; every method stops at the same step)
+SMOKE: dict[str, Any] = {"model": "mlp", "model_kwargs": {"hidden": [32]}, "train_fraction": 0.05, "test_fraction": 0.1,
+                         "lr": 1e-3, "crop_padding": 0, "eval_every": 5}
 
 
 @dataclass(frozen=True)
@@ -102,14 +123,19 @@ class MindermannSettings(LoopSettings):
     lr_grid: tuple[float, ...] = (3e-4, 3e-3)  # Fig. 5: the IL model reused across learning rates
 
 
+def sized(**changes: Any) -> MindermannSettings:
+    """Chapter M's settings: the smoke size with ``changes``."""
+    return MindermannSettings(**{**SMOKE, **changes})
+
+
 PROFILES: dict[str, MindermannSettings] = {
-    "smoke": MindermannSettings(),
+    "smoke": sized(),
     # Fashion-MNIST: 30k training examples (the even half), 30k holdout (the odd half), half the
     # test set; an MLP 784-512-512-10 as target and IL model, n_B = 320 → n_b = 32, 40 traversals
     # (3720 steps, 4 epochs of selected examples), 3 seeds: 138 runs, sized from measured costs to
     # about 2 hours on 2 cores, one thread per run.
-    "cpu": MindermannSettings(train_fraction=1.0, test_fraction=0.5, model_kwargs={"hidden": [512, 512]},
-                              il_model_kwargs={"hidden": [512, 512]}, il_epochs=15,
+    "cpu": sized(train_fraction=1.0, test_fraction=0.5, model_kwargs={"hidden": [512, 512]},
+                 il_model_kwargs={"hidden": [512, 512]}, il_epochs=15,
                               cheap_il_models={"small CNN (paper M's)": ["small_cnn", {}], "MLP 64 (13× fewer parameters)": ["mlp", {"hidden": [64]}]},
                               other_targets={"CNN (fast_cnn, width 8)": ["fast_cnn", {"width": 8}]},
                               candidate_batch=320, keep=32, epochs=40, svp_proxy_epochs=10, eval_every=93,
@@ -117,8 +143,8 @@ PROFILES: dict[str, MindermannSettings] = {
     # Paper M's CIFAR-10 setup: ResNet-18 target and IL model (100 IL epochs), crop and flip,
     # n_B = 320 → n_b = 32, AdamW 1e-3, 100 traversals, 3 seeds; the small CNN as cheap IL model,
     # the ResNet-18 IL model reused for a WRN-28-2 target and two other learning rates.
-    "paper": MindermannSettings(dataset="cifar10", train_fraction=1.0, test_fraction=1.0, model="resnet18", model_kwargs={},
-                                il_model="resnet18", il_model_kwargs={}, il_epochs=100,
+    "paper": sized(train_fraction=1.0, test_fraction=1.0, dataset="cifar10", model="resnet18",
+                   model_kwargs={}, il_model="resnet18", il_model_kwargs={}, il_epochs=100,
                                 cheap_il_models={"small CNN": ["small_cnn", {}]}, other_targets={"WRN-28-2": ["wrn", {"depth": 28, "widen": 2}]},
                                 crop_padding=4, flip=True,
                                 candidate_batch=320, keep=32, epochs=100, svp_proxy_epochs=25, eval_every=156,
@@ -126,25 +152,37 @@ PROFILES: dict[str, MindermannSettings] = {
 }
 
 
-def traversal_epochs(settings: MindermannSettings, method: str) -> int:
+def traversal_epochs(settings: LoopSettings, method: Method) -> int:
     """Candidate traversals a method may make: enough for the shared budget (which stops it);
     SVP traverses only its core-set."""
-    share = settings.svp_fraction if METHODS[method][0] == "svp" else 1.0
+    share = settings.svp_fraction if method.selector == METHODS["SVP"].selector else 1.0
     return 1 + math.ceil(1.5 * settings.epochs / share)  # generous: an incomplete last candidate batch is dropped
 
 
-def il_variant(settings: MindermannSettings, experiment: str) -> dict[str, Any]:
-    """The IL settings of an experiment: the default IL model, or one of Fig. 5's cheaper ones."""
-    il = {"il_model": settings.il_model, "il_model_kwargs": dict(settings.il_model_kwargs), "il_holdout": "holdout", "il_holdout_fraction": 1.0}
-    cheap = {f"IL: {name}": model for name, model in settings.cheap_il_models.items()}
-    less = {f"IL: {holdout_label(f)}": f for f in settings.holdout_fractions}
-    if experiment in cheap:
-        il.update(il_model=cheap[experiment][0], il_model_kwargs=dict(cheap[experiment][1]))
-    elif experiment in less:
-        il.update(il_holdout_fraction=less[experiment])
-    elif experiment == "IL: no holdout":
-        il.update(il_holdout="no_holdout")
-    return il
+def budget(settings: LoopSettings) -> float:
+    """The shared budget in epochs of back-propagated examples (training-set sizes)."""
+    return settings.epochs * settings.keep / settings.candidate_batch
+
+
+def loop_config(settings: LoopSettings, method: Method, data: Data, seed: int) -> TrainConfig:
+    """Paper M's loop at ``settings``' size: ``method`` with candidate sampling (n_B → n_b) on
+    ``data`` in the even half of the training split (the odd half is the holdout the default IL
+    model learns from), AdamW without a schedule, stopped at the shared budget. Fig. 1's score
+    probes ride on RHO-LOSS's runs with 10 % label noise."""
+    probed = method.selector == METHODS[RHO].selector and data.same_data(NOISES[NOISY])
+    return TrainConfig(
+        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
+        test_fraction=settings.test_fraction, split="half", corruption=data.corruption, corruption_fraction=data.fraction,
+        relevant_classes=tuple(settings.relevant_classes) if data.relevance else (),
+        model=settings.model, model_kwargs=dict(settings.model_kwargs), selector=method.selector,
+        selector_kwargs={"keep": settings.keep, **method.selector_kwargs}, batch_size=settings.keep,
+        candidate_batch=settings.candidate_batch, il_model=settings.il_model, il_model_kwargs=dict(settings.il_model_kwargs),
+        il_holdout="holdout", il_holdout_fraction=1.0, il_epochs=settings.il_epochs, svp_fraction=settings.svp_fraction,
+        svp_proxy_epochs=settings.svp_proxy_epochs, epochs=traversal_epochs(settings, method), budget=budget(settings),
+        optimizer="adamw", lr=settings.lr, weight_decay=settings.weight_decay, crop_padding=settings.crop_padding,
+        flip=settings.flip, eval_every=settings.eval_every, seed=seed, device=settings.device,
+        score_probe_every=settings.score_probe_every if probed else None,
+    )
 
 
 def holdout_label(fraction: float) -> str:
@@ -152,37 +190,28 @@ def holdout_label(fraction: float) -> str:
     return f"{Fraction(fraction).limit_denominator(1000)} of the holdout"
 
 
+def experiments(settings: MindermannSettings) -> dict[str, Experiment]:
+    """The experiments of the chapter, by name."""
+    found = {MAIN: Experiment(MAIN), RELEVANCE: Experiment(RELEVANCE, {"relevant_classes": tuple(settings.relevant_classes)})}
+    for name, (model, kwargs) in settings.cheap_il_models.items():
+        found[f"IL: {name}"] = Experiment(CHEAP_IL, {"il_model": model, "il_model_kwargs": dict(kwargs)})
+    for fraction in settings.holdout_fractions:
+        found[f"IL: {holdout_label(fraction)}"] = Experiment(CHEAP_IL, {"il_holdout_fraction": fraction})
+    found["IL: no holdout"] = Experiment(CHEAP_IL, {"il_holdout": "no_holdout"})
+    for name, (model, kwargs) in settings.other_targets.items():
+        found[f"target: {name}"] = Experiment(REUSED_IL, {"model": model, "model_kwargs": dict(kwargs)})
+    for lr in settings.lr_grid:
+        found[f"lr {lr:g}"] = Experiment(REUSED_IL, {"lr": lr})
+    return found
+
+
 def config(settings: MindermannSettings, experiment: str, method: str, noise: str, seed: int) -> TrainConfig:
     """The run of ``method`` in ``experiment`` on data with ``noise``."""
     check_choice("method", method, list(METHODS))
     check_choice("noise", noise, list(NOISES))
-    check_choice("experiment", experiment, experiments(settings))
-    selector, selector_kwargs = METHODS[method]
-    corruption, fraction = NOISES[noise]
-    model, model_kwargs, lr = settings.model, dict(settings.model_kwargs), settings.lr
-    if experiment.startswith("target: "):
-        model, model_kwargs = settings.other_targets[experiment[8:]][0], dict(settings.other_targets[experiment[8:]][1])
-    if experiment.startswith("lr "):
-        lr = float(experiment[3:])
-    return TrainConfig(
-        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
-        test_fraction=settings.test_fraction, split="half", corruption=corruption, corruption_fraction=fraction,
-        relevant_classes=tuple(settings.relevant_classes) if experiment == RELEVANCE else (),
-        model=model, model_kwargs=model_kwargs, selector=selector, selector_kwargs={"keep": settings.keep, **selector_kwargs},
-        batch_size=settings.keep, candidate_batch=settings.candidate_batch, **il_variant(settings, experiment),
-        il_epochs=settings.il_epochs, svp_fraction=settings.svp_fraction, svp_proxy_epochs=settings.svp_proxy_epochs,
-        epochs=traversal_epochs(settings, method), budget=settings.epochs * settings.keep / settings.candidate_batch,
-        optimizer="adamw", lr=lr, weight_decay=settings.weight_decay, crop_padding=settings.crop_padding, flip=settings.flip,
-        eval_every=settings.eval_every, seed=seed, device=settings.device,
-        score_probe_every=settings.score_probe_every if (experiment, method, noise) == (MAIN, RHO, NOISY) else None,
-    )
-
-
-def experiments(settings: MindermannSettings) -> list[str]:
-    """The experiments of the chapter, by name."""
-    return ([MAIN, RELEVANCE] + [f"IL: {name}" for name in settings.cheap_il_models]
-            + [f"IL: {holdout_label(f)}" for f in settings.holdout_fractions] + ["IL: no holdout"]
-            + [f"target: {name}" for name in settings.other_targets] + [f"lr {lr:g}" for lr in settings.lr_grid])
+    known = experiments(settings)
+    check_choice("experiment", experiment, list(known))
+    return loop_config(settings, METHODS[method], NOISES[noise], seed).replace(**known[experiment].changes)
 
 
 def runs(settings: MindermannSettings) -> dict[Run, TrainConfig]:
@@ -191,36 +220,22 @@ def runs(settings: MindermannSettings) -> dict[Run, TrainConfig]:
     learning rates, with the default IL model."""
     keys = []
     for seed in settings.seeds:
-        keys += [Run(MAIN, m, n, seed) for n in NOISES for m in METHODS]
-        keys += [Run(RELEVANCE, m, CLEAN, seed) for m in METHODS]
-        for experiment in experiments(settings)[2:]:
-            methods = (RHO,) if experiment.startswith("IL: ") else ("uniform", RHO)
-            keys += [Run(experiment, m, CLEAN, seed) for m in methods]
+        for name, experiment in experiments(settings).items():
+            noises = NOISES if name == MAIN else (CLEAN,)
+            keys += [Run(name, m, n, seed) for n in noises for m in experiment.methods]
     return {k: config(settings, *k) for k in keys}
-
-
-CHAPTER = register(Chapter("mindermann2022", "RHO-LOSS (Mindermann et al. 2022)", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records, settings, relevant_shares(records, configs, settings))))
 
 
 # ----------------------------------------------------------------------------- record lookups
 
-def pick(records: Mapping[tuple, RunRecord], method: str, noise: str = CLEAN, experiment: str = MAIN) -> list[RunRecord]:
-    """The records of one method in one experiment on one kind of data, in seed order."""
-    return [records[k] for k in sorted(records, key=lambda k: k[3]) if tuple(k[:3]) == (experiment, method, noise)]
-
-
-def baseline_experiment(experiment: str) -> str:
-    """Where an experiment's uniform runs are: its own, or the main ones for the IL variants."""
-    return MAIN if experiment.startswith("IL: ") else experiment
-
-
-def speedup(records: Mapping[tuple, RunRecord], method: str, noise: str = CLEAN, experiment: str = MAIN, x: str = "step") -> SeedSpeedup:
+def speedup(records: Mapping[Run, RunRecord], method: str, noise: str = CLEAN, experiment: str = MAIN, x: str = "step",
+            against: str | None = None) -> SeedSpeedup:
     """Speedup of ``method`` over uniform to uniform's best test accuracy (mean over seeds) in
     ``x`` (``step``, or ``train_wall_s`` of the seeds timed on an idle machine); median seed, as
-    :func:`speedup_over_seeds`."""
-    return speedup_over_seeds(fairly_timed(pick(records, "uniform", noise, baseline_experiment(experiment)), x),
-                              fairly_timed(pick(records, method, noise, experiment), x), factor=1.0, x=x)
+    :func:`~lossprio.metrics.speedup_over_seeds`. ``against``: the experiment whose uniform runs
+    are the baseline (default: ``experiment``'s own; :meth:`Experiment.baseline`)."""
+    return kit_speedup(records, {"method": BASELINE, "experiment": against or experiment}, 1.0, x, method=method, noise=noise,
+                       experiment=experiment)
 
 
 def best_accuracy(found: Sequence[RunRecord]) -> float:
@@ -228,19 +243,19 @@ def best_accuracy(found: Sequence[RunRecord]) -> float:
     return statistics.fmean(1 - r.best_test_error for r in found)
 
 
-def target_accuracies(records: Mapping[tuple, RunRecord], noise: str, experiment: str = MAIN) -> list[float]:
+def target_accuracies(records: Mapping[Run, RunRecord], noise: str, experiment: str = MAIN) -> list[float]:
     """Fig. 3's targets: :data:`TARGET_SHARES` of uniform's best accuracy on that data."""
-    best = best_accuracy(pick(records, "uniform", noise, experiment))
+    best = best_accuracy(pick(records, method=BASELINE, noise=noise, experiment=experiment))
     return [share * best for share in TARGET_SHARES]
 
 
-def steps_to_targets(records: Mapping[tuple, RunRecord], noise: str, experiment: str = MAIN, x: str = "step",
+def steps_to_targets(records: Mapping[Run, RunRecord], noise: str, experiment: str = MAIN, x: str = "step",
                      methods: Sequence[str] = tuple(METHODS)) -> pd.DataFrame:
     """Fig. 3 as a table: median over seeds of the first ``x`` at each target accuracy (NaN:
     the median seed never got there); rows methods, columns targets in %."""
     rows = {}
     for method in methods:
-        found = pick(records, method, noise, experiment)
+        found = pick(records, method=method, noise=noise, experiment=experiment)
         if not found:
             continue
         rows[method] = {}
@@ -251,11 +266,11 @@ def steps_to_targets(records: Mapping[tuple, RunRecord], noise: str, experiment:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
 
 
-def speedup_table(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
+def speedup_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """RHO-LOSS's (and every method's) speedup over uniform to uniform's best accuracy, in steps
     and in training wall-clock, clean and with label noise, beside paper M's RHO-LOSS numbers."""
     rows = {}
-    for method in list(METHODS)[1:]:
+    for method in [m for m in METHODS if m != BASELINE]:
         for measure, x in (("ours, steps", "step"), ("ours, wall clock", "train_wall_s")):
             rows[method, measure] = {noise: str(speedup(records, method, noise, x=x)) for noise in (CLEAN, NOISY)}
     for dataset, (clean, noisy) in PAPER_SPEEDUPS.items():
@@ -263,13 +278,19 @@ def speedup_table(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "source"])
 
 
+def phase_table(records: Mapping[Run, RunRecord], noise: str = CLEAN) -> pd.DataFrame:
+    """Mean seconds per phase of each method's main runs on data with ``noise``."""
+    return pd.DataFrame({m: pd.DataFrame([r.phase_seconds for r in pick(records, method=m, noise=noise, experiment=MAIN)]).mean()
+                         for m in METHODS}).T
+
+
 # ----------------------------------------------------------------------------- Fig. 1
 
-def score_concentration(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
+def score_concentration(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Fig. 1 from the score probes of the RHO-LOSS runs with label noise: per selection
     function, the share of each candidate batch's summed score held by its top 20 %, and the
     share of corrupted points among its top 10 % (mean over probes, then seeds)."""
-    found = [r for r in pick(records, RHO, NOISY) if r.score_probes]
+    found = [r for r in pick(records, method=RHO, noise=NOISY, experiment=MAIN) if r.score_probes]
     functions = {"reducible": "reducible loss (RHO-LOSS)", "irreducible": "irreducible loss", "loss": "loss", "grad_norm": "gradient norm"}
     rows = {}
     for key, label in functions.items():
@@ -282,10 +303,11 @@ def score_concentration(records: Mapping[tuple, RunRecord]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("selection function")
 
 
-def corrupted_share_trained(records: Mapping[tuple, RunRecord], noise: str = NOISY, experiment: str = MAIN) -> pd.Series:
+def corrupted_share_trained(records: Mapping[Run, RunRecord], noise: str = NOISY, experiment: str = MAIN) -> pd.Series:
     """Each method's share of corrupted points among all it trained on, in its own runs (mean over seeds)."""
-    return pd.Series({m: statistics.fmean(corrupted_share_after(r, 0) for r in pick(records, m, noise, experiment)) for m in METHODS
-                      if pick(records, m, noise, experiment)}, name="corrupted share of trained points")
+    runs = {m: pick(records, method=m, noise=noise, experiment=experiment) for m in METHODS}
+    return pd.Series({m: statistics.fmean(corrupted_share_after(r, 0) for r in found) for m, found in runs.items() if found},
+                     name="corrupted share of trained points")
 
 
 # ----------------------------------------------------------------------------- Fig. 4 and 5
@@ -297,11 +319,11 @@ def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequ
     return float(counts[relevant].sum() / max(1.0, counts.sum()))
 
 
-def relevant_shares(records: Mapping[tuple, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings) -> dict[str, float]:
+def relevant_shares(records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings) -> dict[str, float]:
     """Fig. 4: each method's share of selections from the relevant classes in the relevance runs
     (mean over seeds), and under ``"training set"`` those classes' share of the training set."""
-    return relevant_shares_of(configs[Run(RELEVANCE, "uniform", CLEAN, settings.seeds[0])],
-                              {m: pick(records, m, CLEAN, RELEVANCE) for m in METHODS}, settings.relevant_classes)
+    return relevant_shares_of(configs[Run(RELEVANCE, BASELINE, CLEAN, settings.seeds[0])],
+                              {m: pick(records, method=m, noise=CLEAN, experiment=RELEVANCE) for m in METHODS}, settings.relevant_classes)
 
 
 def relevant_shares_of(config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]) -> dict[str, float]:
@@ -315,16 +337,18 @@ def relevant_shares_of(config: TrainConfig, runs: Mapping[str, Sequence[RunRecor
     return shares
 
 
-def cheap_il_table(records: Mapping[tuple, RunRecord], settings: MindermannSettings) -> pd.DataFrame:
+def cheap_il_table(records: Mapping[Run, RunRecord], settings: MindermannSettings) -> pd.DataFrame:
     """Fig. 5: RHO-LOSS's speedup over uniform to uniform's best accuracy per experiment, and the
     traversals (epochs of candidates) it saves there, per seed."""
     rows = []
-    for experiment in [MAIN] + experiments(settings)[2:]:
-        baseline = pick(records, "uniform", CLEAN, baseline_experiment(experiment))
-        found = pick(records, RHO, CLEAN, experiment)
+    fig5 = {name: e for name, e in experiments(settings).items() if e.kind in (MAIN, CHEAP_IL, REUSED_IL)}
+    for experiment, kind in fig5.items():
+        against = kind.baseline(experiment)
+        baseline = pick(records, method=BASELINE, noise=CLEAN, experiment=against)
+        found = pick(records, method=RHO, noise=CLEAN, experiment=experiment)
         if not baseline or not found:
             continue
-        result = speedup(records, RHO, CLEAN, experiment)
+        result = speedup(records, RHO, CLEAN, experiment, against=against)
         uniform_costs = [c for c in (steps_to_accuracy(b, 1 - result.target_error) for b in baseline) if c is not NEVER]
         for record in found:
             cost = steps_to_accuracy(record, 1 - result.target_error)
@@ -337,7 +361,7 @@ def cheap_il_table(records: Mapping[tuple, RunRecord], settings: MindermannSetti
 
 # ----------------------------------------------------------------------------- claims
 
-def claims(records: Mapping[tuple, RunRecord], settings: MindermannSettings, relevant_shares: Mapping[str, float]) -> list[Claim]:
+def claims(records: Mapping[Run, RunRecord], settings: MindermannSettings, relevant_shares: Mapping[str, float]) -> list[Claim]:
     """Paper M's claims checked against our records, each with the numbers it rests on.
 
     ``relevant_shares``: each method's share of selections from the relevant classes (Fig. 4),
@@ -369,13 +393,13 @@ def claims(records: Mapping[tuple, RunRecord], settings: MindermannSettings, rel
         "; ".join(f"{n}: RHO-LOSS {speedup(records, RHO, n)}, loss {speedup(records, 'loss', n)}, gradient norm {speedup(records, 'gradient norm', n)}"
                   for n in noisy), verdict(len(beats), 2 * len(noisy))))
 
-    variants = [e for e in experiments(settings)[2:] if e.startswith("IL: ")]
-    cheap = {e: speedup(records, RHO, CLEAN, e) for e in variants}
+    known = experiments(settings)
+    cheap = {e: speedup(records, RHO, CLEAN, e, against=MAIN) for e, kind in known.items() if kind.kind == CHEAP_IL}
     found.append(Claim(
         "RHO-LOSS still beats uniform with cheap IL models: a small model, less holdout data, no holdout at all (Fig. 5).",
-        ", ".join(f"{e[4:]} {s}" for e, s in cheap.items()), verdict(sum(speedup_value(s) > 1.0 for s in cheap.values()), len(cheap))))
+        ", ".join(f"{e.removeprefix('IL: ')} {s}" for e, s in cheap.items()), verdict(sum(speedup_value(s) > 1.0 for s in cheap.values()), len(cheap))))
 
-    reused = {e: speedup(records, RHO, CLEAN, e) for e in experiments(settings)[2:] if not e.startswith("IL: ")}
+    reused = {e: speedup(records, RHO, CLEAN, e) for e, kind in known.items() if kind.kind == REUSED_IL}
     found.append(Claim(
         "One IL model serves other target architectures and learning rates (Fig. 5).",
         ", ".join(f"{e} {s}" for e, s in reused.items()), verdict(sum(speedup_value(s) > 1.0 for s in reused.values()), len(reused))))
@@ -387,3 +411,25 @@ def claims(records: Mapping[tuple, RunRecord], settings: MindermannSettings, rel
         f"relevant share of selections: RHO-LOSS {100 * relevant_shares[RHO]:.1f} %, uniform {100 * relevant_shares['uniform']:.1f} % "
         f"(the training set's {100 * relevant_shares['training set']:.1f} %); speedup {relevance}", verdict(agree, 2)))
     return found
+
+
+# ----------------------------------------------------------------------------- the chapter
+
+def tables(records: Mapping[Run, RunRecord], settings: MindermannSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+    """The chapter's tables: speedups beside paper M's, Fig. 3's steps to each target per kind of
+    data, Fig. 1's score concentration, corrupted and relevant shares, Fig. 5, and the claims."""
+    found: dict[str, Any] = {"speedup_table": speedup_table(records)}
+    for noise in NOISES:
+        found[f"steps_to_targets {noise}"] = steps_to_targets(records, noise)
+    found["score_concentration"] = score_concentration(records)
+    found["corrupted_share_trained"] = corrupted_share_trained(records)
+    found["cheap_il_table"] = cheap_il_table(records, settings)
+    found["phase_table"] = phase_table(records)
+    found["relevant_shares"] = shares = relevant_shares(records, configs, settings)
+    found["claims"] = claims(records, settings, shares)
+    return found
+
+
+CHAPTER = register(Chapter("mindermann2022", "RHO-LOSS (Mindermann et al. 2022)", PROFILES, runs,
+                           check=lambda records, settings, configs: claims(records, settings, relevant_shares(records, configs, settings)),
+                           tables=tables, short="M"))

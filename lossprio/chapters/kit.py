@@ -1,0 +1,155 @@
+"""The vocabulary every chapter is written in: methods and data settings as named records, the
+size fields every chapter's settings share, one record lookup (:func:`pick`) and one speedup
+(:func:`speedup`) over run keys with named fields, and the record summaries the tables use."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Mapping, NamedTuple, Sequence
+
+from .. import palette
+from ..metrics import NEVER, SeedSpeedup, speedup_over_seeds
+from ..records import RunRecord
+
+#: how a method meets the training set: papers J and H's shuffled epochs of candidate batches of b
+#: (SB's queue), or paper M's n_B candidates drawn without replacement, n_b trained on
+EPOCH, CANDIDATES = "epoch traversal", "candidate sampling"
+
+
+@dataclass(frozen=True)
+class Method:
+    """A selection method as a chapter runs it.
+
+    Attributes:
+        selector: its registry name in :mod:`lossprio.selectors`.
+        kwargs: its settings (``None`` values are left to the selector's default).
+        paper: the paper it comes from (for tables).
+        colour: its colour in every figure (filed in :mod:`lossprio.palette` under its label).
+        traversal: :data:`EPOCH` or :data:`CANDIDATES`.
+        pool: with epoch traversal, the candidate batch in training batches (VR samples b from 3b).
+    """
+
+    selector: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    paper: str = ""
+    colour: str = "#7f7f7f"
+    traversal: str = EPOCH
+    pool: int = 1
+
+    @property
+    def selector_kwargs(self) -> dict[str, Any]:
+        """The settings to build its selector with."""
+        return {k: v for k, v in self.kwargs.items() if v is not None}
+
+    @property
+    def share_trained(self) -> float:
+        """About what share of its candidates it trains on (SB's family: 1/(β + 1))."""
+        if "beta" in self.kwargs:
+            return 1.0 / (self.kwargs["beta"] + 1.0)
+        return self.kwargs.get("selectivity") or 1.0
+
+
+@dataclass(frozen=True)
+class Data:
+    """A data setting: a corruption of the training set (``None``: none) and its fraction, the
+    kind of bad data it is and the paper that uses it, and whether holdout and test keep only the
+    relevant classes (paper M's relevance split)."""
+
+    corruption: str | None = None
+    fraction: float = 0.0
+    group: str = ""
+    paper: str = ""
+    relevance: bool = False
+
+    def same_data(self, other: "Data") -> bool:
+        """Whether both settings train and test on the same data (whatever they are called)."""
+        return (self.corruption, self.fraction, self.relevance) == (other.corruption, other.fraction, other.relevance)
+
+
+def register_methods(methods: Mapping[str, Method]) -> Mapping[str, Method]:
+    """File every method's colour under its label (one palette for the book); returns ``methods``."""
+    for label, method in methods.items():
+        palette.register(label, method.colour, method.paper)
+    return methods
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Size fields every chapter's settings have (defaults: a smoke size); a chapter's settings
+    subclass this and add its own recipe."""
+
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None  # the dataset's folder (None: lossprio.data's default; Debian's files for Fashion-MNIST)
+    model: str = "fast_cnn"
+    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"width": 8})
+    train_fraction: float = 0.02  # class-balanced share of the training split
+    test_fraction: float = 0.05
+    epochs: int = 3
+    lr: float = 0.1
+    crop_padding: int = 2
+    eval_every: int = 3  # optimizer steps between test evaluations
+    seeds: tuple[int, ...] = (0,)
+    device: str = "auto"
+    threads: int | None = None  # torch CPU threads for the runs (None: torch's default)
+
+
+# ----------------------------------------------------------------------------- lookups
+
+def pick(records: Mapping[NamedTuple, RunRecord], **fields: Any) -> list[RunRecord]:
+    """The records whose run key has every one of ``fields`` (e.g. ``method="SB β=1"``), in seed order."""
+    matching = [k for k in records if all(getattr(k, name) == value for name, value in fields.items())]
+    return [records[k] for k in sorted(matching, key=lambda k: k.seed)]
+
+
+#: cost measures read off a clock, which a busy machine distorts (steps and backprops it does not)
+WALL_CLOCK = ("train_wall_s", "wall_s")
+
+
+def fairly_timed(records: Sequence[RunRecord], x: str = "train_wall_s") -> list[RunRecord]:
+    """``records`` fit to measure cost ``x``: for a wall-clock measure, those timed on an
+    otherwise idle machine (not :attr:`~lossprio.records.RunRecord.timed_busy`); all for counts."""
+    return [r for r in records if not r.timed_busy] if x in WALL_CLOCK else list(records)
+
+
+def speedup(records: Mapping[NamedTuple, RunRecord], baseline: Mapping[str, Any], factor: float = 1.0, x: str = "backprops",
+            reference: str = "best", **fields: Any) -> SeedSpeedup:
+    """Speedup of the runs with ``fields`` over the baseline's, the runs with ``fields`` changed by
+    ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the baseline seeds' mean
+    ``reference`` (best or final) test error, in ``x``; the median seed's, as
+    :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle machine)."""
+    baselines = pick(records, **{**fields, **baseline})
+    return speedup_over_seeds(fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x), factor=factor,
+                              reference=reference, x=x)
+
+
+def speedup_value(speedup: SeedSpeedup) -> float:
+    """A speedup as a number, "never reached" as 0 (for comparisons in claims)."""
+    return 0.0 if speedup.value is NEVER else float(speedup.value)
+
+
+# ----------------------------------------------------------------------------- record summaries
+
+def best_error_percent(records: Sequence[RunRecord], final: bool = False) -> tuple[float, float]:
+    """Mean and standard deviation (0 for one seed) of the best (or final) test error in %, over
+    the runs that did not diverge (NaN when all did)."""
+    errors = [100 * (r.final_test_error if final else r.best_test_error) for r in records if r.status != "diverged"]
+    if not errors:
+        return float("nan"), float("nan")
+    return statistics.fmean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0
+
+
+def diverged_note(records: Sequence[RunRecord]) -> str:
+    """`` (k diverged)`` when k of the runs diverged, else nothing."""
+    count = sum(r.status == "diverged" for r in records)
+    return f" ({count} diverged)" if count else ""
+
+
+def corrupted_share_after(record: RunRecord, epochs: int = 1) -> float:
+    """Share of corrupted examples among those trained on after the first ``epochs`` epochs
+    (0: the whole run), located by the record's epoch boundaries."""
+    if epochs == 0:
+        start = 0
+    else:
+        start = record.epoch_ends[epochs - 1] if len(record.epoch_ends) >= epochs else len(record.steps["batch"])
+    shares, sizes = record.steps["corrupted_share"][start:], record.steps["batch"][start:]
+    return sum(s * n for s, n in zip(shares, sizes)) / max(1, sum(sizes))

@@ -1,0 +1,56 @@
+"""The book's tables, recomputed from the committed `cpu` records, are what the pages show: a
+change to the chapter layer that moves any number (or wording of a claim) fails here.
+
+``tests/data/book_tables_cpu.json`` holds every chapter's tables as they were computed when the
+pages were last executed; after a deliberate change (new records, a corrected measure), rewrite it
+with ``python -m tests.test_book_tables`` and re-execute the pages.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from lossprio.chapters import chapter
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = ROOT / "tests" / "data" / "book_tables_cpu.json"
+CHAPTERS = ("jiang2019", "hu2021", "mindermann2022", "crosspaper")
+
+
+def plain(value: Any) -> Any:
+    """A table as text a JSON file can hold and a diff can show (frames and series as CSV)."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return value.to_csv()
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): plain(item) for k, item in value.items()}
+    if hasattr(value, "__dict__"):
+        return dict(value.__dict__)
+    return value
+
+
+def tables(name: str) -> dict[str, Any]:
+    """Chapter ``name``'s tables at ``cpu`` from the committed records."""
+    found = chapter(name)
+    settings = found.profile("cpu")
+    records = found.done_records(found.expand(settings), ROOT / "results" / name / "cpu")
+    return {key: plain(value) for key, value in found.computed_tables(records, settings).items()}
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_tables_match_the_executed_pages(name):
+    expected = json.loads(SNAPSHOT.read_text())[name]
+    found = tables(name)
+    assert sorted(found) == sorted(expected)
+    for key in expected:
+        assert found[key] == expected[key], f"{name}: table {key!r} changed"
+
+
+if __name__ == "__main__":
+    SNAPSHOT.write_text(json.dumps({name: tables(name) for name in CHAPTERS}, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {SNAPSHOT}")
