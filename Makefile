@@ -1,6 +1,7 @@
 # make book: set up .venv, fetch the offline data and build the book from the committed
 #            executed notebooks and records (no training; a few minutes).
-# make test: set up .venv, fetch the offline data and run the tests.
+# make test: set up .venv, fetch the offline data, check the code with ruff (lint and format) and
+#            run the tests.
 # make reproduce PROFILE=cpu: rerun the notebooks at a profile (smoke | cpu | paper) into book/,
 #            run records into results/; finished runs are skipped, so a killed run resumes.
 PYTHON ?= python3
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 FASHION_MNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PROFILE ?= cpu
 
-.PHONY: setup data book test reproduce bench clean
+.PHONY: setup data book test lint reproduce bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,8 +36,13 @@ book: setup data
 reproduce: setup data
 	$(PY) -m lossprio.reproduce --profile $(PROFILE)
 
-test: setup data
+test: setup data lint
 	$(PY) -m pytest
+
+# ruff: lint and format check of the library and the tests (settings in pyproject.toml)
+lint: setup
+	$(VENV)/bin/ruff check lossprio tests
+	$(VENV)/bin/ruff format --check lossprio tests
 
 bench: setup
 	$(PY) -m lossprio.bench_data

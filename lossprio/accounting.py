@@ -1,10 +1,11 @@
 """What a training run counts and times: work counters, wall-clock per phase, per-step logs, the queue."""
+
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import torch
 from torch import Tensor
@@ -68,7 +69,14 @@ class StepLog:
     """Per-step metrics; device values are kept as tensors and copied to the host in one go."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list] = {"step": [], "backprops": [], "lr": [], "batch": [], "loss": [], "corrupted_share": []}
+        self.columns: dict[str, list] = {
+            "step": [],
+            "backprops": [],
+            "lr": [],
+            "batch": [],
+            "loss": [],
+            "corrupted_share": [],
+        }
         self.pending: list[Tensor] = []
 
     def add(self, step: int, backprops: int, lr: float, batch: int, loss: Tensor, corrupted_share: Tensor) -> None:

@@ -1,6 +1,7 @@
 """Everything a run needs, built once from its config: the data as the config asks (split,
 corrupted, restricted to classes), the model, the optimizer, and the selector with what it learns
 before the first step (an irreducible-loss model, a proxy), through the selector's own hooks."""
+
 from __future__ import annotations
 
 import functools
@@ -65,9 +66,13 @@ def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet,
         train, holdout = halves(train)
     corrupted = torch.zeros(len(train), dtype=torch.bool)
     if config.corruption is not None:
-        train, corrupted = corruptions.apply(train, config.corruption, config.corruption_fraction, config.corruption_seed)
+        train, corrupted = corruptions.apply(
+            train, config.corruption, config.corruption_fraction, config.corruption_seed
+        )
         if holdout is not None and config.corrupt_holdout:
-            holdout, _ = corruptions.apply(holdout, config.corruption, config.corruption_fraction, config.corruption_seed + 1)
+            holdout, _ = corruptions.apply(
+                holdout, config.corruption, config.corruption_fraction, config.corruption_seed + 1
+            )
     if config.relevant_classes:
         test = keep_classes(test, config.relevant_classes, setting="relevant_classes")
         if holdout is not None:
@@ -78,7 +83,9 @@ def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet,
 def require_examples(subset: ImageSet, setting: str, value: float, of: int) -> ImageSet:
     """``subset``, or ``ValueError`` naming the setting that left it empty."""
     if len(subset) == 0:
-        raise ValueError(f"{setting}={value!r} leaves no examples of the {of} in {subset.name}/{subset.split}: raise it")
+        raise ValueError(
+            f"{setting}={value!r} leaves no examples of the {of} in {subset.name}/{subset.split}: raise it"
+        )
     return subset
 
 
@@ -106,8 +113,13 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
     if channels_last(config, device):
         model = model.to(memory_format=torch.channels_last)
     if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                    nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov and config.momentum > 0,
+            weight_decay=config.weight_decay,
+        )
     else:
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     among = selector.restrict(len(train))
@@ -117,9 +129,15 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
 def amp_enabled(config: TrainConfig, device: torch.device) -> bool:
     """bf16 autocast: on CUDA by default; on a CPU only when asked (it runs, many times slower)."""
     if config.amp and device.type != "cuda":
-        warnings.warn(f"amp=True on {device}: bf16 autocast runs on a CPU but many times slower than fp32; "
-                      "use it there only to test the autocast path", RuntimeWarning, stacklevel=3)
-    return device.type == "cuda" if config.amp is None else config.amp  # the default True branch: GPU only, never run in CI
+        warnings.warn(
+            f"amp=True on {device}: bf16 autocast runs on a CPU but many times slower than fp32; "
+            "use it there only to test the autocast path",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return (
+        device.type == "cuda" if config.amp is None else config.amp
+    )  # the default True branch: GPU only, never run in CI
 
 
 def channels_last(config: TrainConfig, device: torch.device) -> bool:

@@ -5,10 +5,12 @@ is gathered, cropped, flipped, normalised and cut out there, with no DataLoader 
 per-image Python. Randomness comes from an explicit generator seeded by (seed, epoch), so an
 epoch's batches are the same whether or not the run was interrupted before it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F

@@ -6,6 +6,7 @@ needs (0 if it needs none), and of one training step (forward+backward+step) on 
 model; beside them, the original Selective-Backprop method (a Python deque and a percentile
 per example) on the same losses. ``python -m lossprio.bench [--json PATH] [--device cpu]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ import random
 import statistics
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -93,12 +94,21 @@ def benchmark(device: torch.device, batch: int, candidates: int, keep: int, repe
     model.eval()
     forward_ms = median_ms(selection_forward, device, repeats)
     logits = selection_forward()
-    result = {"selectors": {}, "device": str(device), "device_name": device_name(device), "batch": batch,
-              "candidates": candidates, "keep": keep, "torch_threads": torch.get_num_threads(),
-              "torch": torch.__version__, "commit": git_commit(), "measured": now()}
+    result = {
+        "selectors": {},
+        "device": str(device),
+        "device_name": device_name(device),
+        "batch": batch,
+        "candidates": candidates,
+        "keep": keep,
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "commit": git_commit(),
+        "measured": now(),
+    }
     for name in selectors.selector_names():
         selector = selectors.build(name, **selector_settings(name, candidates, keep, num_examples, device))
-        bookkeeping = median_ms(lambda: selector.select(indices, logits, targets, extras), device, repeats)
+        bookkeeping = median_ms(lambda s=selector: s.select(indices, logits, targets, extras), device, repeats)
         result["selectors"][name] = {
             "bookkeeping_ms": bookkeeping,
             "selection_forward_ms": forward_ms if selector.needs_forward() else 0.0,
@@ -118,16 +128,26 @@ def tensor_sb_name() -> str:
 
 def print_table(result: dict) -> None:
     """One row per selector: the three times and bookkeeping as a share of the step and forward."""
-    print(f"device {result['device']} ({result['device_name']}), MLP 784-1000-1000-10, "
-          f"candidates {result['candidates']}, training batch {result['batch']}, keep {result['keep']}")
-    print(f"{'selector':<14}{'bookkeeping ms':>16}{'sel. forward ms':>17}{'train step ms':>15}{'% of step':>11}{'% of forward':>14}")
+    print(
+        f"device {result['device']} ({result['device_name']}), MLP 784-1000-1000-10, "
+        f"candidates {result['candidates']}, training batch {result['batch']}, keep {result['keep']}"
+    )
+    print(
+        f"{'selector':<14}{'bookkeeping ms':>16}{'sel. forward ms':>17}{'train step ms':>15}"
+        f"{'% of step':>11}{'% of forward':>14}"
+    )
     for name, row in result["selectors"].items():
         forward = row["selection_forward_ms"]
         share_forward = f"{100 * row['bookkeeping_ms'] / forward:13.1f}%" if forward else f"{'(none)':>14}"
-        print(f"{name:<14}{row['bookkeeping_ms']:16.4f}{forward:17.4f}{row['train_step_ms']:15.4f}"
-              f"{100 * row['bookkeeping_ms'] / row['train_step_ms']:10.2f}%{share_forward}")
+        print(
+            f"{name:<14}{row['bookkeeping_ms']:16.4f}{forward:17.4f}{row['train_step_ms']:15.4f}"
+            f"{100 * row['bookkeeping_ms'] / row['train_step_ms']:10.2f}%{share_forward}"
+        )
     sb = result["selectors"][tensor_sb_name()]["bookkeeping_ms"]
-    print(f"naive per-example SB (deque + percentile): {result['naive_sb_ms']:.3f} ms, {result['naive_sb_ms'] / sb:.0f}x the tensor SB")
+    print(
+        f"naive per-example SB (deque + percentile): {result['naive_sb_ms']:.3f} ms, "
+        f"{result['naive_sb_ms'] / sb:.0f}x the tensor SB"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -135,7 +155,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch", type=int_argument(1), default=128, help="training batch b")
     parser.add_argument("--candidates", type=int_argument(1), default=128, help="candidate batch B")
-    parser.add_argument("--keep", type=int_argument(1), default=None, help="examples kept by top-k and sampling selectors (default B/10)")
+    parser.add_argument(
+        "--keep",
+        type=int_argument(1),
+        default=None,
+        help="examples kept by top-k and sampling selectors (default B/10)",
+    )
     parser.add_argument("--repeats", type=int_argument(1), default=200)
     parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args(argv)

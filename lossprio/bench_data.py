@@ -3,11 +3,12 @@
 Both do the same work per image (random crop with 4-pixel padding, horizontal flip, normalise)
 and yield float batches. ``python -m lossprio.bench_data [--dataset fashion-mnist] [--images N]``.
 """
+
 from __future__ import annotations
 
 import argparse
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -26,7 +27,9 @@ def synthetic_cifar(n: int, seed: int = 0) -> ImageSet:
 def time_on_device(image_set: ImageSet, batch_size: int, device: str) -> float:
     """Images per second through one epoch of :class:`BatchIterator`."""
     mean, std = channel_stats(image_set)
-    iterator = BatchIterator(image_set, batch_size, device=device, augment=Augment(crop_padding=4, flip=True, mean=mean, std=std))
+    iterator = BatchIterator(
+        image_set, batch_size, device=device, augment=Augment(crop_padding=4, flip=True, mean=mean, std=std)
+    )
     next(iter(iterator))  # warm-up
     synchronize(torch.device(device))
     start = time.perf_counter()
@@ -44,13 +47,19 @@ def time_dataloader(image_set: ImageSet, batch_size: int, workers: int) -> float
 
     mean, std = channel_stats(image_set)
     size = image_set.image_shape[1]
-    transform = transforms.Compose([
-        transforms.RandomCrop(size, padding=4),
-        transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
-    arrays = image_set.images.permute(0, 2, 3, 1).squeeze(-1).numpy() if image_set.image_shape[0] == 1 else image_set.images.permute(0, 2, 3, 1).numpy()
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(size, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(mean, std),
+        ]
+    )
+    arrays = (
+        image_set.images.permute(0, 2, 3, 1).squeeze(-1).numpy()
+        if image_set.image_shape[0] == 1
+        else image_set.images.permute(0, 2, 3, 1).numpy()
+    )
 
     class PilImages(Dataset):
         def __len__(self) -> int:

@@ -1,10 +1,12 @@
 """Argument checks whose errors name the parameter, the value and what is allowed."""
+
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable, Iterable
 from numbers import Real
-from typing import Any, Callable, Iterable
+from typing import Any
 
 
 def check_finite(name: str, value: Any) -> None:

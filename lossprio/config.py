@@ -1,4 +1,5 @@
 """Run configuration: one flat dataclass of every setting a run reads, and how its hash (the run id) is made."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from . import selectors
-from .identity import config_hash
 from .checks import check_choice, check_finite_tree, check_fraction, check_int, check_positive_int, check_range
+from .identity import config_hash
 
 
 @dataclass
@@ -31,7 +32,9 @@ class TrainConfig:
     corruption: str | None = None  # a lossprio.corruptions kind
     corruption_fraction: float = 0.0
     corruption_seed: int = 0
-    corrupt_holdout: bool = False  # paper M's reference corrupts training points only; True gives the holdout the same corruption
+    corrupt_holdout: bool = (
+        False  # paper M's reference corrupts training points only; True gives the holdout the same corruption
+    )
     relevant_classes: tuple[int, ...] = ()  # paper M's Fig. 4: holdout and test keep only these classes (empty: all)
     # model
     model: str = "fast_cnn"
@@ -41,7 +44,9 @@ class TrainConfig:
     selector_kwargs: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 128  # b: examples per training step
     candidate_batch: int | None = None  # B: candidates per selection forward (None: = batch_size)
-    selection_eval_mode: bool | None = None  # selection forward in eval mode (BN running stats); None: the selector's reference code's mode
+    selection_eval_mode: bool | None = (
+        None  # selection forward in eval mode (BN running stats); None: the selector's reference code's mode
+    )
     # irreducible loss (selectors that require it) and SVP's proxy
     il_model: str = "small_cnn"
     il_model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -52,7 +57,9 @@ class TrainConfig:
     svp_proxy_epochs: int = 25  # paper M's reference trains the proxy for 25 epochs
     # optimisation
     epochs: int = 2
-    budget: float | None = None  # stop once budget × (training-set size) examples were back-propagated (shared across methods)
+    budget: float | None = (
+        None  # stop once budget × (training-set size) examples were back-propagated (shared across methods)
+    )
     optimizer: str = "sgd"  # "sgd" or "adamw"
     lr: float = 0.1
     momentum: float = 0.9
@@ -60,7 +67,9 @@ class TrainConfig:
     weight_decay: float = 5e-4
     lr_milestones: tuple[float, ...] = ()  # in lr_unit
     lr_gamma: float = 0.2
-    lr_unit: str = "epoch"  # "epoch", "backprops", or "backprop_epochs" (backprops / training-set size, as paper J's code)
+    lr_unit: str = (
+        "epoch"  # "epoch", "backprops", or "backprop_epochs" (backprops / training-set size, as paper J's code)
+    )
     # augmentation
     crop_padding: int = 0
     flip: bool = False
@@ -76,7 +85,9 @@ class TrainConfig:
     probe_every: int | None = None  # steps between gradient-similarity probes (paper J, Fig. 5)
     confidence_epochs: tuple[int, ...] = ()  # after these epochs, store the test set's target-class confidences
     track_examples: int = 0  # training examples whose selection probability is recorded (paper J, Fig. 15)
-    score_probe_every: int | None = None  # candidate batches between scorings by every selection function (paper M, Fig. 1)
+    score_probe_every: int | None = (
+        None  # candidate batches between scorings by every selection function (paper M, Fig. 1)
+    )
 
     def __post_init__(self) -> None:
         self.lr_milestones = tuple(self.lr_milestones)
@@ -120,12 +131,16 @@ class TrainConfig:
         check_finite_tree("il_model_kwargs", self.il_model_kwargs)
         keep = self.selector_kwargs.get("keep")
         if keep is not None and keep > self.candidate_size:
-            raise ValueError(f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidate_size}: n_b must be <= n_B")
+            raise ValueError(
+                f"selector_kwargs['keep']={keep} exceeds candidate_batch={self.candidate_size}: n_b must be <= n_B"
+            )
         selectivity = self.selector_kwargs.get("selectivity")
         if selectivity is not None:
             check_range("selector_kwargs['selectivity']", selectivity, 0.0, 1.0, low_open=True)
         if self.corruption is None and self.corruption_fraction > 0:
-            raise ValueError(f"corruption_fraction={self.corruption_fraction} needs a corruption kind (corruption=None)")
+            raise ValueError(
+                f"corruption_fraction={self.corruption_fraction} needs a corruption kind (corruption=None)"
+            )
         if self.budget is not None:
             check_range("budget", self.budget, 0.0, low_open=True)
         for name in ("eval_every", "probe_every", "score_probe_every"):
@@ -134,12 +149,21 @@ class TrainConfig:
         for position, epoch in enumerate(self.confidence_epochs):
             check_int(f"confidence_epochs[{position}]", epoch, 1)
             if epoch > self.epochs:
-                raise ValueError(f"confidence_epochs[{position}]={epoch} is after the last epoch (epochs={self.epochs})")
+                raise ValueError(
+                    f"confidence_epochs[{position}]={epoch} is after the last epoch (epochs={self.epochs})"
+                )
         check_int("track_examples", self.track_examples, 0)
-        if self.score_probe_every is not None and "irreducible_loss" not in selectors.selector_class(self.selector).requires:
-            using = [n for n in selectors.selector_names() if "irreducible_loss" in selectors.selector_class(n).requires]
-            raise ValueError(f"score_probe_every={self.score_probe_every} needs a selector that scores with irreducible losses "
-                             f"(one of {using}), got selector={self.selector!r}")
+        if (
+            self.score_probe_every is not None
+            and "irreducible_loss" not in selectors.selector_class(self.selector).requires
+        ):
+            using = [
+                n for n in selectors.selector_names() if "irreducible_loss" in selectors.selector_class(n).requires
+            ]
+            raise ValueError(
+                f"score_probe_every={self.score_probe_every} needs a selector that scores with irreducible losses "
+                f"(one of {using}), got selector={self.selector!r}"
+            )
         for position, label in enumerate(self.relevant_classes):
             check_int(f"relevant_classes[{position}]", label, 0)
         if len(set(self.relevant_classes)) != len(self.relevant_classes):
@@ -150,7 +174,7 @@ class TrainConfig:
         """B, the candidate batch."""
         return self.candidate_batch or self.batch_size
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         """This config with ``changes``; a new selector gets its own reference selection mode
         unless ``selection_eval_mode`` is among the changes."""
         if "selector" in changes and changes["selector"] != self.selector:
@@ -161,7 +185,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

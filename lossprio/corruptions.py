@@ -6,9 +6,10 @@ examples it changed the *recipe* for (an example drawn for ``random_labels`` may
 it is still in the mask, as in paper H). Exactly ``round(fraction · N)`` examples are drawn
 (``structured``: ``round(fraction · n_c)`` of each source class c). Test splits are refused.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -46,10 +47,15 @@ def apply(
     corrupt = CORRUPTIONS.get(kind)
     check_fraction("fraction", fraction)
     if image_set.split == "test":
-        raise ValueError(f"image_set.split='test': corruptions apply to training data only, never to the test split")
+        raise ValueError("image_set.split='test': corruptions apply to training data only, never to the test split")
     generator = torch.Generator().manual_seed(seed)
     if kind == "structured":
-        return corrupt(image_set, fraction, generator, pairs=pairs or STRUCTURED_PAIRS.get(image_set.name, PAPER_M_STRUCTURED_PAIRS))
+        return corrupt(
+            image_set,
+            fraction,
+            generator,
+            pairs=pairs or STRUCTURED_PAIRS.get(image_set.name, PAPER_M_STRUCTURED_PAIRS),
+        )
     return corrupt(image_set, fraction, generator)
 
 

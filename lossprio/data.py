@@ -5,15 +5,16 @@ Every dataset loads into an :class:`ImageSet`: ``images`` (uint8, N×C×H×W), `
 ``dataset-fashion-mnist`` files when they are present, so it needs no network; the others use
 torchvision's own loaders (which download on first use) or a folder the user gives.
 """
+
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import gzip
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -24,8 +25,16 @@ from .registry import Registry
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 
@@ -55,7 +64,9 @@ class ImageSet:
             raise ValueError(f"images must be uint8 N×C×H×W, got {self.images.dtype} {tuple(self.images.shape)}")
         n = self.images.shape[0]
         if self.labels.shape != (n,) or self.labels.dtype != torch.int64:
-            raise ValueError(f"labels must be int64 of shape ({n},), got {self.labels.dtype} {tuple(self.labels.shape)}")
+            raise ValueError(
+                f"labels must be int64 of shape ({n},), got {self.labels.dtype} {tuple(self.labels.shape)}"
+            )
         if self.source_index.shape != (n,):
             raise ValueError(f"source_index must have shape ({n},), got {tuple(self.source_index.shape)}")
 
@@ -71,7 +82,7 @@ class ImageSet:
         """(C, H, W)."""
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
 
-    def subset(self, positions: Tensor) -> "ImageSet":
+    def subset(self, positions: Tensor) -> ImageSet:
         """The examples at ``positions`` (int64 positions into this set), in that order."""
         positions = torch.as_tensor(positions, dtype=torch.int64)
         return dataclasses.replace(
@@ -81,7 +92,7 @@ class ImageSet:
             source_index=self.source_index[positions],
         )
 
-    def replace(self, **changes) -> "ImageSet":
+    def replace(self, **changes) -> ImageSet:
         """A copy with some fields changed (``images``, ``labels``, ``split``, ...)."""
         return dataclasses.replace(self, **changes)
 
@@ -226,7 +237,9 @@ def _svhn(split: str, root: Path | None) -> ImageSet:
 def _image_folder(name: str, folder: Path, split: str, size: int) -> ImageSet:
     """Read an ImageFolder tree (``folder/<class>/<image>``) resized to ``size``×``size``."""
     if not folder.is_dir():
-        raise ValueError(f"root: the {name} folder {str(folder)!r} does not exist; give root=<folder holding {split}/<class>/...>")
+        raise ValueError(
+            f"root: the {name} folder {str(folder)!r} does not exist; give root=<folder holding {split}/<class>/...>"
+        )
     from PIL import Image
     from torchvision.datasets import ImageFolder
 
@@ -280,6 +293,7 @@ def _digits(split: str, root: Path | None) -> ImageSet:
 
 # ----------------------------------------------------------------------------- splits
 
+
 def halves(image_set: ImageSet) -> tuple[ImageSet, ImageSet]:
     """Paper M's split of a training set: (even positions, odd positions)."""
     positions = torch.arange(len(image_set))
@@ -308,7 +322,9 @@ def keep_classes(image_set: ImageSet, classes: Sequence[int], setting: str = "cl
     ``ValueError`` naming ``setting`` for an id outside the set's classes."""
     bad = [c for c in classes if not 0 <= c < image_set.num_classes]
     if bad:
-        raise ValueError(f"{setting}={list(classes)} holds ids outside {image_set.name}'s 0..{image_set.num_classes - 1}: {bad}")
+        raise ValueError(
+            f"{setting}={list(classes)} holds ids outside {image_set.name}'s 0..{image_set.num_classes - 1}: {bad}"
+        )
     mask = torch.isin(image_set.labels, torch.as_tensor(list(classes), dtype=torch.int64))
     return image_set.subset(mask.nonzero().flatten())
 

@@ -6,6 +6,7 @@ kept here as data, per format, never derived from live selector classes: renamin
 changing what it declares cannot move a committed run's id (``tests/test_run_ids.py`` pins the
 ids of every committed record).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,19 +54,40 @@ class HashRules:
             unread -= set(self.il_settings)
         if selector not in self.known or selector in self.proxy_readers:
             unread -= set(self.proxy_settings)
-        unread |= {k for k, neutral in self.neutral.items() if k in values and list_form(values[k]) == list_form(neutral)}
+        unread |= {
+            k for k, neutral in self.neutral.items() if k in values and list_form(values[k]) == list_form(neutral)
+        }
         return {k: v for k, v in values.items() if k not in unread}
 
 
 #: the hash rules of each record format that hashes selectively (formats 1 and 2 hashed every setting)
 HASH_RULES: dict[int, HashRules] = {
     3: HashRules(
-        il_settings=("corrupt_holdout", "il_model", "il_model_kwargs", "il_epochs", "il_holdout", "il_holdout_fraction"),
+        il_settings=(
+            "corrupt_holdout",
+            "il_model",
+            "il_model_kwargs",
+            "il_epochs",
+            "il_holdout",
+            "il_holdout_fraction",
+        ),
         il_readers=("irreducible", "rho", "sb_rho"),
         proxy_settings=("il_model", "il_model_kwargs", "svp_fraction", "svp_proxy_epochs"),
         proxy_readers=("svp",),
-        known=("grad_norm", "grad_norm_is", "irreducible", "kath18", "loss", "rho", "sb", "sb_rho", "sbe", "stale_sb", "svp",
-               "uniform"),
+        known=(
+            "grad_norm",
+            "grad_norm_is",
+            "irreducible",
+            "kath18",
+            "loss",
+            "rho",
+            "sb",
+            "sb_rho",
+            "sbe",
+            "stale_sb",
+            "svp",
+            "uniform",
+        ),
         neutral={"relevant_classes": (), "score_probe_every": None, "il_model_kwargs": {}},
     ),
 }

@@ -5,6 +5,7 @@ checkpoint with the lowest validation loss; it then scores the training set on n
 inputs once, and the losses are stored by dataset index and cached on disk keyed by their
 config and the data they came from.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,10 +23,10 @@ from tqdm.auto import tqdm
 from .batches import Augment, BatchIterator, derive_seed
 from .checks import check_choice, check_fraction, check_int, check_positive_int, check_range
 from .data import ImageSet, class_balanced_fraction, class_balanced_split, halves
-from .models import build as build_model
 from .locks import exclusive
-from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
+from .models import build as build_model
 from .selectors.base import entropy_score, loss_score
+from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,31 @@ class ILConfig:
 
 def il_config(run: Any) -> ILConfig:
     """The IL model a run's config asks for (its ``il_*`` settings and seed)."""
-    return ILConfig(model=run.il_model, model_kwargs=dict(run.il_model_kwargs), epochs=run.il_epochs, holdout=run.il_holdout,
-                    holdout_fraction=run.il_holdout_fraction, seed=run.seed)
+    return ILConfig(
+        model=run.il_model,
+        model_kwargs=dict(run.il_model_kwargs),
+        epochs=run.il_epochs,
+        holdout=run.il_holdout,
+        holdout_fraction=run.il_holdout_fraction,
+        seed=run.seed,
+    )
 
 
 def proxy_config(run: Any) -> ILConfig:
     """SVP's proxy as a run's config asks for it: the IL model's architecture, ``svp_proxy_epochs``."""
-    return ILConfig(model=run.il_model, model_kwargs=dict(run.il_model_kwargs), epochs=run.svp_proxy_epochs, seed=run.seed)
+    return ILConfig(
+        model=run.il_model, model_kwargs=dict(run.il_model_kwargs), epochs=run.svp_proxy_epochs, seed=run.seed
+    )
 
 
-def score(model: nn.Module, image_set: ImageSet, augment: Augment, device: torch.device, kind: str = "loss", batch_size: int = 1024) -> Tensor:
+def score(
+    model: nn.Module,
+    image_set: ImageSet,
+    augment: Augment,
+    device: torch.device,
+    kind: str = "loss",
+    batch_size: int = 1024,
+) -> Tensor:
     """Per-example ``loss`` or prediction ``entropy`` on non-augmented inputs, by position, on the CPU."""
     check_choice("kind", kind, ["loss", "entropy"])
     score_fn = loss_score if kind == "loss" else entropy_score
@@ -86,7 +102,15 @@ def score(model: nn.Module, image_set: ImageSet, augment: Augment, device: torch
     return scores.cpu()
 
 
-def fit(model: nn.Module, train: ImageSet, validation: ImageSet, config: ILConfig, augment: Augment, device: torch.device, progress: bool = True) -> nn.Module:
+def fit(
+    model: nn.Module,
+    train: ImageSet,
+    validation: ImageSet,
+    config: ILConfig,
+    augment: Augment,
+    device: torch.device,
+    progress: bool = True,
+) -> nn.Module:
     """Train ``model`` with AdamW on ``train``; return it with the weights of its best validation loss."""
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
@@ -107,14 +131,23 @@ def fit(model: nn.Module, train: ImageSet, validation: ImageSet, config: ILConfi
     return model
 
 
-def train_and_score(fit_on: ImageSet, score_on: ImageSet, config: ILConfig, augment: Augment, device: torch.device,
-                    progress: bool = True, kind: str = "loss") -> Tensor:
+def train_and_score(
+    fit_on: ImageSet,
+    score_on: ImageSet,
+    config: ILConfig,
+    augment: Augment,
+    device: torch.device,
+    progress: bool = True,
+    kind: str = "loss",
+) -> Tensor:
     """Fit a model on ``fit_on`` (less a validation share) and return its per-example ``kind``
     (``loss`` or ``entropy``) on ``score_on``."""
     validation, training = class_balanced_split(fit_on, config.validation_fraction, seed=config.seed)
     torch.manual_seed(config.seed)
     c, h, _ = fit_on.image_shape
-    model = build_model(config.model, num_classes=fit_on.num_classes, in_channels=c, image_size=h, **config.model_kwargs)
+    model = build_model(
+        config.model, num_classes=fit_on.num_classes, in_channels=c, image_size=h, **config.model_kwargs
+    )
     model = fit(model, training, validation, config, augment, device, progress)
     return score(model, score_on, augment, device, kind)
 
@@ -148,10 +181,17 @@ def irreducible_losses(
     """
     if config.holdout == "holdout" and holdout is None:
         raise ValueError("holdout=None: ILConfig.holdout='holdout' needs a holdout set (or use holdout='no_holdout')")
-    key = hashlib.sha256(json.dumps({
-        "config": asdict(config), "augment": asdict(augment), "train": fingerprint(train),
-        "holdout": None if holdout is None or config.holdout == "no_holdout" else fingerprint(holdout),
-    }, sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "config": asdict(config),
+                "augment": asdict(augment),
+                "train": fingerprint(train),
+                "holdout": None if holdout is None or config.holdout == "no_holdout" else fingerprint(holdout),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
     if cache_dir is None:
         return compute_irreducible_losses(train, holdout, config, augment, device, progress)
     path = Path(cache_dir) / f"il-{key}.pt"
@@ -167,8 +207,9 @@ def irreducible_losses(
         return losses
 
 
-def compute_irreducible_losses(train: ImageSet, holdout: ImageSet | None, config: ILConfig, augment: Augment,
-                               device: torch.device, progress: bool) -> Tensor:
+def compute_irreducible_losses(
+    train: ImageSet, holdout: ImageSet | None, config: ILConfig, augment: Augment, device: torch.device, progress: bool
+) -> Tensor:
     """Train the IL model(s) as ``config`` says and score ``train`` (no cache)."""
     if config.holdout == "no_holdout":
         first, second = halves(train)
@@ -176,7 +217,11 @@ def compute_irreducible_losses(train: ImageSet, holdout: ImageSet | None, config
         losses[1::2] = train_and_score(first, second, config, augment, device, progress)
         losses[0::2] = train_and_score(second, first, config, augment, device, progress)
         return losses
-    used = holdout if config.holdout_fraction == 1 else class_balanced_fraction(holdout, config.holdout_fraction, config.seed)
+    used = (
+        holdout
+        if config.holdout_fraction == 1
+        else class_balanced_fraction(holdout, config.holdout_fraction, config.seed)
+    )
     if len(used) == 0:
         raise ValueError(f"holdout_fraction={config.holdout_fraction} leaves no holdout examples out of {len(holdout)}")
     return train_and_score(used, train, config, augment, device, progress)
@@ -188,8 +233,11 @@ def read_cache(path: Path, train: ImageSet) -> Tensor:
     losses = cached.get("losses") if isinstance(cached, dict) else None
     if not isinstance(losses, Tensor) or losses.dtype != torch.float32 or losses.shape != (len(train),):
         shape = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
-        raise FileProblem(path, f"holds losses of shape/dtype {shape}/{getattr(losses, 'dtype', None)}, "
-                                f"expected ({len(train)},)/torch.float32")
+        raise FileProblem(
+            path,
+            f"holds losses of shape/dtype {shape}/{getattr(losses, 'dtype', None)}, "
+            f"expected ({len(train)},)/torch.float32",
+        )
     if not bool(torch.isfinite(losses).all()):
         raise FileProblem(path, f"holds {int((~torch.isfinite(losses)).sum())} non-finite losses")
     if not torch.equal(cached.get("source_index", torch.empty(0)), train.source_index):

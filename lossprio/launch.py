@@ -7,11 +7,13 @@ workers and notebook sessions never trains a run twice. A preempted or timed-out
 requeued by submitit and resumes from the run's last epoch checkpoint, so it loses at most an
 epoch. submitit is an optional dependency (``pip install 'lossprio[cluster]'``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .config import TrainConfig
 from .records import RunRecord
@@ -26,7 +28,9 @@ def require_submitit() -> Any:
     try:
         import submitit
     except ImportError as error:
-        raise ImportError("--launcher slurm and submitit-local need submitit: pip install 'lossprio[cluster]'") from error
+        raise ImportError(
+            "--launcher slurm and submitit-local need submitit: pip install 'lossprio[cluster]'"
+        ) from error
     return submitit
 
 
@@ -52,9 +56,19 @@ class RunJob:
         return DelayedSubmission(RunJob(self.config, self.out_dir, self.threads))
 
 
-def submit(configs: Mapping[Any, TrainConfig], out_dir: str | Path, launcher: str = "slurm", partition: str | None = None,
-           gpus_per_run: int = 1, cpus_per_run: int = 4, max_parallel: int = 16, timeout_min: float = 24 * 60,
-           threads: int | None = None, max_requeues: int = 5, **executor_parameters: Any) -> list[Any]:
+def submit(
+    configs: Mapping[Any, TrainConfig],
+    out_dir: str | Path,
+    launcher: str = "slurm",
+    partition: str | None = None,
+    gpus_per_run: int = 1,
+    cpus_per_run: int = 4,
+    max_parallel: int = 16,
+    timeout_min: float = 24 * 60,
+    threads: int | None = None,
+    max_requeues: int = 5,
+    **executor_parameters: Any,
+) -> list[Any]:
     """Submit every unfinished run of ``configs`` as one job of a submitit job array; returns the jobs.
 
     Args:
@@ -75,9 +89,15 @@ def submit(configs: Mapping[Any, TrainConfig], out_dir: str | Path, launcher: st
     name = f"lossprio-{Path(out_dir).name}"
     if launcher == "slurm":
         executor = submitit.AutoExecutor(folder=folder, cluster="slurm", slurm_max_num_timeout=max_requeues)
-        executor.update_parameters(name=name, timeout_min=int(timeout_min), gpus_per_node=gpus_per_run, cpus_per_task=cpus_per_run,
-                                   slurm_array_parallelism=max_parallel, **({"slurm_partition": partition} if partition else {}),
-                                   **executor_parameters)
+        executor.update_parameters(
+            name=name,
+            timeout_min=int(timeout_min),
+            gpus_per_node=gpus_per_run,
+            cpus_per_task=cpus_per_run,
+            slurm_array_parallelism=max_parallel,
+            **({"slurm_partition": partition} if partition else {}),
+            **executor_parameters,
+        )
     else:  # the local executor takes fractions of a minute and its own signal delay
         executor = submitit.LocalExecutor(folder=folder, max_num_timeout=max_requeues)
         executor.update_parameters(timeout_min=timeout_min, **executor_parameters)
@@ -103,12 +123,17 @@ def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict
         row: dict[str, Any] = {"run": key, "run_id": config.run_id, "state": "missing", "detail": ""}
         held = holder(folder / LOCK)
         if held is not None:
-            row.update(state="running", detail=f"host {held.get('host')}, pid {held.get('pid')}, "
-                                               f"lock held {time.time() - held.get('since', time.time()):.0f} s")
+            row.update(
+                state="running",
+                detail=f"host {held.get('host')}, pid {held.get('pid')}, "
+                f"lock held {time.time() - held.get('since', time.time()):.0f} s",
+            )
         elif (folder / RECORD).exists():
             try:
                 record = RunRecord.load(folder / RECORD)
-                row.update(state=record.status if record.done else "interrupted", detail=f"{record.epochs_done} epochs done")
+                row.update(
+                    state=record.status if record.done else "interrupted", detail=f"{record.epochs_done} epochs done"
+                )
                 if record.status == "diverged":
                     row["detail"] = record.diverged["message"]
             except ValueError as problem:

@@ -4,6 +4,7 @@ A lock is ``flock`` on a small file that records who holds it (host, pid, since 
 kernel releases it when the holder exits, killed or not, so a crashed worker never leaves a
 run locked. (On network file systems ``flock`` works where the mount supports it, as NFSv4 does.)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,9 @@ import json
 import os
 import platform
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 class Busy(RuntimeError):
@@ -21,7 +23,11 @@ class Busy(RuntimeError):
 
     def __init__(self, path: Path, holder: dict[str, Any] | None) -> None:
         self.path, self.holder = path, holder
-        who = f"host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('since')}" if holder else "another process"
+        who = (
+            f"host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('since')}"
+            if holder
+            else "another process"
+        )
         super().__init__(f"{path} is held by {who}")
 
 
@@ -65,7 +71,9 @@ def exclusive(path: str | Path, wait: bool = True, on_wait: Any = None) -> Itera
                 on_wait(busy)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
         os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, json.dumps({"host": platform.node(), "pid": os.getpid(), "since": time.time()}).encode(), 0)
+        os.pwrite(
+            descriptor, json.dumps({"host": platform.node(), "pid": os.getpid(), "since": time.time()}).encode(), 0
+        )
         yield
     finally:
         os.close(descriptor)  # releases the lock

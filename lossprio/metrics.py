@@ -5,11 +5,12 @@ by the backprops the method needs; "—" if the method never gets there. Paper J
 wall-clock and the baseline's *final* error (at 1.1, 1.2, 1.4 ×). Paper M: optimizer steps
 needed to reach a target accuracy.
 """
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .checks import check_choice, check_range
 from .records import RunRecord
@@ -37,7 +38,8 @@ def first_reaching(xs: Sequence[float], errors: Sequence[float], target: float) 
 
 
 def curve(record: RunRecord, x: str) -> tuple[list[float], list[float]]:
-    """(x values, test errors) of a record's evaluations; x is any eval field (``backprops``, ``train_wall_s``, ``step``)."""
+    """(x values, test errors) of a record's evaluations; x is any eval field (``backprops``,
+    ``train_wall_s``, ``step``)."""
     return [e[x] for e in record.evals], [e["test_error"] for e in record.evals]
 
 
@@ -54,7 +56,9 @@ class Speedup:
         return str(self.value) if self.value is NEVER else f"{self.value:.1f}x"
 
 
-def speedup(baseline: RunRecord, method: RunRecord, factor: float = 1.2, reference: str = "best", x: str = "backprops") -> Speedup:
+def speedup(
+    baseline: RunRecord, method: RunRecord, factor: float = 1.2, reference: str = "best", x: str = "backprops"
+) -> Speedup:
     """Speedup of ``method`` over ``baseline`` to ``factor`` × the baseline's best (H) or final (J) error.
 
     Args:
@@ -108,8 +112,13 @@ class SeedSpeedup:
         return text + (f" ({self.diverged} diverged)" if self.diverged else "")
 
 
-def speedup_over_seeds(baselines: Sequence[RunRecord], methods: Sequence[RunRecord], factor: float = 1.2,
-                       reference: str = "best", x: str = "backprops") -> SeedSpeedup:
+def speedup_over_seeds(
+    baselines: Sequence[RunRecord],
+    methods: Sequence[RunRecord],
+    factor: float = 1.2,
+    reference: str = "best",
+    x: str = "backprops",
+) -> SeedSpeedup:
     """Speedup to ``factor`` × the baselines' mean best (or final) error, over every seed.
 
     The target is one number for all seeds; the baseline's cost is the mean over its seeds that

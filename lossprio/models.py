@@ -3,6 +3,7 @@
 Every model ends in a ``head`` (``nn.Linear``), so the training loop can read the penultimate
 features (last-layer gradient norms need their norm).
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,6 +49,7 @@ def _require_size(model: str, image_size: int, minimum: int) -> None:
 
 # ----------------------------------------------------------------------------- wide ResNet
 
+
 class WideBlock(nn.Module):
     """Pre-activation block: BN-ReLU-conv3×3-(dropout)-BN-ReLU-conv3×3, plus a shortcut."""
 
@@ -73,7 +75,9 @@ class WideBlock(nn.Module):
 class WideResNet(nn.Module):
     """WRN-depth-widen (Zagoruyko & Komodakis 2016); WRN-28-10 has ≈ 36.5 M parameters."""
 
-    def __init__(self, num_classes: int, in_channels: int, depth: int = 28, widen: int = 10, dropout: float = 0.0) -> None:
+    def __init__(
+        self, num_classes: int, in_channels: int, depth: int = 28, widen: int = 10, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         if (depth - 4) % 6 != 0 or depth < 10:
             raise ValueError(f"depth={depth}: a wide ResNet needs depth = 6n + 4 with n >= 1 (10, 16, 22, 28, ...)")
@@ -95,12 +99,15 @@ class WideResNet(nn.Module):
 
 
 @MODELS.register("wrn")
-def _wrn(num_classes: int, in_channels: int, image_size: int, depth: int = 28, widen: int = 10, dropout: float = 0.0) -> nn.Module:
+def _wrn(
+    num_classes: int, in_channels: int, image_size: int, depth: int = 28, widen: int = 10, dropout: float = 0.0
+) -> nn.Module:
     _require_size("wrn", image_size, 4)
     return WideResNet(num_classes, in_channels, depth, widen, dropout)
 
 
 # ----------------------------------------------------------------------------- ResNet-18
+
 
 class BasicBlock(nn.Module):
     """conv3×3-BN-ReLU-conv3×3-BN plus a (projected) shortcut, then ReLU."""
@@ -128,7 +135,11 @@ def _resnet18(num_classes: int, in_channels: int, image_size: int, width: int = 
     standard ``width`` 64, the first stage's channels; the stages double it)."""
     _require_size("resnet18", image_size, 8)
     check_positive_int("width", width)
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    layers: list[nn.Module] = [
+        nn.Conv2d(in_channels, width, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+    ]
     inputs = width
     for outputs, stride in ((width, 1), (2 * width, 2), (4 * width, 2), (8 * width, 2)):
         layers += [BasicBlock(inputs, outputs, stride), BasicBlock(outputs, outputs, 1)]
@@ -151,6 +162,7 @@ class HeadedNet(nn.Module):
 
 # ----------------------------------------------------------------------------- small models
 
+
 def _small_cnn_side(image_size: int) -> int:
     side = image_size
     for _ in range(3):
@@ -170,7 +182,13 @@ def _small_cnn(num_classes: int, in_channels: int, image_size: int) -> nn.Module
     for outputs in (64, 128, 256):
         layers += [nn.Conv2d(inputs, outputs, 3), nn.MaxPool2d(2), nn.ReLU(inplace=True)]
         inputs = outputs
-    layers += [nn.Flatten(), nn.Linear(256 * side * side, 128), nn.ReLU(inplace=True), nn.Linear(128, 256), nn.ReLU(inplace=True)]
+    layers += [
+        nn.Flatten(),
+        nn.Linear(256 * side * side, 128),
+        nn.ReLU(inplace=True),
+        nn.Linear(128, 256),
+        nn.ReLU(inplace=True),
+    ]
     return HeadedNet(nn.Sequential(*layers), nn.Linear(256, num_classes))
 
 
@@ -191,8 +209,17 @@ def _fast_cnn(num_classes: int, in_channels: int, image_size: int, width: int = 
     """A 2-conv CNN (``width``/2·``width`` channels) for real runs on a CPU in minutes."""
     _require_size("fast_cnn", image_size, 8)
     features = nn.Sequential(
-        nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Conv2d(width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, 128), nn.ReLU(inplace=True),
+        nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(2 * width),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(2 * width * 16, 128),
+        nn.ReLU(inplace=True),
     )
     return HeadedNet(features, nn.Linear(128, num_classes))

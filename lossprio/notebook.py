@@ -7,13 +7,15 @@ warns about names the notebook does not declare, so ``-p profil cpu`` would run 
 its default size. A notebook therefore opens a :class:`ParameterGuard` in a (hidden) cell before
 its ``parameters`` cell and calls :meth:`ParameterGuard.check` in the first cell after it.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .config import TrainConfig
 from .records import RunRecord
@@ -42,6 +44,7 @@ class ParameterGuard:
 
 # ----------------------------------------------------------------------------- a chapter's page
 
+
 @dataclass
 class ChapterPage:
     """What a chapter's notebook works with: its settings at one profile, the runs they expand to,
@@ -54,7 +57,7 @@ class ChapterPage:
     out_dir: Path
 
     @classmethod
-    def open(cls, chapter: Chapter, profile: str, overrides: Mapping[str, Any], out_dir: str | Path) -> "ChapterPage":
+    def open(cls, chapter: Chapter, profile: str, overrides: Mapping[str, Any], out_dir: str | Path) -> ChapterPage:
         """``chapter`` at ``profile`` with ``overrides`` (settings field → value), records in ``out_dir``."""
         settings = chapter.profile(profile, **overrides)
         return cls(chapter, profile, settings, chapter.expand(settings), Path(out_dir))
@@ -74,8 +77,13 @@ class ChapterPage:
         """Every run's record: read where it exists (here or in a shared chapter's folder), trained otherwise."""
         from . import sweep
 
-        return sweep.run_all(self.configs, self.out_dir, progress=progress, threads=getattr(self.settings, "threads", None),
-                             reuse=self.chapter.reuse_dirs(self.out_dir))
+        return sweep.run_all(
+            self.configs,
+            self.out_dir,
+            progress=progress,
+            threads=getattr(self.settings, "threads", None),
+            reuse=self.chapter.reuse_dirs(self.out_dir),
+        )
 
     def provenance(self, records: Mapping[Any, RunRecord]) -> str:
         """:func:`provenance` of the chapter's records, saying how many were read from a shared chapter's folder."""
@@ -95,13 +103,17 @@ class ChapterPage:
 
         settings = self.settings
         counts = pd.Series([c.verdict for c in claims], dtype=object).value_counts().items()
-        return (f"**At profile `{self.profile}`** ({settings.dataset}, {settings.model}, {length}, {len(settings.seeds)} seed(s)): "
-                + ", ".join(f"{n} {v}" for v, n in counts) + f" of paper {paper}'s claims. " + note)
+        return (
+            f"**At profile `{self.profile}`** ({settings.dataset}, {settings.model}, {length}, {len(settings.seeds)} "
+            "seed(s)): " + ", ".join(f"{n} {v}" for v, n in counts) + f" of paper {paper}'s claims. " + note
+        )
 
 
 #: the caveat a chapter's claims carry at the CPU-sized profiles
-SMALLER_SETTING = ("These runs differ from the paper's in dataset, model and length, so a disagreement is a finding about "
-                   "this smaller setting, not a refutation of the paper.")
+SMALLER_SETTING = (
+    "These runs differ from the paper's in dataset, model and length, so a disagreement is a finding about "
+    "this smaller setting, not a refutation of the paper."
+)
 
 
 def claims_table(claims: Sequence[Claim], paper: str) -> Styler:
@@ -109,7 +121,9 @@ def claims_table(claims: Sequence[Claim], paper: str) -> Styler:
     from .chapters import claims_frame
 
     frame = claims_frame(claims, paper)
-    return frame.style.set_properties(**{"text-align": "left", "white-space": "normal", "font-size": "9pt"}).hide(axis="index")
+    return frame.style.set_properties(**{"text-align": "left", "white-space": "normal", "font-size": "9pt"}).hide(
+        axis="index"
+    )
 
 
 # ----------------------------------------------------------------------------- the Colab bootstrap cell
@@ -136,13 +150,20 @@ def provenance(records: Mapping[Any, RunRecord], chapter: str, profile: str) -> 
     hours = sum(r.counters.get("wall_s", 0.0) for r in records.values()) / 3600
     commits = sorted({r.commit[:10] for r in records.values()})
     shown = ", ".join(f"`{c}`" for c in commits[:3]) + (f" and {len(commits) - 3} more" if len(commits) > 3 else "")
-    text = (f"**What these runs cost:** {len(records)} runs at profile `{profile}`, {hours:.2f} run-hours (evaluation included) "
-            f"on {machine.get('device_name')} ({machine.get('device')}, {machine.get('torch_threads')} torch thread(s) per run, "
-            f"torch {machine.get('torch')}), code at commit {shown}.")
+    text = (
+        f"**What these runs cost:** {len(records)} runs at profile `{profile}`, {hours:.2f} run-hours (evaluation "
+        "included) "
+        f"on {machine.get('device_name')} ({machine.get('device')}, {machine.get('torch_threads')} torch thread(s) "
+        "per run, "
+        f"torch {machine.get('torch')}), code at commit {shown}."
+    )
     busy = sum(r.timed_busy for r in records.values())
     if busy:
-        text += (f" {busy} of the runs were timed while the machine was busy (load above its cores): wall-clock measures "
-                 f"leave those out, and `python -m lossprio.sweep {chapter} --profile {profile} --out … --retime-busy` reruns them.")
+        text += (
+            f" {busy} of the runs were timed while the machine was busy (load above its cores): wall-clock measures "
+            f"leave those out, and `python -m lossprio.sweep {chapter} --profile {profile} --out … --retime-busy` "
+            "reruns them."
+        )
     try:
         folder = f"{repository_url()}/tree/{repository_url(key='branch')}/results/{chapter}/{profile}"
     except (OSError, ValueError):  # an installed lossprio has no _config.yml beside it
@@ -156,8 +177,8 @@ def bootstrap_source(url: str) -> str:
     return (
         "# Colab: install lossprio into the session (does nothing anywhere else).\n"
         "import importlib.util, subprocess, sys\n"
-        "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"lossprio\") is None:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"git+{url}\"], check=True)\n"
+        'if "google.colab" in sys.modules and importlib.util.find_spec("lossprio") is None:\n'
+        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}"], check=True)\n'
         "\n"
         "from lossprio.notebook import ParameterGuard\n"
         "_guard = ParameterGuard(globals())  # parameters must be declared ones (see the cell after them)"
@@ -193,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("action", choices=["sync"])
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     url = repository_url()
     changed = sync_bootstrap(sorted((ROOT / "notebooks").glob("*.ipynb")), url)
     print(f"{len(changed)} notebook(s) now install from {url}: {[str(p.relative_to(ROOT)) for p in changed]}")

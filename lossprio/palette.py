@@ -1,13 +1,25 @@
 """One colour per method across the book. Chapters register their methods' labels here (with the
 paper each comes from) when they are imported; figures read :func:`colour` and never need to know
 a chapter's labels."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 #: matplotlib's default cycle, for labels no chapter registered (fixed per label)
-FALLBACK = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+FALLBACK = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +39,9 @@ def register(label: str, colour: str, paper: str = "") -> Style:
     style = Style(label, colour, paper)
     known = STYLES.get(label)
     if known is not None and known.colour != colour:
-        raise ValueError(f"method {label!r} is registered with colour {known.colour} already, not {colour}: one colour per label")
+        raise ValueError(
+            f"method {label!r} is registered with colour {known.colour} already, not {colour}: one colour per label"
+        )
     STYLES.setdefault(label, style)
     return STYLES[label]
 

@@ -1,17 +1,22 @@
 """Figures computed from image sets and run records (matplotlib; imported lazily by notebooks)."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter
 from torch import Tensor
 
 from . import palette
 from .data import ImageSet
 from .records import RunRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def show_image(ax: plt.Axes, image: Tensor, title: str = "") -> None:
@@ -24,12 +29,16 @@ def show_image(ax: plt.Axes, image: Tensor, title: str = "") -> None:
     ax.axis("off")
 
 
-def corruption_gallery(clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, Tensor]], per_kind: int = 8) -> plt.Figure:
+def corruption_gallery(
+    clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, Tensor]], per_kind: int = 8
+) -> plt.Figure:
     """For each corruption kind, the first ``per_kind`` corrupted examples: clean row above, corrupted row below.
 
     Titles give the class name; a changed label reads ``old → new``.
     """
-    fig, axes = plt.subplots(2 * len(corrupted), per_kind, figsize=(1.2 * per_kind, 2.7 * len(corrupted)), squeeze=False)
+    fig, axes = plt.subplots(
+        2 * len(corrupted), per_kind, figsize=(1.2 * per_kind, 2.7 * len(corrupted)), squeeze=False
+    )
     for row, (kind, (image_set, mask)) in enumerate(corrupted.items()):
         positions = mask.nonzero().flatten()[:per_kind]
         for col in range(per_kind):
@@ -41,8 +50,12 @@ def corruption_gallery(clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, 
             old, new = clean.classes[int(clean.labels[p])], image_set.classes[int(image_set.labels[p])]
             show_image(top, clean.images[p], old)
             show_image(bottom, image_set.images[p], new if new == old else f"{old} → {new}")
-        axes[2 * row, 0].annotate(f"{kind}\nclean", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8)
-        axes[2 * row + 1, 0].annotate("corrupted", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8)
+        axes[2 * row, 0].annotate(
+            f"{kind}\nclean", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8
+        )
+        axes[2 * row + 1, 0].annotate(
+            "corrupted", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8
+        )
     fig.tight_layout()
     return fig
 
@@ -76,8 +89,12 @@ def colour(method: str) -> str:
 
 # ----------------------------------------------------------------------------- curves from records
 
-def mean_curve(records: Sequence[RunRecord], x: str = "backprops", y: str = "test_error", points: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seeds' curves interpolated on a common grid: (grid, mean, min, max); the grid ends where the shortest run ends."""
+
+def mean_curve(
+    records: Sequence[RunRecord], x: str = "backprops", y: str = "test_error", points: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seeds' curves interpolated on a common grid: (grid, mean, min, max); the grid ends where
+    the shortest run ends."""
     xs = [np.array([e[x] for e in r.evals], dtype=float) for r in records]
     ys = [np.array([e[y] for e in r.evals], dtype=float) for r in records]
     grid = np.linspace(max(v[0] for v in xs), min(v[-1] for v in xs), points)
@@ -85,8 +102,14 @@ def mean_curve(records: Sequence[RunRecord], x: str = "backprops", y: str = "tes
     return grid, stacked.mean(0), stacked.min(0), stacked.max(0)
 
 
-def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str = "backprops", target: float | None = None,
-                 title: str = "", target_label: str = "1.2 × standard's best") -> None:
+def error_curves(
+    ax: plt.Axes,
+    runs: Mapping[str, Sequence[RunRecord]],
+    x: str = "backprops",
+    target: float | None = None,
+    title: str = "",
+    target_label: str = "1.2 × standard's best",
+) -> None:
     """Test error against ``x`` for each method: the mean over seeds, shaded between the seeds' extremes.
 
     Diverged runs are left out of the mean and counted in the legend ("k diverged").
@@ -107,14 +130,26 @@ def error_curves(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], x: str =
         ax.axhline(100 * target, color="k", ls=":", lw=1, label=target_label)
     if x == "backprops":
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k"))
-    ax.set_xlabel({"backprops": "back-propagated examples", "train_wall_s": "training wall-clock (s)", "step": "optimizer steps"}.get(x, x))
+    ax.set_xlabel(
+        {
+            "backprops": "back-propagated examples",
+            "train_wall_s": "training wall-clock (s)",
+            "step": "optimizer steps",
+        }.get(x, x)
+    )
     ax.set_ylabel("test error (%)")
     ax.set_title(title, fontsize=10)
 
 
-def error_curve_grid(panels: Mapping[str, Mapping[str, Sequence[RunRecord]]], targets: Mapping[str, float] | None = None,
-                     x: str = "backprops", columns: int = 4, ylim: tuple[float, float] | None = None,
-                     target_label: str = "1.2 × standard's best", logy: bool = False) -> plt.Figure:
+def error_curve_grid(
+    panels: Mapping[str, Mapping[str, Sequence[RunRecord]]],
+    targets: Mapping[str, float] | None = None,
+    x: str = "backprops",
+    columns: int = 4,
+    ylim: tuple[float, float] | None = None,
+    target_label: str = "1.2 × standard's best",
+    logy: bool = False,
+) -> plt.Figure:
     """One :func:`error_curves` panel per setting, a shared legend below; ``logy`` for a log
     error axis (the early errors are many times the late ones)."""
     rows = -(-len(panels) // columns)
@@ -125,7 +160,7 @@ def error_curve_grid(panels: Mapping[str, Mapping[str, Sequence[RunRecord]]], ta
             ax.set_ylim(*ylim)
         if logy:
             log_percent_axis(ax)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     per_row = min(len(labels), 2 * columns)  # about two entries per panel's width
@@ -153,7 +188,9 @@ def moving_average(values: Sequence[float], window: int) -> np.ndarray:
     return (sums[1:] - sums[np.maximum(0, np.arange(1, len(values) + 1) - window)]) / counts
 
 
-def corrupted_share(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], fraction: float, window: int = 20, title: str = "") -> None:
+def corrupted_share(
+    ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], fraction: float, window: int = 20, title: str = ""
+) -> None:
     """Share of corrupted examples in each training batch over training (moving average, mean over seeds)."""
     for method, records in runs.items():
         curves = []
@@ -170,8 +207,13 @@ def corrupted_share(ax: plt.Axes, runs: Mapping[str, Sequence[RunRecord]], fract
     ax.set_title(title, fontsize=10)
 
 
-def picked_gallery(rows: Sequence[tuple[str, ImageSet, Sequence[int]]], class_ids: Sequence[int], per_class: int = 6,
-                   pool_share: float = 0.04, seed: int = 0) -> plt.Figure:
+def picked_gallery(
+    rows: Sequence[tuple[str, ImageSet, Sequence[int]]],
+    class_ids: Sequence[int],
+    per_class: int = 6,
+    pool_share: float = 0.04,
+    seed: int = 0,
+) -> plt.Figure:
     """Paper H's Fig. 1/2: images drawn from each class's most and least often selected examples.
 
     Args:
@@ -182,7 +224,12 @@ def picked_gallery(rows: Sequence[tuple[str, ImageSet, Sequence[int]]], class_id
             (paper H: 2000 of CIFAR-10's 50,000, 4 %).
     """
     generator = torch.Generator().manual_seed(seed)
-    fig, axes = plt.subplots(2 * len(rows), per_class * len(class_ids), figsize=(0.9 * per_class * len(class_ids), 2.0 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        2 * len(rows),
+        per_class * len(class_ids),
+        figsize=(0.9 * per_class * len(class_ids), 2.0 * len(rows)),
+        squeeze=False,
+    )
     for r, (label, image_set, counts) in enumerate(rows):
         counts_t = torch.as_tensor(counts)
         for extreme, row in (("most", 2 * r), ("least", 2 * r + 1)):
@@ -193,14 +240,18 @@ def picked_gallery(rows: Sequence[tuple[str, ImageSet, Sequence[int]]], class_id
                 shown = pool[torch.randperm(len(pool), generator=generator)[:per_class]]
                 for k, position in enumerate(shown.tolist()):
                     show_image(axes[row, c * per_class + k], image_set.images[position], f"×{int(counts_t[position])}")
-            axes[row, 0].annotate(f"{label}\n{extreme} picked", (-0.2, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8)
+            axes[row, 0].annotate(
+                f"{label}\n{extreme} picked", (-0.2, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8
+            )
     for c, class_id in enumerate(class_ids):
-        axes[0, c * per_class].annotate(rows[0][1].classes[class_id], (0, 1.35), xycoords="axes fraction", fontsize=10, weight="bold")
+        axes[0, c * per_class].annotate(
+            rows[0][1].classes[class_id], (0, 1.35), xycoords="axes fraction", fontsize=10, weight="bold"
+        )
     fig.tight_layout()
     return fig
 
 
-def phase_bars(ax: plt.Axes, phases: "pd.DataFrame", title: str = "") -> None:
+def phase_bars(ax: plt.Axes, phases: pd.DataFrame, title: str = "") -> None:
     """Horizontal stacked bars of seconds per phase (columns), one bar per method (rows)."""
     left = np.zeros(len(phases))
     for column in phases.columns:
@@ -211,7 +262,9 @@ def phase_bars(ax: plt.Axes, phases: "pd.DataFrame", title: str = "") -> None:
     ax.set_title(title, fontsize=10)
 
 
-def steps_to_target_lines(ax: plt.Axes, table: "pd.DataFrame", title: str = "", ylabel: str = "steps to reach it") -> None:
+def steps_to_target_lines(
+    ax: plt.Axes, table: pd.DataFrame, title: str = "", ylabel: str = "steps to reach it"
+) -> None:
     """Paper M's Fig. 3: one line per method (rows) of the cost to reach each target accuracy
     (columns, e.g. ``"85.0 %"``); a method that never reached a target has no point there."""
     targets = [float(str(c).rstrip(" %")) for c in table.columns]
@@ -222,7 +275,9 @@ def steps_to_target_lines(ax: plt.Axes, table: "pd.DataFrame", title: str = "", 
     ax.set_title(title, fontsize=10)
 
 
-def share_bars(ax: plt.Axes, shares: "pd.Series", reference: float | None = None, reference_label: str = "", title: str = "") -> None:
+def share_bars(
+    ax: plt.Axes, shares: pd.Series, reference: float | None = None, reference_label: str = "", title: str = ""
+) -> None:
     """Horizontal bars of shares in % (index: labels), with an optional dotted reference line."""
     labels = [str(k) for k in shares.index]
     ax.barh(labels, 100 * shares.to_numpy(dtype=float), color=[colour(k) for k in labels], alpha=0.85)
@@ -236,8 +291,17 @@ def share_bars(ax: plt.Axes, shares: "pd.Series", reference: float | None = None
 
 # ----------------------------------------------------------------------------- grids of methods × data
 
-def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = "", cmap: str = "RdBu", center: float | None = None,
-                 log2: bool = False, never: "pd.DataFrame | None" = None) -> None:
+
+def grid_heatmap(
+    ax: plt.Axes,
+    values: pd.DataFrame,
+    fmt: str,
+    title: str = "",
+    cmap: str = "RdBu",
+    center: float | None = None,
+    log2: bool = False,
+    never: pd.DataFrame | None = None,
+) -> None:
     """A methods × settings heatmap (seaborn), each cell annotated with ``fmt``. Cells marked in
     ``never`` (a target never reached) are hatched grey and labelled "never", so they cannot pass
     for a value; NaN cells (no records yet) are hatched and labelled "no runs".
@@ -249,7 +313,11 @@ def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = ""
     import pandas as pd
     import seaborn as sns
 
-    never = pd.DataFrame(False, index=values.index, columns=values.columns) if never is None else never.reindex_like(values).fillna(False).astype(bool)
+    never = (
+        pd.DataFrame(False, index=values.index, columns=values.columns)
+        if never is None
+        else never.reindex_like(values).fillna(False).astype(bool)
+    )
     hidden = values.isna() | never
     numbers = values.astype(float).mask(hidden)
     shade = np.log2(numbers) if log2 else numbers
@@ -258,8 +326,20 @@ def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = ""
     if middle is not None and np.isfinite(shade.to_numpy()).any():  # symmetric about the centre
         reach = np.nanmax(np.abs(shade.to_numpy() - middle))
         limits = {"vmin": middle - reach, "vmax": middle + reach} if reach > 0 else {}
-    sns.heatmap(shade, mask=hidden, annot=numbers.map(lambda v: format(v, fmt) if np.isfinite(v) else ""), fmt="",
-                cmap=cmap, center=middle, cbar=False, linewidths=0.5, linecolor="white", ax=ax, annot_kws={"fontsize": 7.5}, **limits)
+    sns.heatmap(
+        shade,
+        mask=hidden,
+        annot=numbers.map(lambda v: format(v, fmt) if np.isfinite(v) else ""),
+        fmt="",
+        cmap=cmap,
+        center=middle,
+        cbar=False,
+        linewidths=0.5,
+        linecolor="white",
+        ax=ax,
+        annot_kws={"fontsize": 7.5},
+        **limits,
+    )
     ax.patch.set_facecolor("0.88")
     ax.patch.set_hatch("///")
     ax.patch.set_edgecolor("0.6")
@@ -275,7 +355,7 @@ def grid_heatmap(ax: plt.Axes, values: "pd.DataFrame", fmt: str, title: str = ""
         label.set_horizontalalignment("right")
 
 
-def cost_and_savings(axes: Sequence[plt.Axes], table: "pd.DataFrame") -> None:
+def cost_and_savings(axes: Sequence[plt.Axes], table: pd.DataFrame) -> None:
     """One row per method. Left: the share of its training time spent selecting. Right: its
     median speedup over uniform in backprops (dot) and in wall clock (square), joined by a line
     (the gap is what selecting costs), on a log scale; a median of 0 (the target never reached)
@@ -288,7 +368,9 @@ def cost_and_savings(axes: Sequence[plt.Axes], table: "pd.DataFrame") -> None:
     cost.set_yticks(rows, methods, fontsize=8)
     cost.invert_yaxis()
     cost.set_xlabel("time spent selecting (% of training wall clock)")
-    pairs = table[["speedup in backprops (median setting)", "speedup in wall clock (median setting)"]].to_numpy(dtype=float)
+    pairs = table[["speedup in backprops (median setting)", "speedup in wall clock (median setting)"]].to_numpy(
+        dtype=float
+    )
     reached = pairs[pairs > 0]
     floor = min(0.5, reached.min() / 1.5) if reached.size else 0.5
     shown = np.where(pairs > 0, pairs, floor)
@@ -297,7 +379,9 @@ def cost_and_savings(axes: Sequence[plt.Axes], table: "pd.DataFrame") -> None:
         speed.scatter([backprops], [row], color=c, marker="o", s=28, zorder=3)
         speed.scatter([wall], [row], color=c, marker="s", s=28, zorder=3, facecolors="none")
     for row in rows[(pairs == 0).any(axis=1)]:
-        speed.annotate("never", (floor, row), textcoords="offset points", xytext=(6, -3), fontsize=7, style="italic", color="0.3")
+        speed.annotate(
+            "never", (floor, row), textcoords="offset points", xytext=(6, -3), fontsize=7, style="italic", color="0.3"
+        )
     speed.set_xscale("log", base=2)
     speed.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}x"))
     speed.axvline(1.0, color="k", ls=":", lw=1)

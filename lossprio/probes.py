@@ -13,6 +13,7 @@
 
 The training loop bills their time to the ``probe`` phase, which training wall-clock leaves out.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,7 +26,9 @@ from .selectors.base import grad_norm_score, loss_score
 SUBSAMPLES = {"half": 1 / 2, "third": 1 / 3}
 
 
-def gradient_similarity(model: nn.Module, inputs: Tensor, labels: Tensor, generator: torch.Generator, amp: bool) -> dict[str, float]:
+def gradient_similarity(
+    model: nn.Module, inputs: Tensor, labels: Tensor, generator: torch.Generator, amp: bool
+) -> dict[str, float]:
     """Cosine similarity and share of same-sign components between the gradient of the whole
     batch's mean loss and that of each subsample (top-loss or random half and third).
 
@@ -85,17 +88,31 @@ class Tracker:
         self.mask[positions.to(device)] = True
         self.entries: dict[str, list[list]] = {str(p): [] for p in positions.tolist()}
 
-    def observe(self, epoch: int, step: int, indices: Tensor, scores: Tensor, probabilities: Tensor | None, chosen: Tensor) -> None:
+    def observe(
+        self, epoch: int, step: int, indices: Tensor, scores: Tensor, probabilities: Tensor | None, chosen: Tensor
+    ) -> None:
         """Note the tracked examples among ``indices`` (one host sync per candidate batch)."""
         hits = self.mask[indices].nonzero().flatten()
         if hits.numel() == 0:
             return
-        picked = torch.zeros(indices.numel(), dtype=torch.int64, device=indices.device).index_add_(0, chosen, torch.ones_like(chosen))
-        for position, score, probability, times in zip(indices[hits].tolist(), scores[hits].tolist(),
-                                                       [None] * hits.numel() if probabilities is None else probabilities[hits].tolist(),
-                                                       picked[hits].tolist()):
-            self.entries[str(position)].append([epoch, step, None if score != score else round(score, 5),
-                                                None if probability is None else round(probability, 5), times])
+        picked = torch.zeros(indices.numel(), dtype=torch.int64, device=indices.device).index_add_(
+            0, chosen, torch.ones_like(chosen)
+        )
+        for position, score, probability, times in zip(
+            indices[hits].tolist(),
+            scores[hits].tolist(),
+            [None] * hits.numel() if probabilities is None else probabilities[hits].tolist(),
+            picked[hits].tolist(),
+        ):
+            self.entries[str(position)].append(
+                [
+                    epoch,
+                    step,
+                    None if score != score else round(score, 5),
+                    None if probability is None else round(probability, 5),
+                    times,
+                ]
+            )
 
 
 def selection_scores(logits: Tensor, targets: Tensor, irreducible: Tensor) -> dict[str, Tensor]:
@@ -104,12 +121,17 @@ def selection_scores(logits: Tensor, targets: Tensor, irreducible: Tensor) -> di
     the label, so the lowest IL ranks first), loss, and gradient norm ‖p − y‖."""
     loss = loss_score(logits, targets)
     irreducible = irreducible.float()
-    return {"reducible": (loss - irreducible).clamp_min(0), "irreducible": torch.exp(-irreducible),
-            "loss": loss, "grad_norm": grad_norm_score(logits, targets)}
+    return {
+        "reducible": (loss - irreducible).clamp_min(0),
+        "irreducible": torch.exp(-irreducible),
+        "loss": loss,
+        "grad_norm": grad_norm_score(logits, targets),
+    }
 
 
-def score_concentration(logits: Tensor, targets: Tensor, irreducible: Tensor, corrupted: Tensor,
-                        top: float = 0.2, pick: float = 0.1) -> dict[str, float]:
+def score_concentration(
+    logits: Tensor, targets: Tensor, irreducible: Tensor, corrupted: Tensor, top: float = 0.2, pick: float = 0.1
+) -> dict[str, float]:
     """For each of :func:`selection_scores` on one candidate batch: ``top_<f>``, the share of the
     batch's summed score held by its ``top`` highest-scoring points (paper M's Fig. 1 left), and
     ``noisy_<f>``, the share of corrupted points among its ``pick`` highest (Fig. 1 right);
@@ -120,5 +142,8 @@ def score_concentration(logits: Tensor, targets: Tensor, irreducible: Tensor, co
     for name, score in selection_scores(logits, targets, irreducible).items():
         ordered = score.sort(descending=True).values
         names += [f"top_{name}", f"noisy_{name}"]
-        values += [ordered[:keep_top].sum() / ordered.sum().clamp_min(1e-12), corrupted[score.topk(keep_pick).indices].float().mean()]
+        values += [
+            ordered[:keep_top].sum() / ordered.sum().clamp_min(1e-12),
+            corrupted[score.topk(keep_pick).indices].float().mean(),
+        ]
     return dict(zip(names, torch.stack(values).tolist()))  # one device synchronisation per probe

@@ -1,4 +1,5 @@
 """Run records: a run's config, seed, commit, machine and measurements, written atomically as JSON."""
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,16 @@ def git_commit() -> str:
     even if the checkout moves on while it runs.
     """
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_DIR, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lossprio"], cwd=PACKAGE_DIR.parent, capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PACKAGE_DIR, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lossprio"],
+            cwd=PACKAGE_DIR.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -102,7 +111,9 @@ class RunRecord:
     score_probes: list[dict[str, float]] = field(default_factory=list)  # paper M's Fig. 1 measures, see lossprio.probes
     probes: list[dict[str, float]] = field(default_factory=list)  # gradient-similarity probes (step, epoch, measures)
     confidences: dict[str, dict[str, list]] = field(default_factory=dict)  # epoch → test confidences and correctness
-    tracked: dict[str, list[list]] = field(default_factory=dict)  # training position → [epoch, step, score, p, times chosen]
+    tracked: dict[str, list[list]] = field(
+        default_factory=dict
+    )  # training position → [epoch, step, score, p, times chosen]
     config_hash: str = ""
     format: int = RECORD_FORMAT
 
@@ -114,18 +125,25 @@ class RunRecord:
         atomic_write_json(path, asdict(self))
 
     @classmethod
-    def from_dict(cls, values: Any, path: str | Path = "<record>") -> "RunRecord":
+    def from_dict(cls, values: Any, path: str | Path = "<record>") -> RunRecord:
         """A record from its JSON form; :class:`~lossprio.storage.FileProblem` naming ``path`` if it is not one."""
         if not isinstance(values, dict):
             raise FileProblem(path, f"not a run record (a JSON {type(values).__name__}, not an object)", RERUN)
         if values.get("format", 1) != RECORD_FORMAT:
-            raise FileProblem(path, f"record format {values.get('format', 1)}, this lossprio reads format {RECORD_FORMAT}",
-                              "migrate it with `python -m lossprio.records migrate FOLDER` or delete it to rerun the run")
+            raise FileProblem(
+                path,
+                f"record format {values.get('format', 1)}, this lossprio reads format {RECORD_FORMAT}",
+                "migrate it with `python -m lossprio.records migrate FOLDER` or delete it to rerun the run",
+            )
         names = {f.name for f in fields(cls)}
         required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
         if set(values) - names or required - set(values):
-            raise FileProblem(path, f"not a run record: unexpected fields {sorted(set(values) - names)}, "
-                                    f"missing fields {sorted(required - set(values))}", RERUN)
+            raise FileProblem(
+                path,
+                f"not a run record: unexpected fields {sorted(set(values) - names)}, "
+                f"missing fields {sorted(required - set(values))}",
+                RERUN,
+            )
         record = cls(**values)
         if record.config_hash != config_hash(record.config):
             raise FileProblem(path, "its config_hash does not match its config (edited or damaged)", RERUN)
@@ -134,7 +152,7 @@ class RunRecord:
         return record
 
     @classmethod
-    def load(cls, path: str | Path) -> "RunRecord":
+    def load(cls, path: str | Path) -> RunRecord:
         """Read and check a ``record.json``; :class:`~lossprio.storage.FileProblem` naming it if unusable."""
         return cls.from_dict(read_json(Path(path)), path)
 

@@ -1,7 +1,9 @@
 """A name → constructor table with errors that list what is allowed."""
+
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 

@@ -2,17 +2,19 @@
 
 ``python -m lossprio.reproduce --profile cpu`` (or ``make reproduce PROFILE=cpu``) executes every
 notebook of ``notebooks/``, giving each the parameters it declares of ``profile``, ``progress``,
-``results_dir`` (its chapter's records) and ``results_root`` (every chapter's), writes the executed copies into ``book/`` (atomically: a killed run leaves the old page)
-and the run records into ``results/<chapter>/<profile>/``. Runs whose records exist are read, not
-retrained, so a killed reproduction resumes where it stopped.
+``results_dir`` (its chapter's records) and ``results_root`` (every chapter's), writes the
+executed copies into ``book/`` (atomically: a killed run leaves the old page) and the run records
+into ``results/<chapter>/<profile>/``. Runs whose records exist are read, not retrained, so a killed
+reproduction resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import chapters
 from .checks import check_choice
@@ -36,24 +38,41 @@ def execution_order(notebook: Path) -> tuple[bool, bool, str]:
     return notebook.stem in SUMMARIES, reuses, notebook.stem
 
 
-def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir: Path = ROOT / "notebooks",
-              book_dir: Path = ROOT / "book", results_dir: Path = ROOT / "results", progress: bool = True) -> list[Path]:
+def reproduce(
+    profile: str,
+    notebooks: Sequence[str] | None = None,
+    notebook_dir: Path = ROOT / "notebooks",
+    book_dir: Path = ROOT / "book",
+    results_dir: Path = ROOT / "results",
+    progress: bool = True,
+) -> list[Path]:
     """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
     import papermill
 
     check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
-    sources = sorted(notebook_dir.glob("*.ipynb"), key=execution_order) if not notebooks \
+    sources = (
+        sorted(notebook_dir.glob("*.ipynb"), key=execution_order)
+        if not notebooks
         else [notebook_dir / f"{n}.ipynb" for n in notebooks]
+    )
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
-        raise ValueError(f"notebooks={list(notebooks or [])}: no such notebook {missing}; have {sorted(p.stem for p in notebook_dir.glob('*.ipynb'))}")
+        raise ValueError(
+            f"notebooks={list(notebooks or [])}: no such notebook {missing}; have "
+            f"{sorted(p.stem for p in notebook_dir.glob('*.ipynb'))}"
+        )
     book_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sources:
         names = notebook_parameters(source)
         # paths relative to the notebook's folder, so no machine's absolute path is written into the page
         root = os.path.relpath(Path(results_dir).resolve(), notebook_dir.resolve())
-        offered = {"profile": profile, "progress": False, "results_dir": os.path.join(root, source.stem), "results_root": root}
+        offered = {
+            "profile": profile,
+            "progress": False,
+            "results_dir": os.path.join(root, source.stem),
+            "results_root": root,
+        }
         parameters = {k: v for k, v in offered.items() if k in names}
         target = book_dir / source.name
         temporary = target.with_suffix(".tmp.ipynb")
@@ -62,8 +81,14 @@ def reproduce(profile: str, notebooks: Sequence[str] | None = None, notebook_dir
         with exclusive(book_dir / f".{source.stem}.lock"):  # one writer per page; a killed one's partial copy goes
             temporary.unlink(missing_ok=True)
             try:
-                papermill.execute_notebook(str(source), str(temporary), parameters=parameters, cwd=str(notebook_dir),
-                                           progress_bar=progress, kernel_name="python3")
+                papermill.execute_notebook(
+                    str(source),
+                    str(temporary),
+                    parameters=parameters,
+                    cwd=str(notebook_dir),
+                    progress_bar=progress,
+                    kernel_name="python3",
+                )
                 os.replace(temporary, target)
             finally:
                 temporary.unlink(missing_ok=True)
@@ -80,7 +105,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    reproduce(args.profile, args.notebooks, book_dir=args.book_dir, results_dir=args.results_dir, progress=not args.no_progress)
+    reproduce(
+        args.profile,
+        args.notebooks,
+        book_dir=args.book_dir,
+        results_dir=args.results_dir,
+        progress=not args.no_progress,
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ never half of one); tensor files carry a SHA-256 of their payload and load with
 ``torch.load(weights_only=True)``, so a damaged file is detected rather than used and a planted
 one cannot run code; a file that cannot be used is moved aside, never deleted.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -98,7 +99,7 @@ def read_tensor_header(path: Path) -> tuple[dict[str, Any], bytes]:
     data = Path(path).read_bytes()
     if not data.startswith(TENSOR_MAGIC):
         raise FileProblem(path, "not a lossprio tensor file (empty, truncated, or written by another program)")
-    header_line, newline, payload = data[len(TENSOR_MAGIC):].partition(b"\n")
+    header_line, newline, payload = data[len(TENSOR_MAGIC) :].partition(b"\n")
     try:
         header = json.loads(header_line)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

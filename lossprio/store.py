@@ -1,10 +1,12 @@
 """The results layout, in one place: ``<root>/<chapter>/<profile>/<run id>/`` holds a run's
 ``record.json`` (and, while it runs, ``checkpoint.pt`` and ``lock``); finished records are found
 there, or in the folders of the chapters whose runs a chapter shares."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .config import TrainConfig
 from .records import RunRecord
@@ -26,7 +28,8 @@ def sibling_dirs(out_dir: str | Path, chapters: Sequence[str]) -> list[Path]:
 
 
 def run_folder(out_dir: str | Path, run_id: str) -> Path:
-    """``out_dir/<run_id>``; ``ValueError`` if the id would leave ``out_dir`` (ids from :class:`TrainConfig` never do)."""
+    """``out_dir/<run_id>``; ``ValueError`` if the id would leave ``out_dir`` (ids from
+    :class:`TrainConfig` never do)."""
     root = Path(out_dir).resolve()
     folder = (root / run_id).resolve()
     if folder.parent != root:

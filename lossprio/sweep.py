@@ -5,13 +5,15 @@ grid; run it in the background and commit the records as they finish. Any number
 (``--worker K/N`` splits, or the same grid twice) can share one folder: a run another process
 holds is skipped and read once that process has finished it.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence, TypeVar
+from typing import TypeVar
 
 import torch
 from tqdm.auto import tqdm
@@ -37,8 +39,14 @@ class SweepError(RuntimeError):
         super().__init__(f"{len(lines)} run(s) failed (the others finished):\n  " + "\n  ".join(lines))
 
 
-def run_all(configs: Mapping[Key, TrainConfig], out_dir: str | Path, progress: bool = True, threads: int | None = None,
-            only: Iterable[Key] | None = None, reuse: Sequence[str | Path] = ()) -> dict[Key, RunRecord]:
+def run_all(
+    configs: Mapping[Key, TrainConfig],
+    out_dir: str | Path,
+    progress: bool = True,
+    threads: int | None = None,
+    only: Iterable[Key] | None = None,
+    reuse: Sequence[str | Path] = (),
+) -> dict[Key, RunRecord]:
     """Run (or load, when finished) every config; returns the records by the same keys.
 
     A run that fails does not stop the others: :class:`SweepError` lists every failure, with
@@ -119,20 +127,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("chapter", choices=chapters.chapter_names())
     parser.add_argument("--profile", default="smoke", choices=list(chapters.PROFILE_NAMES))
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th")
-    parser.add_argument("--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile")
-    parser.add_argument("--launcher", default="local", choices=list(launch.LAUNCHERS),
-                        help="local: run here, in this process; slurm: submit a submitit job array; submitit-local: the same "
-                             "array as processes on this machine")
+    parser.add_argument(
+        "--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th"
+    )
+    parser.add_argument(
+        "--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile"
+    )
+    parser.add_argument(
+        "--launcher",
+        default="local",
+        choices=list(launch.LAUNCHERS),
+        help="local: run here, in this process; slurm: submit a submitit job array; submitit-local: the same "
+        "array as processes on this machine",
+    )
     parser.add_argument("--partition", default=None, help="SLURM partition (slurm launcher)")
     parser.add_argument("--gpus-per-run", type=int_argument(0), default=1, help="GPUs per job (slurm launcher)")
     parser.add_argument("--cpus-per-run", type=int_argument(1), default=4, help="CPUs per job (slurm launcher)")
-    parser.add_argument("--max-parallel", type=int_argument(1), default=16, help="jobs of the array running at once (slurm launcher)")
-    parser.add_argument("--timeout-min", type=int_argument(1), default=24 * 60,
-                        help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint")
-    parser.add_argument("--status", action="store_true", help="list finished, running, interrupted, diverged and missing runs, and stop")
-    parser.add_argument("--retime-busy", action="store_true",
-                        help="move aside finished records timed while the machine was busy (load above its cores) and rerun them")
+    parser.add_argument(
+        "--max-parallel", type=int_argument(1), default=16, help="jobs of the array running at once (slurm launcher)"
+    )
+    parser.add_argument(
+        "--timeout-min",
+        type=int_argument(1),
+        default=24 * 60,
+        help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint",
+    )
+    parser.add_argument(
+        "--status", action="store_true", help="list finished, running, interrupted, diverged and missing runs, and stop"
+    )
+    parser.add_argument(
+        "--retime-busy",
+        action="store_true",
+        help="move aside finished records timed while the machine was busy (load above its cores) and rerun them",
+    )
     args = parser.parse_args(argv)
     settings = chapters.chapter(args.chapter).profile(args.profile)
     configs = chapters.chapter(args.chapter).expand(settings)
@@ -151,13 +178,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(launch.summarize(launch.status(chosen, args.out)))
         return
     if args.retime_busy:
-        print(f"{len(set_aside_busy([configs[k] for k in keys], args.out))} busy-timed record(s) moved aside to be rerun")
+        print(
+            f"{len(set_aside_busy([configs[k] for k in keys], args.out))} busy-timed record(s) moved aside to be rerun"
+        )
     if args.launcher != "local":
-        jobs = launch.submit(chosen, args.out, args.launcher, args.partition, args.gpus_per_run, args.cpus_per_run,
-                             args.max_parallel, args.timeout_min, threads=settings.threads)
-        print(f"submitted {len(jobs)} job(s) for the {len(chosen)} runs ({len(chosen) - len(jobs)} already done); logs in "
-              f"{Path(args.out) / 'submitit'}; watch with: python -m lossprio.sweep {args.chapter} --profile {args.profile} "
-              f"--out {args.out} --status")
+        jobs = launch.submit(
+            chosen,
+            args.out,
+            args.launcher,
+            args.partition,
+            args.gpus_per_run,
+            args.cpus_per_run,
+            args.max_parallel,
+            args.timeout_min,
+            threads=settings.threads,
+        )
+        print(
+            f"submitted {len(jobs)} job(s) for the {len(chosen)} runs ({len(chosen) - len(jobs)} already done); logs "
+            "in "
+            f"{Path(args.out) / 'submitit'}; watch with: python -m lossprio.sweep {args.chapter} --profile "
+            f"{args.profile} "
+            f"--out {args.out} --status"
+        )
         return
     start = time.perf_counter()
     try:

@@ -1,16 +1,19 @@
 """The training loop: any model, any selector, honest accounting, resumable after a kill.
 
 Per candidate batch: an optional no-grad selection forward (in the selector's reference mode,
-``selection_eval_mode``), the selector's decision, and the chosen (already augmented) examples queued; every full queue of ``batch_size`` is one
-training forward+backward+step. Leftovers train as a smaller batch at the end of an epoch.
-After every epoch a checkpoint and the record are written atomically; a restarted run with the
-same config resumes from the last checkpoint and ends with the same metrics as an uninterrupted
-run (bit-identical on the CPU), because every random stream is seeded by (seed, epoch).
+``selection_eval_mode``), the selector's decision, and the chosen (already augmented) examples
+queued; every full queue of ``batch_size`` is one training forward+backward+step. Leftovers train as
+a smaller batch at the end of an epoch. After every epoch a checkpoint and the record are written
+atomically; a restarted run with the same config resumes from the last checkpoint and ends with the
+same metrics as an uninterrupted run (bit-identical on the CPU), because every random stream is
+seeded by (seed, epoch).
 
 What a run is built from (data, model, optimizer, selector) comes from :mod:`lossprio.assemble`,
-where its record and checkpoint live from :mod:`lossprio.store`. The same code runs on CPUs and GPUs; the CPU-only CI exercises autocast and channels_last by
-forcing them on, and the few lines only a GPU has run are marked "GPU only".
+where its record and checkpoint live from :mod:`lossprio.store`. The same code runs on CPUs and
+GPUs; the CPU-only CI exercises autocast and channels_last by forcing them on, and the few lines
+only a GPU has run are marked "GPU only".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +43,11 @@ from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 def learning_rate(config: TrainConfig, counters: Counters, train_size: int) -> float:
     """Step schedule: ``lr × gamma^(milestones passed)``, milestones in epochs, backprops, or
     backprops per training-set size (``backprop_epochs``)."""
-    progress = {"epoch": counters.epoch, "backprops": counters.backprops,
-                "backprop_epochs": counters.backprops / train_size}[config.lr_unit]
+    progress = {
+        "epoch": counters.epoch,
+        "backprops": counters.backprops,
+        "backprop_epochs": counters.backprops / train_size,
+    }[config.lr_unit]
     return config.lr * config.lr_gamma ** sum(progress >= m for m in config.lr_milestones)
 
 
@@ -74,6 +80,7 @@ class FeatureNorms:
 
 # ----------------------------------------------------------------------------- the loop
 
+
 class Trainer:
     """One run's loop state; :func:`run` drives it."""
 
@@ -86,13 +93,26 @@ class Trainer:
         self.selection_counts = torch.zeros(len(setup.train), dtype=torch.int64, device=device)
         cl = channels_last(config, device)
         # With B > b (candidate sampling, Kath18's pool) an incomplete last candidate batch is dropped.
-        self.candidate_batches = BatchIterator(setup.train, config.candidate_size, device=device, augment=setup.augment, seed=config.seed,
-                                        channels_last=cl, drop_last=config.candidate_size > config.batch_size)
-        self.test = BatchIterator(setup.test, 1024, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl)
+        self.candidate_batches = BatchIterator(
+            setup.train,
+            config.candidate_size,
+            device=device,
+            augment=setup.augment,
+            seed=config.seed,
+            channels_last=cl,
+            drop_last=config.candidate_size > config.batch_size,
+        )
+        self.test = BatchIterator(
+            setup.test, 1024, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl
+        )
         self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
         self.finite = torch.ones((), dtype=torch.bool, device=device)  # every training loss so far finite
-        self.tracker = probes.Tracker(len(setup.train), config.track_examples, derive_seed(config.seed, 4), device) if config.track_examples else None
+        self.tracker = (
+            probes.Tracker(len(setup.train), config.track_examples, derive_seed(config.seed, 4), device)
+            if config.track_examples
+            else None
+        )
         self.last_candidates: Batch | None = None  # what the gradient-similarity probe looks at
 
     def selection_forward(self, inputs: Tensor) -> Tensor:
@@ -124,14 +144,22 @@ class Trainer:
         probe = self.config.score_probe_every
         if probe and logits is not None and (self.counters.candidates // self.config.candidate_size) % probe == 0:
             with self.clock("probe"):
-                measures = probes.score_concentration(logits, batch.labels, extras["irreducible_loss"], self.setup.corrupted[batch.indices])
+                measures = probes.score_concentration(
+                    logits, batch.labels, extras["irreducible_loss"], self.setup.corrupted[batch.indices]
+                )
             self.record.score_probes.append({"step": self.counters.step, "epoch": self.counters.epoch, **measures})
         self.counters.candidates += batch.indices.numel()
         self.last_candidates = batch
         if self.tracker is not None:
             with self.clock("probe"):
-                self.tracker.observe(self.counters.epoch, self.counters.step, batch.indices, selection.scores,
-                                     selector.probabilities(selection), chosen)
+                self.tracker.observe(
+                    self.counters.epoch,
+                    self.counters.step,
+                    batch.indices,
+                    selection.scores,
+                    selector.probabilities(selection),
+                    chosen,
+                )
 
     def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
         """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
@@ -152,7 +180,14 @@ class Trainer:
         self.counters.step += 1
         self.counters.backprops += n
         self.counters.training_forwards += n
-        self.steps.add(self.counters.step, self.counters.backprops, lr, n, loss.detach(), self.setup.corrupted[indices].float().mean())
+        self.steps.add(
+            self.counters.step,
+            self.counters.backprops,
+            lr,
+            n,
+            loss.detach(),
+            self.setup.corrupted[indices].float().mean(),
+        )
         if self.config.eval_every and self.counters.step % self.config.eval_every == 0:
             self.evaluate()
         if self.config.probe_every and self.counters.step % self.config.probe_every == 0:
@@ -166,7 +201,9 @@ class Trainer:
         batch = self.last_candidates
         if batch is None or batch.indices.numel() < 3:
             return
-        generator = torch.Generator(device=self.device).manual_seed(derive_seed(self.config.seed, self.counters.step, 5))
+        generator = torch.Generator(device=self.device).manual_seed(
+            derive_seed(self.config.seed, self.counters.step, 5)
+        )
         with self.clock("probe"):
             measures = probes.gradient_similarity(self.setup.model, batch.inputs, batch.labels, generator, self.amp)
         self.record.probes.append({"step": self.counters.step, "epoch": self.counters.epoch, **measures})
@@ -223,20 +260,34 @@ class Trainer:
         if not bool(self.finite):
             losses = self.steps.flush()["loss"]
             position = next(i for i, v in enumerate(losses) if not math.isfinite(v))
-            raise Diverged(self.steps.columns["step"][position], self.counters.epoch, "the training loss", losses[position])
+            raise Diverged(
+                self.steps.columns["step"][position], self.counters.epoch, "the training loss", losses[position]
+            )
 
-    def mark_diverged(self, diverged: "Diverged") -> str:
+    def mark_diverged(self, diverged: Diverged) -> str:
         """Record where and why the run diverged; returns the message for the user."""
         self.sync_record()
         config = self.config
-        lr = self.steps.columns["lr"][diverged.step - 1] if 0 < diverged.step <= len(self.steps.columns["lr"]) else learning_rate(config, self.counters, len(self.setup.train))
-        message = (f"run {config.run_id} diverged: {diverged.what} became {diverged.value} at step {diverged.step} "
-                   f"(epoch {diverged.epoch}) with lr={lr:g} ({config.optimizer}, lr setting {config.lr:g}); "
-                   f"a learning rate too high for this model and batch size is the usual cause: lower lr")
+        lr = (
+            self.steps.columns["lr"][diverged.step - 1]
+            if 0 < diverged.step <= len(self.steps.columns["lr"])
+            else learning_rate(config, self.counters, len(self.setup.train))
+        )
+        message = (
+            f"run {config.run_id} diverged: {diverged.what} became {diverged.value} at step {diverged.step} "
+            f"(epoch {diverged.epoch}) with lr={lr:g} ({config.optimizer}, lr setting {config.lr:g}); "
+            f"a learning rate too high for this model and batch size is the usual cause: lower lr"
+        )
         self.record.status, self.record.finished = "diverged", now()
-        self.record.diverged = {"step": diverged.step, "epoch": diverged.epoch, "what": diverged.what,
-                                "value": str(diverged.value), "lr": lr, "setting": {"lr": config.lr, "optimizer": config.optimizer},
-                                "message": message}
+        self.record.diverged = {
+            "step": diverged.step,
+            "epoch": diverged.epoch,
+            "what": diverged.what,
+            "value": str(diverged.value),
+            "lr": lr,
+            "setting": {"lr": config.lr, "optimizer": config.optimizer},
+            "message": message,
+        }
         return message
 
     # -- persistence
@@ -253,20 +304,29 @@ class Trainer:
 
     def checkpoint(self, path: Path) -> None:
         self.sync_record()
-        save_tensors({
-            "model": self.setup.model.state_dict(),
-            "optimizer": self.setup.optimizer.state_dict(),
-            "selector": self.setup.selector.state_dict(),
-            "counters": asdict(self.counters),
-            "record": asdict(self.record),
-        }, path, format=RECORD_FORMAT, config_hash=self.config.config_hash, run_id=self.config.run_id)
+        save_tensors(
+            {
+                "model": self.setup.model.state_dict(),
+                "optimizer": self.setup.optimizer.state_dict(),
+                "selector": self.setup.selector.state_dict(),
+                "counters": asdict(self.counters),
+                "record": asdict(self.record),
+            },
+            path,
+            format=RECORD_FORMAT,
+            config_hash=self.config.config_hash,
+            run_id=self.config.run_id,
+        )
 
     def restore(self, path: Path) -> None:
         """Continue from a checkpoint; :class:`FileProblem` if it is damaged or belongs to another config."""
         header, state = load_tensors(path, map_location=self.device)
         if header.get("format") != RECORD_FORMAT or header.get("config_hash") != self.config.config_hash:
-            raise FileProblem(path, f"a checkpoint of another run (format {header.get('format')}, "
-                                    f"config_hash {str(header.get('config_hash'))[:10]}…, this run's {self.config.config_hash[:10]}…)")
+            raise FileProblem(
+                path,
+                f"a checkpoint of another run (format {header.get('format')}, "
+                f"config_hash {str(header.get('config_hash'))[:10]}…, this run's {self.config.config_hash[:10]}…)",
+            )
         self.setup.model.load_state_dict(state["model"])
         self.setup.optimizer.load_state_dict(state["optimizer"])
         self.setup.selector.load_state_dict(state["selector"])
@@ -292,8 +352,13 @@ class DivergenceWarning(RuntimeWarning):
     """Issued when a run diverges (its record says where)."""
 
 
-def run(config: TrainConfig, out_dir: str | Path = "results", progress: bool = True, cache_dir: str | Path | None = None,
-        wait: bool = True) -> RunRecord:
+def run(
+    config: TrainConfig,
+    out_dir: str | Path = "results",
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    wait: bool = True,
+) -> RunRecord:
     """Train as ``config`` says; write ``out_dir/<run_id>/record.json``; resume or skip if one exists.
 
     A record or checkpoint is used only if it carries this config's hash and passes its checks;
@@ -326,14 +391,21 @@ def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: 
     record_path, checkpoint_path = run_dir / RECORD, run_dir / CHECKPOINT
     device = resolve_device(config.device)
     setup = assemble(config, device, cache_dir, progress)
-    record = RunRecord(config.run_id, config.to_dict(), git_commit(), machine_info(device),
-                       corrupted=setup.corrupted.nonzero().flatten().tolist())
+    record = RunRecord(
+        config.run_id,
+        config.to_dict(),
+        git_commit(),
+        machine_info(device),
+        corrupted=setup.corrupted.nonzero().flatten().tolist(),
+    )
     trainer = Trainer(config, setup, device, record)
     examples = len(setup.train) if setup.among is None else setup.among.numel()
     batches = trainer.candidate_batches.batches_for(examples)
     if batches == 0:
-        raise ValueError(f"candidate_batch={config.candidate_size} exceeds the {examples} training examples: no full candidate "
-                         f"batch, so no training step (raise train_fraction={config.train_fraction} or lower candidate_batch)")
+        raise ValueError(
+            f"candidate_batch={config.candidate_size} exceeds the {examples} training examples: no full candidate "
+            f"batch, so no training step (raise train_fraction={config.train_fraction} or lower candidate_batch)"
+        )
     if checkpoint_path.exists():
         try:
             trainer.restore(checkpoint_path)
@@ -343,7 +415,9 @@ def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: 
     total = config.epochs * batches
     trainer.record.load_average.append(list(os.getloadavg()))
     try:
-        with tqdm(total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress) as bar:
+        with tqdm(
+            total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress
+        ) as bar:
             while not trainer.finished():
                 trainer.run_epoch(bar)
                 trainer.checkpoint(checkpoint_path)
@@ -369,7 +443,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="results")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    record = run(TrainConfig.from_dict(json.loads(Path(args.config).read_text())), args.out, progress=not args.no_progress)
+    record = run(
+        TrainConfig.from_dict(json.loads(Path(args.config).read_text())), args.out, progress=not args.no_progress
+    )
     print(json.dumps({"run_id": record.run_id, "best_test_error": record.best_test_error, "counters": record.counters}))
 
 

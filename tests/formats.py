@@ -3,6 +3,7 @@
 Images are random uint8 and labels cycle through the classes; every writer returns what it
 wrote as (images N×C×H×W, labels) per split, for the tests to compare against.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -22,9 +23,23 @@ def random_split(n: int, channels: int, size: int, classes: int, seed: int) -> t
 def write_cifar(root: Path, classes: int = 10, per_batch: int = 40, test: int = 60) -> Written:
     """CIFAR-10 (``cifar-10-batches-py``) or CIFAR-100 (``cifar-100-python``) pickled batches."""
     if classes == 10:
-        folder, train_files, test_file, meta_file, key, label_key = root / "cifar-10-batches-py", [f"data_batch_{k}" for k in range(1, 6)], "test_batch", "batches.meta", "label_names", "labels"
+        folder, train_files, test_file, meta_file, key, label_key = (
+            root / "cifar-10-batches-py",
+            [f"data_batch_{k}" for k in range(1, 6)],
+            "test_batch",
+            "batches.meta",
+            "label_names",
+            "labels",
+        )
     else:
-        folder, train_files, test_file, meta_file, key, label_key = root / "cifar-100-python", ["train"], "test", "meta", "fine_label_names", "fine_labels"
+        folder, train_files, test_file, meta_file, key, label_key = (
+            root / "cifar-100-python",
+            ["train"],
+            "test",
+            "meta",
+            "fine_label_names",
+            "fine_labels",
+        )
     folder.mkdir(parents=True)
     parts = []
     for position, name in enumerate(train_files + [test_file]):
@@ -35,8 +50,10 @@ def write_cifar(root: Path, classes: int = 10, per_batch: int = 40, test: int = 
     with open(folder / meta_file, "wb") as stream:
         pickle.dump({key: [f"class{k}" for k in range(classes)]}, stream)
     train = [p for p in parts if p[0] != test_file]
-    return {"train": (np.concatenate([p[1] for p in train]), np.concatenate([p[2] for p in train])),
-            "test": (parts[-1][1], parts[-1][2])}
+    return {
+        "train": (np.concatenate([p[1] for p in train]), np.concatenate([p[2] for p in train])),
+        "test": (parts[-1][1], parts[-1][2]),
+    }
 
 
 def write_svhn(root: Path, sizes: dict[str, int] | None = None) -> Written:
@@ -47,7 +64,10 @@ def write_svhn(root: Path, sizes: dict[str, int] | None = None) -> Written:
     written = {}
     for position, (split, n) in enumerate((sizes or {"train": 50, "test": 30, "extra": 40}).items()):
         images, labels = random_split(n, 3, 32, 10, position)
-        savemat(root / f"{split}_32x32.mat", {"X": images.transpose(2, 3, 1, 0), "y": np.where(labels == 0, 10, labels)[:, None]})
+        savemat(
+            root / f"{split}_32x32.mat",
+            {"X": images.transpose(2, 3, 1, 0), "y": np.where(labels == 0, 10, labels)[:, None]},
+        )
         written[split] = (images, labels)
     return written
 
@@ -90,7 +110,9 @@ def write_qmnist(root: Path, train: int = 50, test: int = 10_030) -> Written:
     return written
 
 
-def write_image_folder(root: Path, splits: dict[str, int], size: int, suffix: str = ".png", classes: int = 3) -> Written:
+def write_image_folder(
+    root: Path, splits: dict[str, int], size: int, suffix: str = ".png", classes: int = 3
+) -> Written:
     """An ImageFolder tree ``root/<split>/<class>/<k><suffix>`` (PNG keeps the pixels exact)."""
     from PIL import Image
 

@@ -11,7 +11,12 @@ def test_random_crop_is_a_window_of_the_padded_image(tiny_set):
     padded = F.pad(images, (2, 2, 2, 2))
     offsets = set()
     for k in range(len(images)):
-        windows = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(padded[k, :, dy : dy + 8, dx : dx + 8], cropped[k])]
+        windows = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if torch.equal(padded[k, :, dy : dy + 8, dx : dx + 8], cropped[k])
+        ]
         assert windows, f"crop {k} is no window of its padded image"
         offsets.update(windows)
     assert len(offsets) > 10  # offsets vary between images

@@ -1,4 +1,5 @@
 """The book pipeline: a smoke reproduction into a temporary folder, and the jupyter-book build."""
+
 import json
 import shutil
 import subprocess
@@ -6,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from lossprio.chapters import hu2021
+from lossprio.chapters import chapter_names, hu2021
 from lossprio.reproduce import ROOT, reproduce
 
 
@@ -16,7 +17,9 @@ def cell_errors(notebook: Path) -> list[str]:
 
 
 def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path):
-    [page] = reproduce("smoke", ["hu2021"], book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False)
+    [page] = reproduce(
+        "smoke", ["hu2021"], book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False
+    )
     assert page == tmp_path / "book" / "hu2021.ipynb" and not cell_errors(page)
     text = page.read_text()
     assert text.count('"image/png"') >= 4  # figures 1/2, 3, 4 and S5–S11
@@ -31,17 +34,21 @@ def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path
 
 def test_committed_pages_exist_and_ran_cleanly():
     toc = (ROOT / "_toc.yml").read_text()
-    for page in ("intro", "corruptions", "jiang2019", "hu2021", "mindermann2022", "crosspaper", "run_it_yourself"):
+    for page in ("intro", "corruptions", *chapter_names(), "run_it_yourself"):
         assert f"book/{page}" in toc
         assert not cell_errors(ROOT / "book" / f"{page}.ipynb")
 
 
 def test_book_builds_with_warnings_as_errors(tmp_path):
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    result = subprocess.run([jupyter_book, "build", str(ROOT), "--path-output", str(tmp_path), "-W", "--keep-going"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [jupyter_book, "build", str(ROOT), "--path-output", str(tmp_path), "-W", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for page in ("intro", "jiang2019", "hu2021", "mindermann2022", "crosspaper", "run_it_yourself", "references"):
+    for page in ("intro", *chapter_names(), "run_it_yourself", "contributing", "references"):
         assert (tmp_path / "_build" / "html" / "book" / f"{page}.html").exists(), page
 
 
@@ -51,24 +58,41 @@ def test_reproduce_gives_each_notebook_the_parameters_it_declares_and_runs_the_s
     from lossprio import reproduce as module
 
     calls = []
-    monkeypatch.setattr(papermill, "execute_notebook", lambda source, target, parameters, **_: (calls.append((Path(source).stem, parameters)),
-                                                                                                 Path(target).write_text("{}")))
+    monkeypatch.setattr(
+        papermill,
+        "execute_notebook",
+        lambda source, target, parameters, **_: (
+            calls.append((Path(source).stem, parameters)),
+            Path(target).write_text("{}"),
+        ),
+    )
     module.reproduce("cpu", None, book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False)
     names = [name for name, _ in calls]
-    assert names[-2:] == ["intro", "run_it_yourself"] and {"jiang2019", "hu2021", "mindermann2022", "corruptions"} <= set(names)
+    assert names[-2:] == ["intro", "run_it_yourself"] and {
+        "jiang2019",
+        "hu2021",
+        "mindermann2022",
+        "corruptions",
+    } <= set(names)
     assert names.index("crosspaper") > names.index("mindermann2022")  # it reads chapter M's records
     given = dict(calls)
     assert given["corruptions"] == {}
-    assert set(given["crosspaper"]) == {"profile", "progress", "results_root"} and given["crosspaper"]["profile"] == "cpu"
+    assert (
+        set(given["crosspaper"]) == {"profile", "progress", "results_root"} and given["crosspaper"]["profile"] == "cpu"
+    )
     assert given["hu2021"]["profile"] == "cpu" and given["hu2021"]["results_dir"].endswith("results/hu2021")
-    assert given["intro"]["profile"] == "cpu" and given["intro"]["results_root"].endswith("results") and "results_dir" not in given["intro"]
+    assert (
+        given["intro"]["profile"] == "cpu"
+        and given["intro"]["results_root"].endswith("results")
+        and "results_dir" not in given["intro"]
+    )
     assert set(given["run_it_yourself"]) == {"results_root"}
 
 
 def test_the_dashboard_reads_records_without_running_anything(tmp_path):
     from lossprio import sweep
-    from lossprio.store import done_records
     from lossprio.notebook import provenance
+    from lossprio.store import done_records
 
     configs = hu2021.CHAPTER.runs("smoke")
     assert done_records(configs, tmp_path) == {} and not list(tmp_path.iterdir())  # read only: no folder made
@@ -76,4 +100,7 @@ def test_the_dashboard_reads_records_without_running_anything(tmp_path):
     records = sweep.run_all(some, tmp_path, progress=False)
     assert set(done_records(configs, tmp_path)) == set(some)
     text = provenance(records, "hu2021", "smoke")
-    assert text.startswith("**What these runs cost:** 2 runs at profile `smoke`") and "/tree/main/results/hu2021/smoke)" in text
+    assert (
+        text.startswith("**What these runs cost:** 2 runs at profile `smoke`")
+        and "/tree/main/results/hu2021/smoke)" in text
+    )

@@ -109,8 +109,13 @@ def test_ambiguous_blends_with_another_class_and_takes_either_label():
 
 
 def test_structured_uses_the_datasets_own_pairs():
-    clean = make_image_set(torch.zeros(1000, 1, 2, 2, dtype=torch.uint8), torch.arange(1000) % 10,
-                           [str(k) for k in range(10)], "fashion-mnist", "train")
+    clean = make_image_set(
+        torch.zeros(1000, 1, 2, 2, dtype=torch.uint8),
+        torch.arange(1000) % 10,
+        [str(k) for k in range(10)],
+        "fashion-mnist",
+        "train",
+    )
     noisy, mask = corruptions.apply(clean, "structured", 0.5, seed=0)
     assert set(clean.labels[mask].tolist()) == {6, 2, 7}  # shirt, pullover, sneaker
     assert dict(zip(clean.labels[mask].tolist(), noisy.labels[mask].tolist())) == {6: 0, 2: 4, 7: 9}

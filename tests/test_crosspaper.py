@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from lossprio import plots, sweep
-from lossprio.chapters import crosspaper as X, mindermann2022 as M
+from lossprio.chapters import crosspaper as X
+from lossprio.chapters import mindermann2022 as M
+from lossprio.chapters.kit import EPOCH
 from lossprio.reproduce import execution_order
 
 
@@ -19,11 +21,17 @@ def test_grid_is_every_method_on_every_data_setting_at_one_budget():
     budget = X.budget(settings)
     for key, config in runs.items():
         method, data = X.METHODS[key.method], X.DATA[key.data]
-        assert (config.budget, config.batch_size, config.split, config.optimizer, config.lr_milestones) == (budget, settings.keep, "half", "adamw", ())
+        assert (config.budget, config.batch_size, config.split, config.optimizer, config.lr_milestones) == (
+            budget,
+            settings.keep,
+            "half",
+            "adamw",
+            (),
+        )
         assert (config.corruption, config.corruption_fraction) == (data.corruption, data.fraction)
         assert bool(config.relevant_classes) is data.relevance and not config.corrupt_holdout
         assert config.selector == method.selector
-        if method.traversal == X.EPOCH:  # papers J/H: epochs of b (VR: pools of 3b), enough of them for the budget
+        if method.traversal == EPOCH:  # papers J/H: epochs of b (VR: pools of 3b), enough of them for the budget
             assert config.candidate_size == method.pool * settings.keep
             assert (config.epochs - 2) * method.share_trained >= budget
             assert config.selection_eval_mode is True
@@ -38,10 +46,15 @@ def test_runs_chapter_m_has_are_chapter_ms_runs():
         settings = X.CHAPTER.profile(profile)
         ours, theirs = X.runs(settings), M.CHAPTER.runs(profile)
         theirs_by_key = {(k.experiment, k.method, k.noise, k.seed): c.run_id for k, c in theirs.items()}
-        # chapter M's methods (its uniform as "uniform, n_B → n_b") on the data chapter M has (its relevance split as "low relevance")
+        # chapter M's methods (its uniform as "uniform, n_B → n_b") on the data chapter M has
+        # (its relevance split as "low relevance")
         m_label = {"uniform, n_B → n_b": M.BASELINE, **{m: m for m in M.METHODS if m != M.BASELINE}}
-        m_data = {"pristine": (M.MAIN, M.CLEAN), "label flips 10 %": (M.MAIN, M.NOISY),
-                  "structured noise": (M.MAIN, "structured noise"), "low relevance": (M.RELEVANCE, M.CLEAN)}
+        m_data = {
+            "pristine": (M.MAIN, M.CLEAN),
+            "label flips 10 %": (M.MAIN, M.NOISY),
+            "structured noise": (M.MAIN, "structured noise"),
+            "low relevance": (M.RELEVANCE, M.CLEAN),
+        }
         shared = 0
         for key, config in ours.items():
             if key.method in m_label and key.data in m_data:
@@ -103,7 +116,12 @@ def test_guide_names_the_fastest_method_that_does_not_end_worse_and_the_ones_tha
     monkeypatch.setattr(X, "speedup_grid", lambda records, factor: speed)
     monkeypatch.setattr(X, "final_error_grid", lambda records: final)
     sentence = next(s for s in X.guide({}, 1.1) if s.startswith("**Label noise**"))
-    assert sentence.split("without ending more than")[1].split(";")[0].strip().startswith("0.5 points worse: RHO-LOSS (2.0x")
+    assert (
+        sentence.split("without ending more than")[1]
+        .split(";")[0]
+        .strip()
+        .startswith("0.5 points worse: RHO-LOSS (2.0x")
+    )
     assert "loss (5.0x" not in sentence and "Never reached it in at least one of these settings: SB β=2." in sentence
     assert "SVP" not in sentence
 
@@ -119,9 +137,14 @@ def test_heatmap_marks_never_reached_cells_so_they_cannot_pass_for_a_value():
 
 
 def test_cost_chart_draws_each_method_once_and_a_never_reached_median_at_the_edge():
-    table = pd.DataFrame({"selecting (% of training time)": [2.0, 40.0, 1.0],
-                          "speedup in backprops (median setting)": [1.0, 4.0, 0.0],
-                          "speedup in wall clock (median setting)": [0.9, 2.0, 0.0]}, index=["uniform", "RHO-LOSS", "SVP"])
+    table = pd.DataFrame(
+        {
+            "selecting (% of training time)": [2.0, 40.0, 1.0],
+            "speedup in backprops (median setting)": [1.0, 4.0, 0.0],
+            "speedup in wall clock (median setting)": [0.9, 2.0, 0.0],
+        },
+        index=["uniform", "RHO-LOSS", "SVP"],
+    )
     fig, axes = plt.subplots(1, 2)
     plots.cost_and_savings(axes, table)
     cost, speed = axes

@@ -40,7 +40,9 @@ def test_image_folder_layout_loads_and_resizes(tmp_path):
     for class_name, colour in (("cat", 10), ("dog", 200)):
         (tmp_path / "valid" / class_name).mkdir(parents=True)
         for k in range(3):
-            Image.fromarray(np.full((40, 40, 3), colour + k, dtype=np.uint8)).save(tmp_path / "valid" / class_name / f"{k}.png")
+            Image.fromarray(np.full((40, 40, 3), colour + k, dtype=np.uint8)).save(
+                tmp_path / "valid" / class_name / f"{k}.png"
+            )
     image_set = data.load("cinic10", "valid", tmp_path)
     assert image_set.image_shape == (3, 32, 32) and image_set.classes == ("cat", "dog")
     assert image_set.labels.tolist() == [0, 0, 0, 1, 1, 1]

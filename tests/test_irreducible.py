@@ -19,15 +19,26 @@ def test_holdout_losses_are_cached_by_config_and_data(digits, tmp_path):
     train, augment = digits
     target, holdout = halves(train)
     config = irreducible.ILConfig(model="mlp", epochs=3)
-    losses = irreducible.irreducible_losses(target, holdout, config, augment, torch.device("cpu"), tmp_path, progress=False)
+    losses = irreducible.irreducible_losses(
+        target, holdout, config, augment, torch.device("cpu"), tmp_path, progress=False
+    )
     assert losses.shape == (len(target),) and torch.isfinite(losses).all() and (losses >= 0).all()
     assert losses.mean() < 1.0  # the IL model learned the digits from the other half
     start = time.perf_counter()
-    cached = irreducible.irreducible_losses(target, holdout, config, augment, torch.device("cpu"), tmp_path, progress=False)
+    cached = irreducible.irreducible_losses(
+        target, holdout, config, augment, torch.device("cpu"), tmp_path, progress=False
+    )
     assert torch.equal(cached, losses) and time.perf_counter() - start < 1.0
     assert len(list(tmp_path.glob("il-*.pt"))) == 1
-    other = irreducible.irreducible_losses(target, holdout, irreducible.ILConfig(model="mlp", epochs=3, holdout_fraction=0.5),
-                                           augment, torch.device("cpu"), tmp_path, progress=False)
+    other = irreducible.irreducible_losses(
+        target,
+        holdout,
+        irreducible.ILConfig(model="mlp", epochs=3, holdout_fraction=0.5),
+        augment,
+        torch.device("cpu"),
+        tmp_path,
+        progress=False,
+    )
     assert not torch.equal(other, losses) and len(list(tmp_path.glob("il-*.pt"))) == 2
 
 

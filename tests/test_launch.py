@@ -1,5 +1,6 @@
 """Sweeps beyond one machine: submitit's local executor runs runs as separate processes, a
 timed-out job is requeued and resumes, and the status command tells every state apart."""
+
 import os
 import signal
 import subprocess
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from lossprio import launch, locks
-from lossprio.sweep import run_all
 from lossprio.store import run_folder
+from lossprio.sweep import run_all
 from lossprio.train import run
 
 from .test_reliability import hold, killed_checkpoint
@@ -25,7 +26,9 @@ def test_submitit_local_jobs_preempted_mid_run_end_with_the_records_of_a_plain_s
     pytest.importorskip("submitit")
     configs = {k: small_config("sb", epochs=20, batch_size=8, eval_every=100, seed=k) for k in range(2)}
     plain = run_all(configs, tmp_path / "plain", progress=False)
-    jobs = launch.submit(configs, tmp_path / "cluster", "submitit-local", timeout_min=20)  # threads as the plain sweep (results depend on them)
+    jobs = launch.submit(
+        configs, tmp_path / "cluster", "submitit-local", timeout_min=20
+    )  # threads as the plain sweep (results depend on them)
     assert len(jobs) == 2
     # preempt job 0 mid-run as a cluster would: SIGUSR2 to the process training it (the run lock names it)
     folder = run_folder(tmp_path / "cluster", configs[0].run_id)
@@ -68,11 +71,23 @@ def test_status_tells_every_state_apart(tmp_path):
 
 
 def test_the_sweep_command_reports_status_and_refuses_bad_launchers(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "lossprio.sweep", "hu2021", "--out", str(tmp_path), "--status"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "lossprio.sweep", "hu2021", "--out", str(tmp_path), "--status"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0 and result.stdout.startswith("38 missing"), result.stderr
-    result = subprocess.run([sys.executable, "-m", "lossprio.sweep", "hu2021", "--out", str(tmp_path), "--launcher", "pbs"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "lossprio.sweep", "hu2021", "--out", str(tmp_path), "--launcher", "pbs"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 2 and "argument --launcher: invalid choice: 'pbs'" in result.stderr
-    with pytest.raises(ValueError, match=r"launcher='local' is not allowed here; choose one of \['slurm', 'submitit-local'\]"):
+    with pytest.raises(
+        ValueError, match=r"launcher='local' is not allowed here; choose one of \['slurm', 'submitit-local'\]"
+    ):
         launch.submit({}, tmp_path, "local")

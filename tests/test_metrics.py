@@ -6,7 +6,10 @@ from lossprio.records import RunRecord
 
 def record(backprops, errors, wall=None) -> RunRecord:
     wall = wall or backprops
-    evals = [{"backprops": b, "train_wall_s": w, "step": b // 10, "test_error": e} for b, w, e in zip(backprops, wall, errors)]
+    evals = [
+        {"backprops": b, "train_wall_s": w, "step": b // 10, "test_error": e}
+        for b, w, e in zip(backprops, wall, errors)
+    ]
     return RunRecord(run_id="r", config={}, commit="c", machine={}, evals=evals)
 
 

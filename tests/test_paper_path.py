@@ -1,6 +1,7 @@
 """The paper-scale path, exercised without a GPU or internet: every loader on files in its
 dataset's own format, chapter H's ``paper`` profile end to end with only sizes shrunk, the
 autocast and channels_last branches, and the Colab bootstrap cell."""
+
 import dataclasses
 import json
 import subprocess
@@ -45,21 +46,27 @@ def assert_loaded(name: str, root: Path, written: formats.Written, order=None) -
         assert loaded.name == name and loaded.split == split and len(loaded.classes) == loaded.num_classes
 
 
-@pytest.mark.parametrize("name,writer", [
-    ("cifar10", lambda root: formats.write_cifar(root, classes=10)),
-    ("cifar100", lambda root: formats.write_cifar(root, classes=100, per_batch=200, test=100)),
-    ("svhn", formats.write_svhn),
-    ("mnist", formats.write_mnist),
-    ("qmnist", formats.write_qmnist),
-])
+@pytest.mark.parametrize(
+    "name,writer",
+    [
+        ("cifar10", lambda root: formats.write_cifar(root, classes=10)),
+        ("cifar100", lambda root: formats.write_cifar(root, classes=100, per_batch=200, test=100)),
+        ("svhn", formats.write_svhn),
+        ("mnist", formats.write_mnist),
+        ("qmnist", formats.write_qmnist),
+    ],
+)
 def test_torchvision_loaders_read_their_own_formats_offline(tmp_path, verified, name, writer):
     assert_loaded(name, tmp_path, writer(tmp_path))
 
 
-@pytest.mark.parametrize("name,splits,size,suffix", [
-    ("cinic10", {"train": 12, "valid": 6, "test": 6}, 32, ".png"),
-    ("clothing1m", {"train": 9, "clean_train": 6, "clean_val": 6, "clean_test": 6}, 64, ".png"),
-])
+@pytest.mark.parametrize(
+    "name,splits,size,suffix",
+    [
+        ("cinic10", {"train": 12, "valid": 6, "test": 6}, 32, ".png"),
+        ("clothing1m", {"train": 9, "clean_train": 6, "clean_val": 6, "clean_test": 6}, 64, ".png"),
+    ],
+)
 def test_image_folder_loaders_read_their_trees(tmp_path, name, splits, size, suffix):
     written = formats.write_image_folder(tmp_path, splits, size, suffix)
     assert_loaded(name, tmp_path, written, order="by class")
@@ -72,24 +79,54 @@ def test_image_folder_loaders_resize_jpegs(tmp_path):
 
 @pytest.fixture
 def cifar_root(tmp_path, verified):
-    formats.write_cifar(tmp_path / "cifar", classes=10, per_batch=110, test=60)  # 550 images: the pools of 3 × 128 (H) and 4 × 128 (J) fit
+    formats.write_cifar(
+        tmp_path / "cifar", classes=10, per_batch=110, test=60
+    )  # 550 images: the pools of 3 × 128 (H) and 4 × 128 (J) fit
     return tmp_path / "cifar"
 
 
 # Per chapter, the only settings the paper-path tests change: sizes (epochs, model depth and width, seeds, cadence).
 SHRINK = {
-    "hu2021": {"epochs": 2, "lr_milestones": (1,), "eval_every": 2, "model_kwargs": {"depth": 10, "widen": 1}, "seeds": (0,)},
-    "jiang2019": {"epochs": 2, "eval_every": 2, "probe_every": 2, "confidence_epochs": (1,), "track_examples": 8,
-                  "model_kwargs": {"depth": 10, "widen": 1, "dropout": 0.3}, "seeds": (0,)},
+    "hu2021": {
+        "epochs": 2,
+        "lr_milestones": (1,),
+        "eval_every": 2,
+        "model_kwargs": {"depth": 10, "widen": 1},
+        "seeds": (0,),
+    },
+    "jiang2019": {
+        "epochs": 2,
+        "eval_every": 2,
+        "probe_every": 2,
+        "confidence_epochs": (1,),
+        "track_examples": 8,
+        "model_kwargs": {"depth": 10, "widen": 1, "dropout": 0.3},
+        "seeds": (0,),
+    },
     # n_B → n_b shrunk with the data (the stand-in CIFAR's even half is 275 images), still a tenth; one torch
     # thread: with two, torch 2.14.1's CPU kernels crashed (general protection fault) on this shrunk ResNet-18 path
-    "mindermann2022": {"epochs": 2, "eval_every": 2, "score_probe_every": 1, "il_epochs": 1, "svp_proxy_epochs": 1,
-                       "model_kwargs": {"width": 4}, "il_model_kwargs": {"width": 4}, "candidate_batch": 60, "keep": 6,
-                       "other_targets": {"WRN-10-1": ["wrn", {"depth": 10, "widen": 1}]}, "holdout_fractions": (0.5,), "svp_fraction": 0.25,
-                       "lr_grid": (), "seeds": (0,), "threads": 1},
+    "mindermann2022": {
+        "epochs": 2,
+        "eval_every": 2,
+        "score_probe_every": 1,
+        "il_epochs": 1,
+        "svp_proxy_epochs": 1,
+        "model_kwargs": {"width": 4},
+        "il_model_kwargs": {"width": 4},
+        "candidate_batch": 60,
+        "keep": 6,
+        "other_targets": {"WRN-10-1": ["wrn", {"depth": 10, "widen": 1}]},
+        "holdout_fractions": (0.5,),
+        "svp_fraction": 0.25,
+        "lr_grid": (),
+        "seeds": (0,),
+        "threads": 1,
+    },
 }
 # the cross-paper grid runs paper M's loop: shrunk as chapter M (less its Fig. 5 experiments)
-SHRINK["crosspaper"] = {k: v for k, v in SHRINK["mindermann2022"].items() if k not in ("other_targets", "holdout_fractions", "lr_grid")}
+SHRINK["crosspaper"] = {
+    k: v for k, v in SHRINK["mindermann2022"].items() if k not in ("other_targets", "holdout_fractions", "lr_grid")
+}
 # Per chapter, the paper's recipe the shrunk profile must keep: dataset, model, augmentation, optimiser.
 RECIPES = {
     "hu2021": ("cifar10", "wrn", 4, True, "sgd", 0.1),
@@ -114,15 +151,21 @@ def test_paper_profile_keeps_the_papers_recipe_when_shrunk(cifar_root, name):
     changed = {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(shrunk, f.name)}
     assert changed == set(SHRINK[name]) | {"data_root"}
     config = next(iter(chapter(name).expand(shrunk).values()))
-    assert (config.dataset, config.model, config.crop_padding, config.flip, config.optimizer, config.lr) == RECIPES[name]
+    assert (config.dataset, config.model, config.crop_padding, config.flip, config.optimizer, config.lr) == RECIPES[
+        name
+    ]
     assert config.model_kwargs.get("dropout", 0.0) == paper.model_kwargs.get("dropout", 0.0)
 
 
 def test_paper_profile_runs_end_to_end_on_cifar_files(cifar_root, tmp_path):
     settings = shrunk_paper_settings("hu2021", cifar_root)
     configs = hu2021.runs(settings)
-    chosen = [("standard", None, 0.0, 0), ("SB 33 %", "random_labels", 0.5, 0), ("VR max 33 %", "gaussian", 0.25, 0),
-              ("SBE 50 %", "shuffle_pixels", 0.5, 0)]
+    chosen = [
+        ("standard", None, 0.0, 0),
+        ("SB 33 %", "random_labels", 0.5, 0),
+        ("VR max 33 %", "gaussian", 0.25, 0),
+        ("SBE 50 %", "shuffle_pixels", 0.5, 0),
+    ]
     records = sweep.run_all(configs, tmp_path / "records", progress=False, only=chosen)
     for key, record in records.items():
         assert record.status == "finished" and record.counters["epoch"] == 2, key
@@ -145,21 +188,43 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
     startup.mkdir(parents=True)
     (startup / "00-skip-md5.py").write_text(SKIP_MD5)
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    overrides = json.loads(json.dumps({"data_root": str(cifar_root), **SHRINK[name]}))  # as papermill passes them: lists
-    # a chapter's records go to results_dir/<profile>, or (a chapter that reads others' records) results_root/<chapter>/<profile>
+    overrides = json.loads(
+        json.dumps({"data_root": str(cifar_root), **SHRINK[name]})
+    )  # as papermill passes them: lists
+    # a chapter's records go to results_dir/<profile>, or (a chapter that reads others' records)
+    # results_root/<chapter>/<profile>
     folder = {"results_root": str(tmp_path)} if chapter(name).reuses else {"results_dir": str(tmp_path / name)}
-    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(tmp_path / f"{name}-paper.ipynb"), cwd=str(ROOT / "notebooks"),
-                               parameters={"profile": "paper", "overrides": overrides, **folder, "progress": False},
-                               progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(tmp_path / f"{name}-paper.ipynb"),
+        cwd=str(ROOT / "notebooks"),
+        parameters={"profile": "paper", "overrides": overrides, **folder, "progress": False},
+        progress_bar=False,
+        kernel_name="python3",
+    )
     records = list((tmp_path / name / "paper").glob("*/record.json"))
     assert len(records) == len(chapter(name).runs("paper", data_root=str(cifar_root), **SHRINK[name]))
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
 
 
 def test_autocast_and_channels_last_branches_run_on_the_cpu(tmp_path, cifar_root):
-    config = TrainConfig(dataset="cifar10", data_root=str(cifar_root), model="wrn", model_kwargs={"depth": 10, "widen": 1},
-                         selector="sb", selector_kwargs={"beta": 1.0, "warmup_epochs": 0}, epochs=1, batch_size=64,
-                         crop_padding=4, flip=True, cutout=16, amp=True, channels_last=True, device="cpu", test_fraction=0.5)
+    config = TrainConfig(
+        dataset="cifar10",
+        data_root=str(cifar_root),
+        model="wrn",
+        model_kwargs={"depth": 10, "widen": 1},
+        selector="sb",
+        selector_kwargs={"beta": 1.0, "warmup_epochs": 0},
+        epochs=1,
+        batch_size=64,
+        crop_padding=4,
+        flip=True,
+        cutout=16,
+        amp=True,
+        channels_last=True,
+        device="cpu",
+        test_fraction=0.5,
+    )
     with pytest.warns(RuntimeWarning, match="amp=True on cpu: bf16 autocast runs on a CPU but many times slower"):
         record = run(config, tmp_path, progress=False)
     assert record.status == "finished" and all(np.isfinite(record.steps["loss"]))
@@ -167,6 +232,7 @@ def test_autocast_and_channels_last_branches_run_on_the_cpu(tmp_path, cifar_root
 
 
 # ----------------------------------------------------------------------------- the Colab bootstrap cell
+
 
 def chapter_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -177,7 +243,9 @@ def test_every_notebook_installs_from_the_one_repository_url():
     assert url.startswith("https://") and url in (ROOT / "_config.yml").read_text()
     for path in chapter_notebooks():
         cell = notebook.bootstrap_cell(json.loads(path.read_text()))
-        assert "".join(cell["source"]) == notebook.bootstrap_source(url), f"{path.name}: run `python -m lossprio.notebook sync`"
+        assert "".join(cell["source"]) == notebook.bootstrap_source(url), (
+            f"{path.name}: run `python -m lossprio.notebook sync`"
+        )
         assert "remove-cell" in cell["metadata"]["tags"]
 
 
@@ -185,7 +253,9 @@ def test_sync_rewrites_the_bootstrap_cell_for_a_new_url(tmp_path):
     copy = tmp_path / "hu2021.ipynb"
     copy.write_text((ROOT / "notebooks" / "hu2021.ipynb").read_text())
     assert notebook.sync_bootstrap([copy], "https://example.org/fork/lossprio") == [copy]
-    assert "git+https://example.org/fork/lossprio" in "".join(notebook.bootstrap_cell(json.loads(copy.read_text()))["source"])
+    assert "git+https://example.org/fork/lossprio" in "".join(
+        notebook.bootstrap_cell(json.loads(copy.read_text()))["source"]
+    )
     assert notebook.sync_bootstrap([copy], "https://example.org/fork/lossprio") == []
 
 
@@ -200,8 +270,16 @@ def test_the_bootstrap_cell_installs_only_on_colab_without_lossprio(monkeypatch,
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "lossprio" and not installed else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "lossprio" and not installed else real_find_spec(name, *a),
+    )
     namespace: dict = {}
     exec(notebook.bootstrap_source(notebook.repository_url()), namespace)
-    expected = [[sys.executable, "-m", "pip", "install", "-q", f"git+{notebook.repository_url()}"]] if on_colab and not installed else []
+    expected = (
+        [[sys.executable, "-m", "pip", "install", "-q", f"git+{notebook.repository_url()}"]]
+        if on_colab and not installed
+        else []
+    )
     assert calls == expected and isinstance(namespace["_guard"], notebook.ParameterGuard)

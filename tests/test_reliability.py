@@ -1,4 +1,5 @@
 """Runs that cannot lie: foreign, damaged and planted files, bad settings, divergence, locks, kills."""
+
 import json
 import math
 import os
@@ -21,8 +22,8 @@ from lossprio.data import channel_stats, halves, load
 from lossprio.metrics import speedup_over_seeds
 from lossprio.records import RECORD_FORMAT, RunRecord, load_records, migrate
 from lossprio.storage import TENSOR_MAGIC, FileProblem, read_tensor_header, save_tensors
-from lossprio.sweep import run_all
 from lossprio.store import run_folder
+from lossprio.sweep import run_all
 from lossprio.train import DivergenceWarning, run
 
 from .test_train import small_config, strip_timing
@@ -40,6 +41,7 @@ def temporaries(folder: Path) -> list[Path]:
 
 # ----------------------------------------------------------------------------- foreign files
 
+
 def test_a_record_of_another_config_is_moved_aside_and_the_run_recomputed(tmp_path):
     config, other = small_config("uniform"), small_config("uniform", lr=0.01)
     truth = run(config, tmp_path / "clean", progress=False)
@@ -49,7 +51,9 @@ def test_a_record_of_another_config_is_moved_aside_and_the_run_recomputed(tmp_pa
     (planted / "record.json").write_bytes((run_folder(tmp_path / "foreign", other.run_id) / "record.json").read_bytes())
     with pytest.warns(RuntimeWarning, match=r"a record of another config .*'lr': \(0.01, 0.05\)"):
         record = run(config, tmp_path / "out", progress=False)
-    assert record.config_hash == config.config_hash and strip_timing(record) == strip_timing(truth) != strip_timing(foreign)
+    assert record.config_hash == config.config_hash and strip_timing(record) == strip_timing(truth) != strip_timing(
+        foreign
+    )
     assert rejected(planted) == ["record.json"]
 
 
@@ -78,8 +82,12 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
     from lossprio.train import Trainer
 
     device = resolve_device("cpu")
-    trainer = Trainer(other, assemble(other, device, tmp_path / "cache", False), device,
-                      RunRecord(other.run_id, other.to_dict(), "c", {}))
+    trainer = Trainer(
+        other,
+        assemble(other, device, tmp_path / "cache", False),
+        device,
+        RunRecord(other.run_id, other.to_dict(), "c", {}),
+    )
     target = run_folder(tmp_path / "out", config.run_id)
     trainer.checkpoint(target / "checkpoint.pt")
     with pytest.warns(RuntimeWarning, match="a checkpoint of another run"):
@@ -101,6 +109,7 @@ def test_names_cannot_leave_the_results_folder(tmp_path):
 
 # ----------------------------------------------------------------------------- damaged files
 
+
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbled", "a list"])
 def test_a_damaged_record_is_named_and_recomputed(tmp_path, damage):
     config = small_config("uniform")
@@ -108,8 +117,12 @@ def test_a_damaged_record_is_named_and_recomputed(tmp_path, damage):
     run(config, tmp_path / "out", progress=False)
     path = run_folder(tmp_path / "out", config.run_id) / "record.json"
     text = path.read_bytes()
-    path.write_bytes({"empty": b"", "truncated": text[: len(text) // 2], "garbled": b"\x00\xff{]", "a list": b"[1, 2]"}[damage])
-    with pytest.raises(FileProblem, match=rf"{config.run_id}/record.json: .*delete it|{config.run_id}/record.json: not valid JSON"):
+    path.write_bytes(
+        {"empty": b"", "truncated": text[: len(text) // 2], "garbled": b"\x00\xff{]", "a list": b"[1, 2]"}[damage]
+    )
+    with pytest.raises(
+        FileProblem, match=rf"{config.run_id}/record.json: .*delete it|{config.run_id}/record.json: not valid JSON"
+    ):
         load_records(tmp_path / "out")
     with pytest.warns(RuntimeWarning, match="record.json"):
         record = run(config, tmp_path / "out", progress=False)
@@ -119,15 +132,20 @@ def test_a_damaged_record_is_named_and_recomputed(tmp_path, damage):
 
 def test_an_old_format_record_says_how_to_migrate():
     values = {"run_id": "r", "config": {}, "commit": "c", "machine": {}}
-    with pytest.raises(FileProblem, match=rf"record format 1, this lossprio reads format {RECORD_FORMAT}; migrate it with `python -m lossprio.records migrate"):
+    with pytest.raises(
+        FileProblem,
+        match=rf"record format 1, this lossprio reads format {RECORD_FORMAT}; "
+        r"migrate it with `python -m lossprio.records migrate",
+    ):
         RunRecord.from_dict(values, "x/record.json")
 
 
 def killed_checkpoint(config: TrainConfig, out: Path, epochs_done: int = 1) -> Path:
     """A checkpoint as a run killed after ``epochs_done`` epochs leaves it."""
+    from tqdm.auto import tqdm
+
     from lossprio.assemble import assemble, resolve_device
     from lossprio.train import Trainer
-    from tqdm.auto import tqdm
 
     device = resolve_device(config.device)
     setup = assemble(config, device, out / "cache", False)
@@ -148,7 +166,9 @@ def test_a_damaged_checkpoint_is_detected_and_the_run_starts_over(tmp_path, dama
     data = bytearray(path.read_bytes())
     if damage == "flipped byte":
         data[len(data) - 500] ^= 0x40  # inside the tensors' data, past every header
-    path.write_bytes({"truncated": bytes(data[: len(data) * 2 // 3]), "flipped byte": bytes(data), "empty": b""}[damage])
+    path.write_bytes(
+        {"truncated": bytes(data[: len(data) * 2 // 3]), "flipped byte": bytes(data), "empty": b""}[damage]
+    )
     with pytest.warns(RuntimeWarning, match="checkpoint.pt: .*the run starts over"):
         record = run(config, tmp_path / "out", progress=False)
     assert record.counters["resumes"] == 0 and strip_timing(record) == strip_timing(truth)
@@ -198,10 +218,21 @@ def test_a_damaged_irreducible_loss_cache_is_retrained(tmp_path, digits_halves, 
 
 # ----------------------------------------------------------------------------- settings
 
-@pytest.mark.parametrize("setting", [
-    "train_fraction", "test_fraction", "corruption_fraction", "il_holdout_fraction", "svp_fraction", "lr", "momentum",
-    "weight_decay", "lr_gamma",
-])
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "train_fraction",
+        "test_fraction",
+        "corruption_fraction",
+        "il_holdout_fraction",
+        "svp_fraction",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "lr_gamma",
+    ],
+)
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_every_numeric_setting_rejects_nan_and_infinity_by_name(setting, value):
     with pytest.raises(ValueError, match=rf"{setting}={value!r} must be a finite number"):
@@ -222,14 +253,19 @@ def test_nested_and_selector_settings_reject_nan():
         selectors.build("kath18", keep=4, tau_momentum=nan)
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"test_fraction": 0.0}, r"test_fraction=0.0 is outside the allowed range \(0, 1\]"),
-    ({"il_holdout_fraction": 0.0}, r"il_holdout_fraction=0.0 is outside the allowed range \(0, 1\]"),
-    ({"train_fraction": 1e-6}, r"train_fraction=1e-06 leaves no examples of the \d+ in digits/train: raise it"),
-    ({"test_fraction": 1e-6}, r"test_fraction=1e-06 leaves no examples"),
-    ({"selector": "rho", "candidate_batch": 64, "split": "half", "train_fraction": 0.05},
-     r"candidate_batch=64 exceeds the \d+ training examples"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"test_fraction": 0.0}, r"test_fraction=0.0 is outside the allowed range \(0, 1\]"),
+        ({"il_holdout_fraction": 0.0}, r"il_holdout_fraction=0.0 is outside the allowed range \(0, 1\]"),
+        ({"train_fraction": 1e-6}, r"train_fraction=1e-06 leaves no examples of the \d+ in digits/train: raise it"),
+        ({"test_fraction": 1e-6}, r"test_fraction=1e-06 leaves no examples"),
+        (
+            {"selector": "rho", "candidate_batch": 64, "split": "half", "train_fraction": 0.05},
+            r"candidate_batch=64 exceeds the \d+ training examples",
+        ),
+    ],
+)
 def test_settings_that_leave_nothing_to_train_or_test_are_refused_before_training(tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):
         run(small_config(changes.pop("selector", "uniform"), **changes), tmp_path, progress=False)
@@ -238,19 +274,28 @@ def test_settings_that_leave_nothing_to_train_or_test_are_refused_before_trainin
 
 # ----------------------------------------------------------------------------- divergence
 
+
 @pytest.mark.parametrize("name", ["uniform", "sb", "kath18", "rho"])
 def test_a_non_finite_loss_stops_the_run_as_diverged(tmp_path, name):
     config = small_config(name, lr=1e3, epochs=4)
-    with pytest.warns(DivergenceWarning, match=rf"run {config.run_id} diverged: the training loss became (nan|inf) at step \d+ .*lr=1000"):
+    with pytest.warns(
+        DivergenceWarning,
+        match=rf"run {config.run_id} diverged: the training loss became (nan|inf) at step \d+ .*lr=1000",
+    ):
         record = run(config, tmp_path, progress=False)
     assert record.status == "diverged" and record.diverged["lr"] == 1000.0
     step = record.diverged["step"]
-    assert not math.isfinite(record.steps["loss"][step - 1]) and all(math.isfinite(v) for v in record.steps["loss"][: step - 1])
+    assert not math.isfinite(record.steps["loss"][step - 1]) and all(
+        math.isfinite(v) for v in record.steps["loss"][: step - 1]
+    )
     assert not (run_folder(tmp_path, config.run_id) / "checkpoint.pt").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         again = run(config, tmp_path, progress=False)  # final: read, not retrained
-    assert again.finished == record.finished and RunRecord.load(run_folder(tmp_path, config.run_id) / "record.json").status == "diverged"
+    assert (
+        again.finished == record.finished
+        and RunRecord.load(run_folder(tmp_path, config.run_id) / "record.json").status == "diverged"
+    )
 
 
 def test_diverged_seeds_are_counted_not_averaged():
@@ -259,20 +304,31 @@ def test_diverged_seeds_are_counted_not_averaged():
     baseline, method = [planted(STANDARD), planted(STANDARD)], [planted(FAST), planted(FAST)]
     method[1].status = "diverged"  # its curve reaches the target, but a diverged run does not count
     speedup = speedup_over_seeds(baseline, method)
-    assert (speedup.reached, speedup.seeds, speedup.diverged) == (1, 2, 1) and str(speedup).endswith("(1/2 seeds) (1 diverged)")
+    assert (speedup.reached, speedup.seeds, speedup.diverged) == (1, 2, 1) and str(speedup).endswith(
+        "(1/2 seeds) (1 diverged)"
+    )
 
 
 # ----------------------------------------------------------------------------- select() inputs
 
+
 @pytest.mark.parametrize("name", ["sb", "loss", "rho", "kath18", "uniform"])
 def test_select_names_the_bad_argument(name):
-    build = lambda: selectors.build(name, **({"warmup_epochs": 0} if name == "sb" else {"keep": 3} if name != "uniform" else {}))
+    build = lambda: selectors.build(
+        name, **({"warmup_epochs": 0} if name == "sb" else {"keep": 3} if name != "uniform" else {})
+    )
     indices, logits, targets = torch.arange(8), torch.randn(8, 10), torch.zeros(8, dtype=torch.int64)
     extras = {"irreducible_loss": torch.rand(8)}
     cases = [
         ((indices, logits[:6], targets, extras), r"logits must be a float tensor of shape \(8, classes\)"),
-        ((indices, logits, targets, {"irreducible_loss": torch.rand(1)}), r"extras\['irreducible_loss'\] must be a 1-D tensor of the 8"),
-        ((indices, logits, targets, {"irreducible_loss": torch.rand(8, 1)}), r"extras\['irreducible_loss'\] must be a 1-D"),
+        (
+            (indices, logits, targets, {"irreducible_loss": torch.rand(1)}),
+            r"extras\['irreducible_loss'\] must be a 1-D tensor of the 8",
+        ),
+        (
+            (indices, logits, targets, {"irreducible_loss": torch.rand(8, 1)}),
+            r"extras\['irreducible_loss'\] must be a 1-D",
+        ),
         ((indices, logits, torch.full((8,), -100), extras), r"targets must lie in \[0, 10\), got values from -100"),
         ((indices, logits, targets.float(), extras), "targets must be a 1-D integer tensor"),
         ((indices, torch.full((8, 10), float("nan")), targets, extras), "logits holds NaN or infinite values"),
@@ -286,14 +342,21 @@ def test_select_names_the_bad_argument(name):
 
 # ----------------------------------------------------------------------------- command lines
 
-@pytest.mark.parametrize("argv,message", [
-    (["lossprio.sweep", "hu2021", "--out", "x", "--worker", "5/2"], r"argument --worker: '5/2': need N >= 1 and 0 <= K < N"),
-    (["lossprio.sweep", "hu2021", "--out", "x", "--worker=-1/40"], r"argument --worker: '-1/40'"),
-    (["lossprio.sweep", "hu2021", "--out", "x", "--worker", "0/0"], r"argument --worker: '0/0'"),
-    (["lossprio.sweep", "hu2021", "--out", "x", "--seeds", "9"], r"--seeds \[9\]: profile 'smoke' has seeds \[0\]"),
-    (["lossprio.bench", "--batch", "0"], r"argument --batch: '0' is below 1"),
-    (["lossprio.reproduce", "--profile", "nonsense"], r"argument --profile: invalid choice: 'nonsense'"),
-])
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (
+            ["lossprio.sweep", "hu2021", "--out", "x", "--worker", "5/2"],
+            r"argument --worker: '5/2': need N >= 1 and 0 <= K < N",
+        ),
+        (["lossprio.sweep", "hu2021", "--out", "x", "--worker=-1/40"], r"argument --worker: '-1/40'"),
+        (["lossprio.sweep", "hu2021", "--out", "x", "--worker", "0/0"], r"argument --worker: '0/0'"),
+        (["lossprio.sweep", "hu2021", "--out", "x", "--seeds", "9"], r"--seeds \[9\]: profile 'smoke' has seeds \[0\]"),
+        (["lossprio.bench", "--batch", "0"], r"argument --batch: '0' is below 1"),
+        (["lossprio.reproduce", "--profile", "nonsense"], r"argument --profile: invalid choice: 'nonsense'"),
+    ],
+)
 def test_command_lines_refuse_bad_values_by_name(tmp_path, argv, message):
     result = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and __import__("re").search(message, result.stderr), result.stderr
@@ -304,19 +367,29 @@ def test_an_unknown_notebook_parameter_fails_the_notebook(tmp_path):
     import papermill
 
     with pytest.raises(papermill.PapermillExecutionError, match=r"unknown notebook parameter\(s\) \['profil'\]"):
-        papermill.execute_notebook(str(ROOT / "notebooks" / "hu2021.ipynb"), str(tmp_path / "out.ipynb"),
-                                   parameters={"profil": "cpu", "results_dir": str(tmp_path)}, cwd=str(ROOT / "notebooks"),
-                                   progress_bar=False, kernel_name="python3")
+        papermill.execute_notebook(
+            str(ROOT / "notebooks" / "hu2021.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            parameters={"profil": "cpu", "results_dir": str(tmp_path)},
+            cwd=str(ROOT / "notebooks"),
+            progress_bar=False,
+            kernel_name="python3",
+        )
     assert not list(tmp_path.glob("*/record.json"))
 
 
 # ----------------------------------------------------------------------------- locks and kills
 
-HOLD_LOCK = "import sys, time; from lossprio.locks import exclusive\nwith exclusive(sys.argv[1]):\n    print('held', flush=True); time.sleep(float(sys.argv[2]))"
+HOLD_LOCK = (
+    "import sys, time; from lossprio.locks import exclusive\n"
+    "with exclusive(sys.argv[1]):\n    print('held', flush=True); time.sleep(float(sys.argv[2]))"
+)
 
 
 def hold(path: Path, seconds: float) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert process.stdout.readline().strip() == "held"
     return process
 
@@ -341,7 +414,11 @@ def test_a_failing_run_does_not_stop_the_sweep(tmp_path):
     from lossprio.sweep import SweepError
 
     configs = {"bad": small_config("uniform", train_fraction=1e-6), "good": small_config("uniform")}
-    with pytest.raises(SweepError, match=r"1 run\(s\) failed \(the others finished\):\n  .*digits-label_flip0.2-mlp-uniform-s0-\w+: ValueError: train_fraction"):
+    with pytest.raises(
+        SweepError,
+        match=r"1 run\(s\) failed \(the others finished\):\n  "
+        r".*digits-label_flip0.2-mlp-uniform-s0-\w+: ValueError: train_fraction",
+    ):
         run_all(configs, tmp_path, progress=False)
     assert [r.config_hash for r in load_records(tmp_path)] == [configs["good"].config_hash]
 
@@ -365,8 +442,12 @@ def test_kills_at_random_moments_during_writes_resume_to_the_same_record(tmp_pat
     rng = random.Random(7)
     kills = 0
     for _ in range(6):
-        process = subprocess.Popen([sys.executable, "-c", SLOW_WRITES, str(config_file), str(out)], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-c", SLOW_WRITES, str(config_file), str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 60  # wait for the first write, then kill at a random moment
         while not (folder / "record.json").exists() and process.poll() is None and time.time() < deadline:
             time.sleep(0.005)

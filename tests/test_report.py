@@ -1,6 +1,9 @@
 """Table 1 and the claim checks on planted records whose verdicts are known."""
+
 from lossprio.chapters import hu2021
 from lossprio.records import RunRecord
+
+from .planted import finished_run
 
 FAST = ([50, 100, 150], [0.5, 0.11, 0.10])  # reaches 1.2 × 0.10 at 100 backprops: 2x
 STANDARD = ([100, 200, 300], [0.5, 0.11, 0.10])  # best 0.10, target 0.12 reached at 200
@@ -11,8 +14,7 @@ def planted(curve, corrupted_share=0.25) -> RunRecord:
     xs, errors = curve
     evals = [{"backprops": x, "train_wall_s": x / 10, "step": x // 10, "test_error": e} for x, e in zip(xs, errors)]
     steps = {"step": list(range(1, 11)), "batch": [10] * 10, "corrupted_share": [corrupted_share] * 10}
-    return RunRecord(run_id="r", config={}, commit="c", machine={}, status="finished", evals=evals, steps=steps,
-                     counters={"step": 10, "epoch": 5}, epoch_ends=[2, 4, 6, 8, 10])
+    return finished_run(evals=evals, steps=steps, counters={"step": 10, "epoch": 5}, epoch_ends=[2, 4, 6, 8, 10])
 
 
 def planted_records() -> dict:
@@ -59,7 +61,9 @@ def test_speedup_is_the_median_seeds_and_counts_every_seed():
     assert str(one_of_five) == "— (1/5 seeds)"  # the median seed never got there
     three_of_five = speedup_over_seeds(baselines, [planted(FAST)] * 3 + [planted(NEVER)] * 2)
     assert str(three_of_five) == "2.0x (3/5 seeds)" and three_of_five.value == 2.0
-    mixed = speedup_over_seeds(baselines, [planted(FAST), planted(FAST), planted(STANDARD), planted(STANDARD), planted(NEVER)])
+    mixed = speedup_over_seeds(
+        baselines, [planted(FAST), planted(FAST), planted(STANDARD), planted(STANDARD), planted(NEVER)]
+    )
     assert mixed.value == 1.0  # sorted 0, 1, 1, 2, 2: the median seed's
 
 

@@ -1,5 +1,6 @@
 """Run ids cannot drift: every committed record's id and config hash come out of its config as
 they were written, and the frozen hash rules agree with what the selectors declare."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,16 +43,22 @@ def test_every_committed_record_keeps_its_run_id_and_config_hash():
 def test_hash_rules_know_every_registered_selector_and_what_it_reads():
     rules = HASH_RULES[HASH_FORMAT]
     assert sorted(rules.known) == selectors.selector_names(), "a new selector: add it to the hash rules' data"
-    reads_il = sorted(n for n in selectors.selector_names() if "irreducible_loss" in selectors.selector_class(n).requires)
+    reads_il = sorted(
+        n for n in selectors.selector_names() if "irreducible_loss" in selectors.selector_class(n).requires
+    )
     assert sorted(rules.il_readers) == reads_il
-    assert sorted(rules.proxy_readers) == sorted(n for n in selectors.selector_names() if selectors.selector_class(n).trains_proxy)
+    assert sorted(rules.proxy_readers) == sorted(
+        n for n in selectors.selector_names() if selectors.selector_class(n).trains_proxy
+    )
 
 
 def test_a_setting_a_selector_never_reads_leaves_its_run_id_alone():
     base = TrainConfig(selector="sb", selector_kwargs={"beta": 1.0})
     assert TrainConfig(selector="sb", selector_kwargs={"beta": 1.0}, il_epochs=3).run_id == base.run_id
-    assert TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64, il_epochs=3).run_id != \
-        TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64).run_id
+    assert (
+        TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64, il_epochs=3).run_id
+        != TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64).run_id
+    )
 
 
 def records_of(selector: str) -> list[Path]:

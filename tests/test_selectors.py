@@ -1,4 +1,5 @@
 """Selection statistics and planted-score tests for every selector."""
+
 import pytest
 import torch
 
@@ -87,8 +88,9 @@ def test_sb_warmup_trains_everything_without_a_forward():
     assert sb.needs_forward()
 
 
-@pytest.mark.parametrize("staleness,pattern", [(2, [False, False, True, False, True, False]),
-                                               (3, [False, False, False, True, False, False])])
+@pytest.mark.parametrize(
+    "staleness,pattern", [(2, [False, False, True, False, True, False]), (3, [False, False, False, True, False, False])]
+)
 def test_stale_sb_forwards_when_epoch_mod_n_is_zero_as_the_reference(staleness, pattern):
     stale = selectors.build("stale_sb", num_examples=100, staleness=staleness, warmup_epochs=1)
     seen = []
@@ -149,7 +151,9 @@ def test_top_loss_and_rho_and_irreducible_pick_exactly_the_planted_top_k():
     irreducible = torch.tensor([0.0, 1.9, 0.1, 0.0, 2.9, 0.0, 0.1, 0.2])  # reducible: .1 .1 1.4 .3 .1 .2 .9 2.3
     logits, targets = logits_with_losses(losses)
     extras = {"irreducible_loss": irreducible}
-    pick = lambda name: sorted(selectors.build(name, keep=3).select(torch.arange(8), logits, targets, extras).chosen.tolist())
+    pick = lambda name: sorted(
+        selectors.build(name, keep=3).select(torch.arange(8), logits, targets, extras).chosen.tolist()
+    )
     assert pick("loss") == [1, 4, 7]
     assert pick("rho") == [2, 6, 7]
     assert pick("irreducible") == [0, 3, 5]
@@ -160,8 +164,12 @@ def test_grad_norm_ranks_by_residual_norm_or_scaled_by_feature_norm():
     logits = torch.tensor([[5.0, 0.0], [0.0, 0.0], [0.0, 5.0]])
     targets = torch.zeros(3, dtype=torch.int64)
     features = {"feature_norm": torch.tensor([1.0, 100.0, 1.0])}
-    assert selectors.build("grad_norm", keep=1).select(torch.arange(3), logits, targets, features).chosen.tolist() == [2]
-    assert selectors.build("grad_norm", keep=1, norm="last_layer").select(torch.arange(3), logits, targets, features).chosen.tolist() == [1]
+    assert selectors.build("grad_norm", keep=1).select(torch.arange(3), logits, targets, features).chosen.tolist() == [
+        2
+    ]
+    assert selectors.build("grad_norm", keep=1, norm="last_layer").select(
+        torch.arange(3), logits, targets, features
+    ).chosen.tolist() == [1]
 
 
 @pytest.mark.parametrize("name", ["grad_norm_is", "kath18"])
@@ -228,7 +236,9 @@ def test_bad_selector_parameters_are_named():
     with pytest.raises(ValueError, match=r"selectivity=0.0 is outside the allowed range \(0, 1\]"):
         selectors.build("rho", selectivity=0.0)
     with pytest.raises(ValueError, match="keep=40 exceeds the candidate batch of 32: n_b must be <= n_B"):
-        selectors.build("loss", keep=40).select(torch.arange(32), torch.randn(32, 10), torch.zeros(32, dtype=torch.int64))
+        selectors.build("loss", keep=40).select(
+            torch.arange(32), torch.randn(32, 10), torch.zeros(32, dtype=torch.int64)
+        )
     with pytest.raises(ValueError, match=r"needs extras \['irreducible_loss'\]"):
         selectors.build("rho", keep=4).select(torch.arange(32), torch.randn(32, 10), torch.zeros(32, dtype=torch.int64))
     with pytest.raises(ValueError, match="unknown selector 'greedy'; allowed: grad_norm, grad_norm_is, irreducible"):
@@ -243,7 +253,9 @@ def test_selector_state_round_trips_for_resume():
     sb.select(torch.arange(64), logits, targets)
     clone = selectors.build("sb", beta=1.0, warmup_epochs=0, seed=3)
     clone.load_state_dict(sb.state_dict())
-    assert torch.equal(sb.select(torch.arange(64), logits, targets).chosen, clone.select(torch.arange(64), logits, targets).chosen)
+    assert torch.equal(
+        sb.select(torch.arange(64), logits, targets).chosen, clone.select(torch.arange(64), logits, targets).chosen
+    )
 
 
 @pytest.mark.parametrize("name", ["grad_norm", "grad_norm_is"])
@@ -255,8 +267,10 @@ def test_gradient_norm_scores_are_the_logit_gradient_norm_unless_last_layer_is_a
     reference, exact = selectors.build(name, keep=1), selectors.build(name, keep=1, norm="last_layer")
     assert reference.wants == () and exact.wants == ("feature_norm",)  # the loop hooks the head only for the exact norm
     torch.testing.assert_close(reference.select(torch.arange(3), logits, targets, features).scores, residual)
-    torch.testing.assert_close(exact.select(torch.arange(3), logits, targets, features).scores,
-                               residual * (features["feature_norm"].square() + 1).sqrt())
+    torch.testing.assert_close(
+        exact.select(torch.arange(3), logits, targets, features).scores,
+        residual * (features["feature_norm"].square() + 1).sqrt(),
+    )
     with pytest.raises(ValueError, match=r"norm='last_layer' needs extras\['feature_norm'\]"):
         exact.select(torch.arange(3), logits, targets)
     with pytest.raises(ValueError, match="norm=.exact. is not allowed"):

@@ -1,4 +1,5 @@
 """The training loop: accounting identities for every selector, resume after a kill, determinism."""
+
 import json
 import os
 import signal
@@ -11,8 +12,8 @@ import pytest
 import torch
 
 from lossprio import selectors
-from lossprio.config import TrainConfig
 from lossprio.accounting import PHASES
+from lossprio.config import TrainConfig
 from lossprio.records import RunRecord, atomic_write_json
 from lossprio.train import run
 
@@ -37,9 +38,21 @@ EPOCH_TRAVERSAL = ("uniform", "sb", "sbe", "stale_sb", "sb_rho")  # B = b; the o
 
 def small_config(selector: str = "uniform", **changes) -> TrainConfig:
     settings = dict(
-        dataset="digits", model="mlp", model_kwargs={"hidden": [32]}, epochs=3, batch_size=16, lr=0.05,
-        selector=selector, selector_kwargs=SETTINGS[selector], il_model="mlp", il_epochs=1, svp_proxy_epochs=1,
-        corruption="label_flip", corruption_fraction=0.2, crop_padding=2, flip=True,
+        dataset="digits",
+        model="mlp",
+        model_kwargs={"hidden": [32]},
+        epochs=3,
+        batch_size=16,
+        lr=0.05,
+        selector=selector,
+        selector_kwargs=SETTINGS[selector],
+        il_model="mlp",
+        il_epochs=1,
+        svp_proxy_epochs=1,
+        corruption="label_flip",
+        corruption_fraction=0.2,
+        crop_padding=2,
+        flip=True,
     )
     if selector not in EPOCH_TRAVERSAL:
         settings.update(candidate_batch=64)
@@ -61,12 +74,20 @@ def test_accounting_identities_hold_for_every_selector(name, tmp_path):
     assert counters["backprops"] == sum(steps["batch"]) == counters["training_forwards"]
     assert sum(record.selection_counts) == counters["backprops"]
     assert counters["step"] == len(steps["batch"]) == len(steps["loss"]) == len(steps["corrupted_share"])
-    n = len(record.selection_counts) if name != "svp" else round(record.config["svp_fraction"] * len(record.selection_counts))
+    n = (
+        len(record.selection_counts)
+        if name != "svp"
+        else round(record.config["svp_fraction"] * len(record.selection_counts))
+    )
     assert counters["candidates"] == 3 * (n if name in EPOCH_TRAVERSAL else n // 64 * 64)
     assert all(0.0 <= share <= 1.0 for share in steps["corrupted_share"])
     assert len(record.corrupted) == round(0.2 * len(record.selection_counts))
     assert 0.0 <= record.best_test_error <= 1.0 and len(record.evals) == 3
-    assert set(record.phase_seconds) == set(PHASES) and record.epoch_ends == [record.epoch_ends[0] * k for k in (1, 2, 3)] or name != "uniform"
+    assert (
+        set(record.phase_seconds) == set(PHASES)
+        and record.epoch_ends == [record.epoch_ends[0] * k for k in (1, 2, 3)]
+        or name != "uniform"
+    )
     assert len(record.epoch_ends) == 3 and record.epoch_ends[-1] == counters["step"] and len(record.load_average) == 2
     assert record.commit and record.machine["torch"]
 
@@ -120,8 +141,12 @@ def test_a_killed_run_resumes_to_the_same_record(tmp_path):
     config_file.write_text(json.dumps(config.to_dict()))
     out = tmp_path / "killed"
     checkpoint, record_file = out / config.run_id / "checkpoint.pt", out / config.run_id / "record.json"
-    process = subprocess.Popen([sys.executable, "-m", "lossprio.train", str(config_file), "--out", str(out), "--no-progress"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lossprio.train", str(config_file), "--out", str(out), "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).parents[1],
+    )
     deadline = time.time() + 120
     while not record_file.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.005)
@@ -146,7 +171,9 @@ def test_atomic_json_leaves_no_temporary_files(tmp_path):
 
 
 def test_bad_config_values_are_named():
-    with pytest.raises(ValueError, match=r"selector_kwargs\['keep'\]=64 exceeds candidate_batch=32: n_b must be <= n_B"):
+    with pytest.raises(
+        ValueError, match=r"selector_kwargs\['keep'\]=64 exceeds candidate_batch=32: n_b must be <= n_B"
+    ):
         TrainConfig(selector="rho", selector_kwargs={"keep": 64}, candidate_batch=32)
     with pytest.raises(ValueError, match=r"optimizer='adam' is not allowed; choose one of \['sgd', 'adamw'\]"):
         TrainConfig(optimizer="adam")
@@ -161,24 +188,43 @@ def test_bad_config_values_are_named():
 def test_a_backprop_budget_stops_every_method_at_the_same_cost(tmp_path):
     n = None
     for name in ("uniform", "sb", "stale_sb"):
-        record = run(small_config(name, epochs=20, budget=2.0, lr_unit="backprop_epochs", lr_milestones=(1.0,)), tmp_path, progress=False)
+        record = run(
+            small_config(name, epochs=20, budget=2.0, lr_unit="backprop_epochs", lr_milestones=(1.0,)),
+            tmp_path,
+            progress=False,
+        )
         n = len(record.selection_counts)
         assert 2 * n <= record.counters["backprops"] < 2 * n + 16, name  # stops within one batch of the budget
         drop = next(i for i, lr in enumerate(record.steps["lr"]) if lr < 0.05)
-        assert record.steps["backprops"][drop - 1] >= n > record.steps["backprops"][drop - 2], name  # lr ÷ 5 after n backprops
+        assert record.steps["backprops"][drop - 1] >= n > record.steps["backprops"][drop - 2], (
+            name
+        )  # lr ÷ 5 after n backprops
         assert record.status == "finished" and record.evals[-1]["step"] == record.counters["step"]
     assert record.counters["epoch"] > 2  # the selective methods traverse more epochs for the same budget
 
 
 def test_probes_record_what_they_measure_and_leave_training_untouched(tmp_path):
     plain = run(small_config("sb", epochs=3), tmp_path / "plain", progress=False)
-    probed = run(small_config("sb", epochs=3, probe_every=5, confidence_epochs=(2,), track_examples=40), tmp_path / "probed", progress=False)
-    assert strip_timing(plain)["steps"] == strip_timing(probed)["steps"] and strip_timing(plain)["evals"] == strip_timing(probed)["evals"]
+    probed = run(
+        small_config("sb", epochs=3, probe_every=5, confidence_epochs=(2,), track_examples=40),
+        tmp_path / "probed",
+        progress=False,
+    )
+    assert (
+        strip_timing(plain)["steps"] == strip_timing(probed)["steps"]
+        and strip_timing(plain)["evals"] == strip_timing(probed)["evals"]
+    )
     assert len(probed.probes) == probed.counters["step"] // 5
     for probe in probed.probes:
-        assert all(-1 <= probe[f"cosine_{k}_{s}"] <= 1 and 0 <= probe[f"same_sign_{k}_{s}"] <= 1 for k in ("top", "random") for s in ("half", "third"))
+        assert all(
+            -1 <= probe[f"cosine_{k}_{s}"] <= 1 and 0 <= probe[f"same_sign_{k}_{s}"] <= 1
+            for k in ("top", "random")
+            for s in ("half", "third")
+        )
     snapshot = probed.confidences["2"]
-    assert len(snapshot["confidence"]) == len(snapshot["correct"]) > 0 and all(0 <= c <= 1 for c in snapshot["confidence"])
+    assert len(snapshot["confidence"]) == len(snapshot["correct"]) > 0 and all(
+        0 <= c <= 1 for c in snapshot["confidence"]
+    )
     assert len(probed.tracked) == 40
     rows = [row for rows in probed.tracked.values() for row in rows]
     assert all(row[3] == 1.0 and row[4] == 1 for row in rows if row[0] == 0)  # warm-up: everything chosen
@@ -201,15 +247,27 @@ def test_a_killed_probed_run_resumes_to_the_same_record(tmp_path):
 
 
 # the reference codes' selection-forward modes (papers J/H: eval, paper M: train), by selector
-SELECTION_MODES = {"uniform": True, "sb": True, "sbe": True, "stale_sb": True, "kath18": True, "loss": False,
-                   "grad_norm": False, "grad_norm_is": False, "irreducible": False, "rho": False, "svp": False,
-                   "sb_rho": True}  # this book's: SB's rule and traversal, so SB's mode
+SELECTION_MODES = {
+    "uniform": True,
+    "sb": True,
+    "sbe": True,
+    "stale_sb": True,
+    "kath18": True,
+    "loss": False,
+    "grad_norm": False,
+    "grad_norm_is": False,
+    "irreducible": False,
+    "rho": False,
+    "svp": False,
+    "sb_rho": True,
+}  # this book's: SB's rule and traversal, so SB's mode
 
 
 def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(tmp_path):
+    from tqdm.auto import tqdm
+
     from lossprio.assemble import assemble, resolve_device
     from lossprio.train import Trainer
-    from tqdm.auto import tqdm
 
     assert set(SELECTION_MODES) == set(selectors.selector_names())
     for name, eval_mode in SELECTION_MODES.items():
@@ -222,7 +280,7 @@ def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(
         trainer = Trainer(config, setup, device, RunRecord(config.run_id, config.to_dict(), "c", {}))
         modes, forward = [], trainer.selection_forward  # the model's mode in the selection forwards
 
-        def spy(inputs):
+        def spy(inputs, setup=setup, modes=modes, forward=forward):
             hook = setup.model.register_forward_pre_hook(lambda module, _: modes.append(module.training))
             try:
                 return forward(inputs)
@@ -236,19 +294,27 @@ def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(
 
 
 def test_the_holdout_stays_clean_unless_asked_as_paper_ms_reference():
-    from lossprio.data import halves, load
     from lossprio.assemble import load_data
+    from lossprio.data import halves, load
 
     clean_holdout = halves(load("digits", "train"))[1]
     for corrupt_holdout in (False, True):
-        _, holdout, _, corrupted = load_data(small_config("rho", corruption_fraction=0.5, corrupt_holdout=corrupt_holdout))
+        _, holdout, _, corrupted = load_data(
+            small_config("rho", corruption_fraction=0.5, corrupt_holdout=corrupt_holdout)
+        )
         flipped = (holdout.labels != clean_holdout.labels).float().mean()
         assert corrupted.float().mean() > 0.45 and bool(flipped > 0.3) is corrupt_holdout
     assert TrainConfig().corrupt_holdout is False
 
 
 def test_run_ids_ignore_only_the_settings_a_selector_never_reads():
-    il_changes = {"il_epochs": 7, "corrupt_holdout": True, "il_model": "small_cnn", "il_model_kwargs": {"hidden": [8]}, "il_holdout_fraction": 0.5}
+    il_changes = {
+        "il_epochs": 7,
+        "corrupt_holdout": True,
+        "il_model": "small_cnn",
+        "il_model_kwargs": {"hidden": [8]},
+        "il_holdout_fraction": 0.5,
+    }
     svp_changes = {"svp_fraction": 0.3, "svp_proxy_epochs": 4}
     for name in ("uniform", "sb", "kath18", "loss"):
         assert small_config(name, **il_changes, **svp_changes).run_id == small_config(name).run_id, name
@@ -285,7 +351,13 @@ def test_score_probes_measure_every_selection_function_on_the_same_batches(tmp_p
     record = run(small_config("rho", epochs=1, score_probe_every=2), tmp_path, progress=False)
     assert len(record.score_probes) == -(-record.counters["candidates"] // 64 // 2)
     for probe in record.score_probes:
-        assert all(0.2 - 1e-6 <= probe[f"top_{f}"] <= 1 + 1e-6 for f in ("reducible", "irreducible", "loss", "grad_norm"))
+        assert all(
+            0.2 - 1e-6 <= probe[f"top_{f}"] <= 1 + 1e-6 for f in ("reducible", "irreducible", "loss", "grad_norm")
+        )
         assert all(0 <= probe[f"noisy_{f}"] <= 1 for f in ("batch", "reducible", "irreducible", "loss", "grad_norm"))
-    with pytest.raises(ValueError, match=r"score_probe_every=2 needs a selector that scores with irreducible losses \(one of \['irreducible', 'rho', 'sb_rho'\]\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"score_probe_every=2 needs a selector that scores with irreducible losses "
+        r"\(one of \['irreducible', 'rho', 'sb_rho'\]\)",
+    ):
         small_config("loss", score_probe_every=2)

@@ -1,8 +1,19 @@
 """The book's chapters, one module each: settings at the ``smoke`` / ``cpu`` / ``paper``
 profiles, the runs they expand to, tables and claim checks, written in the vocabulary of
-:mod:`~lossprio.chapters.kit`. ``chapter(name)`` finds one."""
-from . import crosspaper, hu2021, jiang2019, mindermann2022  # noqa: F401  (register the chapters)
+:mod:`~lossprio.chapters.kit`. Every module in this folder but the kit's own is a chapter and is
+imported here (registering itself); ``chapter(name)`` finds one."""
+
+import importlib
+import pkgutil
+
 from .base import CHAPTERS, PROFILE_NAMES, Chapter, chapter, chapter_names
 from .claims import Claim, claims_frame
 
-__all__ = ["CHAPTERS", "PROFILE_NAMES", "Chapter", "Claim", "chapter", "chapter_names", "claims_frame"]
+#: the modules of this folder that are the kit, not chapters
+KIT = ("base", "claims", "kit")
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _module not in KIT:
+        importlib.import_module(f"{__name__}.{_module}")
+
+__all__ = ["CHAPTERS", "KIT", "PROFILE_NAMES", "Chapter", "Claim", "chapter", "chapter_names", "claims_frame"]

@@ -1,11 +1,13 @@
 """A chapter as data: settings at named profiles → runs, and the tables and claims computed from
 their records. Chapter modules register themselves here; ``chapter(name)`` finds one."""
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generic, Hashable, Mapping, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..checks import check_choice
 from ..config import TrainConfig
@@ -48,7 +50,7 @@ class Chapter(Generic[Settings]):
 
     @property
     def called(self) -> str:
-        """"chapter M": how running text names the chapter."""
+        """ "chapter M": how running text names the chapter."""
         return f"chapter {self.short or self.name}"
 
     def profile(self, name: str, **overrides: Any) -> Settings:

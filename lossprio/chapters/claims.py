@@ -1,8 +1,9 @@
 """A paper's claims checked against our records: each with the numbers it rests on and a verdict."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pandas as pd
 
@@ -23,4 +24,6 @@ def verdict(agree: int, total: int) -> str:
 
 def claims_frame(claims: Sequence[Claim], paper: str) -> pd.DataFrame:
     """Claims as a table for the book."""
-    return pd.DataFrame([c.__dict__ for c in claims]).rename(columns={"claim": f"paper {paper} claims", "ours": "our runs"})
+    return pd.DataFrame([c.__dict__ for c in claims]).rename(
+        columns={"claim": f"paper {paper} claims", "ours": "our runs"}
+    )

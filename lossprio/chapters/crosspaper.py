@@ -14,13 +14,15 @@ label flips, structured noise and the relevance split), its settings and so its 
 the same: :data:`CHAPTER` names ``mindermann2022`` in ``reuses`` and the sweep reads them from
 there instead of training them twice.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,26 +31,39 @@ from ..checks import check_choice
 from ..config import TrainConfig
 from ..metrics import SeedSpeedup
 from ..records import RunRecord
+from . import hu2021 as H
+from . import jiang2019 as J
 from . import mindermann2022 as M
 from .base import Chapter, register
 from .claims import Claim, verdict
-from .kit import (CANDIDATES, EPOCH, Data, Method, best_error_percent, corrupted_share_after, fairly_timed, pick, register_methods,
-                  speedup as kit_speedup, speedup_value)
+from .kit import (
+    CANDIDATES,
+    Data,
+    Method,
+    best_error_percent,
+    corrupted_share_after,
+    fairly_timed,
+    pick,
+    register_methods,
+    speedup_value,
+)
+from .kit import speedup as kit_speedup
 
 BASELINE = "uniform"
 NEW = "SB on reducible loss"
-METHODS: dict[str, Method] = register_methods({
-    BASELINE: Method("uniform", {}, "standard training", "black"),
-    "SB β=1": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
-    "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
-    "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
-    "SBE β=1": Method("sbe", {"beta": 1.0}, "H", "#17becf"),
-    "VR max 33 %": Method("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, "J, H", "#31a354",
-                          pool=3),
-    NEW: Method("sb_rho", {"beta": 1.0}, "this book", "#9467bd"),
-    "uniform, n_B → n_b": dataclasses.replace(M.METHODS[M.BASELINE], paper="M", colour="#525252"),
-    **{label: method for label, method in M.METHODS.items() if label != M.BASELINE},
-})
+# papers J's and H's methods as their chapters run them (SBE β = 1 is chapter H's "SBE 50 %"),
+# this book's SB on reducible loss, and paper M's methods as chapter M runs them
+METHODS: dict[str, Method] = register_methods(
+    {
+        BASELINE: Method("uniform", {}, "standard training", "black"),
+        **{label: J.METHODS[label] for label in ("SB β=1", "SB β=2", "Stale-SB n=2")},
+        "SBE β=1": H.METHODS["SBE 50 %"],
+        "VR max 33 %": H.METHODS["VR max 33 %"],
+        NEW: Method("sb_rho", {"beta": 1.0}, "this book", "#9467bd"),
+        "uniform, n_B → n_b": dataclasses.replace(M.METHODS[M.BASELINE], paper="M", colour="#525252"),
+        **{label: method for label, method in M.METHODS.items() if label != M.BASELINE},
+    }
+)
 
 CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT = "clean data", "label noise", "input noise", "irrelevant classes"
 PRISTINE, RELEVANCE = "pristine", "low relevance"
@@ -111,10 +126,15 @@ def config(settings: CrossSettings, method: str, data: str, seed: int) -> TrainC
     chosen = METHODS[method]
     if chosen.traversal == CANDIDATES:
         return M.loop_config(settings, chosen, DATA[data], seed)
-    epochs = 1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget(settings) / chosen.share_trained)  # the budget stops it
+    epochs = (
+        1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget(settings) / chosen.share_trained)
+    )  # the budget stops it
     return M.loop_config(settings, M.METHODS[M.BASELINE], DATA[data], seed).replace(
-        selector=chosen.selector, selector_kwargs=chosen.selector_kwargs,
-        candidate_batch=chosen.pool * settings.keep if chosen.pool > 1 else None, epochs=epochs)
+        selector=chosen.selector,
+        selector_kwargs=chosen.selector_kwargs,
+        candidate_batch=chosen.pool * settings.keep if chosen.pool > 1 else None,
+        epochs=epochs,
+    )
 
 
 def runs(settings: CrossSettings) -> dict[Run, TrainConfig]:
@@ -124,7 +144,10 @@ def runs(settings: CrossSettings) -> dict[Run, TrainConfig]:
 
 # ----------------------------------------------------------------------------- record lookups
 
-def speedup(records: Mapping[Run, RunRecord], method: str, data: str, factor: float, x: str = "backprops") -> SeedSpeedup:
+
+def speedup(
+    records: Mapping[Run, RunRecord], method: str, data: str, factor: float, x: str = "backprops"
+) -> SeedSpeedup:
     """``method``'s speedup over uniform to ``factor`` × uniform's mean best test error on the same
     data, in ``x`` (backprops; ``train_wall_s`` of the seeds timed on an idle machine); the median seed's."""
     return kit_speedup(records, {"method": BASELINE}, factor, x, method=method, data=data)
@@ -139,7 +162,12 @@ def grid(records: Mapping[Run, RunRecord], value: Any, data: Sequence[str] = tup
 def speedup_grid(records: Mapping[Run, RunRecord], factor: float, x: str = "backprops") -> pd.DataFrame:
     """Speedups as numbers: 0 where the median seed never reached the target, NaN where there are
     no records (of the method or of uniform)."""
-    return grid(records, lambda m, d: speedup_value(speedup(records, m, d, factor, x)) if pick(records, method=BASELINE, data=d) else np.nan)
+    return grid(
+        records,
+        lambda m, d: (
+            speedup_value(speedup(records, m, d, factor, x)) if pick(records, method=BASELINE, data=d) else np.nan
+        ),
+    )
 
 
 def final_error_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
@@ -151,16 +179,29 @@ def corrupted_share_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Share (%) of corrupted examples among all each method trained on (mean over seeds), with
     the corrupted share of the training data as the first row."""
     corrupted = [d for d, s in DATA.items() if s.corruption is not None]
-    frame = grid(records, lambda m, d: 100 * statistics.fmean(corrupted_share_after(r, 0) for r in pick(records, method=m, data=d)), corrupted)
-    data_share = {d: 100 * len(r[0].corrupted) / len(r[0].selection_counts) for d in corrupted if (r := pick(records, method=BASELINE, data=d))}
+    frame = grid(
+        records,
+        lambda m, d: 100 * statistics.fmean(corrupted_share_after(r, 0) for r in pick(records, method=m, data=d)),
+        corrupted,
+    )
+    data_share = {
+        d: 100 * len(r[0].corrupted) / len(r[0].selection_counts)
+        for d in corrupted
+        if (r := pick(records, method=BASELINE, data=d))
+    }
     return pd.concat([pd.DataFrame(data_share, index=["(the training data)"]), frame]).rename_axis("method")
 
 
-def relevant_shares(records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: CrossSettings) -> pd.Series:
+def relevant_shares(
+    records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: CrossSettings
+) -> pd.Series:
     """Share (%) of each method's selections from the relevant classes in the low-relevance runs,
     and under ``(the training data)`` those classes' share of the training set."""
-    shares = M.relevant_shares_of(configs[Run(BASELINE, RELEVANCE, settings.seeds[0])], {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
-                                  settings.relevant_classes)
+    shares = M.relevant_shares_of(
+        configs[Run(BASELINE, RELEVANCE, settings.seeds[0])],
+        {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
+        settings.relevant_classes,
+    )
     shares = {"(the training data)": shares.pop("training set"), **shares}
     return pd.Series({k: 100 * v for k, v in shares.items()}, name="relevant share of selections (%)")
 
@@ -179,15 +220,18 @@ def selection_cost(records: Mapping[Run, RunRecord], factor: float) -> pd.DataFr
         if not timed:
             continue
         selecting = [sum(r.phase_seconds[p] for p in SELECTION_PHASES) / r.train_wall_s for r in timed]
-        rows[method] = {"selecting (% of training time)": 100 * statistics.fmean(selecting),
-                        "training time per run (s)": statistics.fmean(r.train_wall_s for r in timed),
-                        "speedup in backprops (median setting)": speeds["backprops"].loc[method].median(),
-                        "speedup in wall clock (median setting)": speeds["train_wall_s"].loc[method].median(),
-                        "runs timed on an idle machine": len(timed)}
+        rows[method] = {
+            "selecting (% of training time)": 100 * statistics.fmean(selecting),
+            "training time per run (s)": statistics.fmean(r.train_wall_s for r in timed),
+            "speedup in backprops (median setting)": speeds["backprops"].loc[method].median(),
+            "speedup in wall clock (median setting)": speeds["train_wall_s"].loc[method].median(),
+            "runs timed on an idle machine": len(timed),
+        }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
 
 
 # ----------------------------------------------------------------------------- the guide
+
 
 def group_scores(speeds: pd.DataFrame, finals: pd.DataFrame, group: str) -> pd.DataFrame:
     """Per method over one group's data settings, from :func:`speedup_grid` and
@@ -196,8 +240,13 @@ def group_scores(speeds: pd.DataFrame, finals: pd.DataFrame, group: str) -> pd.D
     settings = [d for d, s in DATA.items() if s.group == group]
     speed, final = speeds[settings].dropna(), finals[settings]  # methods with every run
     excess = final.sub(final.loc[BASELINE], axis=1).loc[speed.index]
-    return pd.DataFrame({"median speedup": speed.median(axis=1), "never reached": (speed == 0).sum(axis=1),
-                         "final error vs uniform (pts)": excess.mean(axis=1)}).drop(index=BASELINE, errors="ignore")
+    return pd.DataFrame(
+        {
+            "median speedup": speed.median(axis=1),
+            "never reached": (speed == 0).sum(axis=1),
+            "final error vs uniform (pts)": excess.mean(axis=1),
+        }
+    ).drop(index=BASELINE, errors="ignore")
 
 
 #: the guide recommends no method whose final test error is more than this many points above uniform's
@@ -205,7 +254,7 @@ TOLERANCE_POINTS = 0.5
 
 
 def guide(records: Mapping[Run, RunRecord], factor: float) -> list[str]:
-    """"Which method when": per kind of data, a sentence computed from the records naming the
+    """ "Which method when": per kind of data, a sentence computed from the records naming the
     (up to three) fastest methods that reach the target sooner than uniform (median over the
     kind's settings) and in every setting, without ending more than :data:`TOLERANCE_POINTS`
     worse than uniform; and those that fail to reach it."""
@@ -216,16 +265,29 @@ def guide(records: Mapping[Run, RunRecord], factor: float) -> list[str]:
         scores = group_scores(speeds, finals, group)
         if scores.empty:
             continue
-        safe = scores[(scores["never reached"] == 0) & (scores["final error vs uniform (pts)"] <= TOLERANCE_POINTS) & (scores["median speedup"] > 1.0)]
+        safe = scores[
+            (scores["never reached"] == 0)
+            & (scores["final error vs uniform (pts)"] <= TOLERANCE_POINTS)
+            & (scores["median speedup"] > 1.0)
+        ]
         best = safe.sort_values("median speedup", ascending=False).head(3)
         failing = scores[scores["never reached"] > 0].index.tolist()
         where = ", ".join(settings)
         if best.empty:
-            text = (f"**{group.capitalize()}** ({where}): no method reached uniform's target sooner (median over these settings) and in every "
-                    f"setting without ending more than {TOLERANCE_POINTS:g} points worse; stay with uniform.")
+            text = (
+                f"**{group.capitalize()}** ({where}): no method reached uniform's target sooner (median over these "
+                "settings) and in every "
+                f"setting without ending more than {TOLERANCE_POINTS:g} points worse; stay with uniform."
+            )
         else:
-            picks = "; ".join(f"{m} ({row['median speedup']:.1f}x, final error {row['final error vs uniform (pts)']:+.1f} pts)" for m, row in best.iterrows())
-            text = f"**{group.capitalize()}** ({where}): fastest to uniform's target without ending more than {TOLERANCE_POINTS:g} points worse: {picks}."
+            picks = "; ".join(
+                f"{m} ({row['median speedup']:.1f}x, final error {row['final error vs uniform (pts)']:+.1f} pts)"
+                for m, row in best.iterrows()
+            )
+            text = (
+                f"**{group.capitalize()}** ({where}): fastest to uniform's target without ending more than "
+                f"{TOLERANCE_POINTS:g} points worse: {picks}."
+            )
         if failing:
             text += f" Never reached it in at least one of these settings: {', '.join(failing)}."
         sentences.append(text)
@@ -233,6 +295,7 @@ def guide(records: Mapping[Run, RunRecord], factor: float) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- claims
+
 
 def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Claim]:
     """The three papers' claims carried to the data settings their papers did not test."""
@@ -243,32 +306,60 @@ def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Cl
     found = []
 
     rho_low = [d for d in corrupted if shares.loc["RHO-LOSS", d] < data_share[d]]
-    found.append(Claim(
-        "Paper M: RHO-LOSS trains on fewer corrupted points than the data holds — also under paper H's corruptions (random labels, shuffled pixels, Gaussian images).",
-        ", ".join(f"{d}: {shares.loc['RHO-LOSS', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted), verdict(len(rho_low), len(corrupted))))
+    found.append(
+        Claim(
+            "Paper M: RHO-LOSS trains on fewer corrupted points than the data holds — also under paper H's "
+            "corruptions (random labels, shuffled pixels, Gaussian images).",
+            ", ".join(f"{d}: {shares.loc['RHO-LOSS', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted),
+            verdict(len(rho_low), len(corrupted)),
+        )
+    )
 
     sb_high = [d for d in corrupted if shares.loc["SB β=1", d] > data_share[d]]
-    found.append(Claim(
-        "Paper H: SB over-samples corrupted examples — also under paper M's structured noise and ambiguous inputs.",
-        ", ".join(f"{d}: {shares.loc['SB β=1', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted), verdict(len(sb_high), len(corrupted))))
+    found.append(
+        Claim(
+            "Paper H: SB over-samples corrupted examples — also under paper M's structured noise and ambiguous inputs.",
+            ", ".join(f"{d}: {shares.loc['SB β=1', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted),
+            verdict(len(sb_high), len(corrupted)),
+        )
+    )
 
     new_low = [d for d in corrupted if shares.loc[NEW, d] < shares.loc["SB β=1", d]]
-    found.append(Claim(
-        "This book: SB's rule on the reducible loss trains on fewer corrupted points than SB on the loss (same selectivity, β = 1).",
-        ", ".join(f"{d}: {shares.loc[NEW, d]:.1f} % vs {shares.loc['SB β=1', d]:.1f} %" for d in corrupted), verdict(len(new_low), len(corrupted))))
+    found.append(
+        Claim(
+            "This book: SB's rule on the reducible loss trains on fewer corrupted points than SB on the loss (same "
+            "selectivity, β = 1).",
+            ", ".join(f"{d}: {shares.loc[NEW, d]:.1f} % vs {shares.loc['SB β=1', d]:.1f} %" for d in corrupted),
+            verdict(len(new_low), len(corrupted)),
+        )
+    )
 
     noisy = [d for d in DATA if d != PRISTINE]
-    rho_vs_loss = [d for d in noisy if speedup_value(speedup(records, "RHO-LOSS", d, factor)) > speedup_value(speedup(records, "loss", d, factor))]
-    found.append(Claim(
-        "Paper M: RHO-LOSS is faster than loss selection on noisy or low-relevance data — every kind here, not just paper M's.",
-        "; ".join(f"{d}: RHO-LOSS {speedup(records, 'RHO-LOSS', d, factor)}, loss {speedup(records, 'loss', d, factor)}" for d in noisy),
-        verdict(len(rho_vs_loss), len(noisy))))
+    rho_vs_loss = [
+        d
+        for d in noisy
+        if speedup_value(speedup(records, "RHO-LOSS", d, factor)) > speedup_value(speedup(records, "loss", d, factor))
+    ]
+    found.append(
+        Claim(
+            "Paper M: RHO-LOSS is faster than loss selection on noisy or low-relevance data — every kind here, not "
+            "just paper M's.",
+            "; ".join(
+                f"{d}: RHO-LOSS {speedup(records, 'RHO-LOSS', d, factor)}, loss {speedup(records, 'loss', d, factor)}"
+                for d in noisy
+            ),
+            verdict(len(rho_vs_loss), len(noisy)),
+        )
+    )
     return found
 
 
 # ----------------------------------------------------------------------------- the chapter
 
-def tables(records: Mapping[Run, RunRecord], settings: CrossSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+
+def tables(
+    records: Mapping[Run, RunRecord], settings: CrossSettings, configs: Mapping[Run, TrainConfig]
+) -> dict[str, Any]:
     """The grid's tables: speedups (backprops, wall clock), final errors, corrupted and relevant
     shares, the cost of selecting, the guide and the claims."""
     factor = settings.target_factor
@@ -284,6 +375,14 @@ def tables(records: Mapping[Run, RunRecord], settings: CrossSettings, configs: M
     }
 
 
-CHAPTER = register(Chapter("crosspaper", "Every method against every kind of bad data", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records, settings), tables=tables,
-                           reuses=(M.CHAPTER.name,)))
+CHAPTER = register(
+    Chapter(
+        "crosspaper",
+        "Every method against every kind of bad data",
+        PROFILES,
+        runs,
+        check=lambda records, settings, configs: claims(records, settings),
+        tables=tables,
+        reuses=(M.CHAPTER.name,),
+    )
+)

@@ -3,11 +3,13 @@
 Settings at the three profiles, the runs they expand to (Table 1's grid and Fig. 4's SBE
 runs), Table 1 beside the paper's, and the paper's claims checked against the records.
 """
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -17,32 +19,61 @@ from ..metrics import SeedSpeedup
 from ..records import RunRecord
 from .base import Chapter, register
 from .claims import Claim, verdict
-from .kit import (Method, Settings, best_error_percent, corrupted_share_after, diverged_note, pick, register_methods, speedup,
-                  speedup_value)
+from .kit import (
+    Method,
+    Settings,
+    best_error_percent,
+    corrupted_share_after,
+    diverged_note,
+    pick,
+    register_methods,
+    speedup,
+    speedup_value,
+)
 
 # Paper H's corruption settings: (kind, fraction); None = pristine.
 SETTINGS: tuple[tuple[str | None, float], ...] = (
     (None, 0.0),
-    ("random_labels", 0.25), ("random_labels", 0.5),
-    ("shuffle_pixels", 0.25), ("shuffle_pixels", 0.5),
-    ("gaussian", 0.25), ("gaussian", 0.5),
+    ("random_labels", 0.25),
+    ("random_labels", 0.5),
+    ("shuffle_pixels", 0.25),
+    ("shuffle_pixels", 0.5),
+    ("gaussian", 0.25),
+    ("gaussian", 0.5),
 )
 SETTING_LABELS = {
     (None, 0.0): "pristine",
-    ("random_labels", 0.25): "labels 25 %", ("random_labels", 0.5): "labels 50 %",
-    ("shuffle_pixels", 0.25): "shuffle 25 %", ("shuffle_pixels", 0.5): "shuffle 50 %",
-    ("gaussian", 0.25): "gauss 25 %", ("gaussian", 0.5): "gauss 50 %",
+    ("random_labels", 0.25): "labels 25 %",
+    ("random_labels", 0.5): "labels 50 %",
+    ("shuffle_pixels", 0.25): "shuffle 25 %",
+    ("shuffle_pixels", 0.5): "shuffle 50 %",
+    ("gaussian", 0.25): "gauss 25 %",
+    ("gaussian", 0.5): "gauss 50 %",
 }
 
 # Paper H's methods (VR: loss score, no re-weighting, τ switch, b sampled from a pool of 3b / 2b)
-METHODS: dict[str, Method] = register_methods({
-    "standard": Method("uniform", {}, "standard training", "black"),
-    "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
-    "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
-    "VR max 33 %": Method("kath18", {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True}, "J, H", "#31a354", pool=3),
-    "VR max 50 %": Method("kath18", {"selectivity": 1 / 2, "score": "loss", "reweight": False, "tau_switch": True}, "J, H", "#a1d99b", pool=2),
-    "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#17becf"),
-})
+METHODS: dict[str, Method] = register_methods(
+    {
+        "standard": Method("uniform", {}, "standard training", "black"),
+        "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
+        "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
+        "VR max 33 %": Method(
+            "kath18",
+            {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True},
+            "J, H",
+            "#31a354",
+            pool=3,
+        ),
+        "VR max 50 %": Method(
+            "kath18",
+            {"selectivity": 1 / 2, "score": "loss", "reweight": False, "tau_switch": True},
+            "J, H",
+            "#a1d99b",
+            pool=2,
+        ),
+        "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#17becf"),
+    }
+)
 BASELINE = {"method": "standard"}
 TABLE_METHODS = ("standard", "SB 50 %", "SB 33 %", "VR max 33 %", "VR max 50 %")
 SBE_SETTINGS = (("random_labels", 0.5), ("gaussian", 0.5), ("shuffle_pixels", 0.5))
@@ -83,12 +114,28 @@ PROFILES: dict[str, HuSettings] = {
     # Fashion-MNIST at a size this project's 2-core CPU machines run in hours, one run per core
     # (one thread each), with paper H's schedule shape: lr × 0.2 at 60 % and 80 % of training.
     # Evaluated on the whole test set every 40 steps (about half an epoch).
-    "cpu": HuSettings(train_fraction=1 / 6, test_fraction=1.0, epochs=12, lr_milestones=(7, 10), eval_every=40,
-                      seeds=(0, 1, 2, 3, 4), threads=1),
+    "cpu": HuSettings(
+        train_fraction=1 / 6,
+        test_fraction=1.0,
+        epochs=12,
+        lr_milestones=(7, 10),
+        eval_every=40,
+        seeds=(0, 1, 2, 3, 4),
+        threads=1,
+    ),
     # Paper H's own setup, for a GPU: CIFAR-10, WRN-28-10, 100 epochs, lr × 0.2 at 60 and 80, 5 seeds.
-    "paper": HuSettings(dataset="cifar10", model="wrn", model_kwargs={"depth": 28, "widen": 10}, train_fraction=1.0,
-                        test_fraction=1.0, epochs=100, lr_milestones=(60, 80), crop_padding=4, eval_every=391,
-                        seeds=(0, 1, 2, 3, 4)),
+    "paper": HuSettings(
+        dataset="cifar10",
+        model="wrn",
+        model_kwargs={"depth": 28, "widen": 10},
+        train_fraction=1.0,
+        test_fraction=1.0,
+        epochs=100,
+        lr_milestones=(60, 80),
+        crop_padding=4,
+        eval_every=391,
+        seeds=(0, 1, 2, 3, 4),
+    ),
 }
 
 
@@ -96,11 +143,17 @@ def base_config(settings: HuSettings) -> TrainConfig:
     """Paper H's recipe at ``settings``' size: standard training on pristine data, seed 0 (every
     run changes only what differs, :func:`config`)."""
     return TrainConfig(
-        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
-        test_fraction=settings.test_fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
-        selector=METHODS["standard"].selector, batch_size=settings.batch_size, epochs=settings.epochs, optimizer="sgd",
-        lr=settings.lr, momentum=0.9, nesterov=False, weight_decay=5e-4, lr_milestones=settings.lr_milestones, lr_gamma=0.2,
-        crop_padding=settings.crop_padding, flip=True, eval_every=settings.eval_every, device=settings.device,
+        **settings.run_fields(),
+        selector=METHODS["standard"].selector,
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        optimizer="sgd",
+        momentum=0.9,
+        nesterov=False,
+        weight_decay=5e-4,
+        lr_milestones=settings.lr_milestones,
+        lr_gamma=0.2,
+        flip=True,
     )
 
 
@@ -109,8 +162,13 @@ def config(settings: HuSettings, method: str, corruption: str | None, fraction: 
     check_choice("method", method, list(METHODS))
     chosen = METHODS[method]
     return base_config(settings).replace(
-        corruption=corruption, corruption_fraction=fraction, selector=chosen.selector, selector_kwargs=chosen.selector_kwargs,
-        candidate_batch=chosen.pool * settings.batch_size if chosen.pool > 1 else None, seed=seed)
+        corruption=corruption,
+        corruption_fraction=fraction,
+        selector=chosen.selector,
+        selector_kwargs=chosen.selector_kwargs,
+        candidate_batch=chosen.pool * settings.batch_size if chosen.pool > 1 else None,
+        seed=seed,
+    )
 
 
 def runs(settings: HuSettings) -> dict[Run, TrainConfig]:
@@ -127,8 +185,15 @@ def runs(settings: HuSettings) -> dict[Run, TrainConfig]:
 
 # ----------------------------------------------------------------------------- tables
 
-def seed_speedup(records: Mapping[Run, RunRecord], method: str, corruption: str | None, fraction: float,
-                 x: str = "backprops", factor: float = 1.2) -> SeedSpeedup:
+
+def seed_speedup(
+    records: Mapping[Run, RunRecord],
+    method: str,
+    corruption: str | None,
+    fraction: float,
+    x: str = "backprops",
+    factor: float = 1.2,
+) -> SeedSpeedup:
     """Paper H's speedup of ``method`` over standard training on one setting (median seed; for
     wall-clock, of the seeds timed on an idle machine)."""
     return speedup(records, BASELINE, factor, x, method=method, corruption=corruption, fraction=fraction)
@@ -164,7 +229,9 @@ def phase_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Mean seconds per phase of each method's pristine runs (to 0.1 s), and their sum without
     evaluation and probes: the training wall clock."""
     runs = {m: pick(records, method=m, corruption=None, fraction=0.0) for m in TABLE_METHODS + ("SBE 50 %",)}
-    phases = pd.DataFrame({m: pd.DataFrame([r.phase_seconds for r in found]).mean() for m, found in runs.items() if found}).T.round(1)
+    phases = pd.DataFrame(
+        {m: pd.DataFrame([r.phase_seconds for r in found]).mean() for m, found in runs.items() if found}
+    ).T.round(1)
     training = ["selection_forward", "selection", "train_forward", "backward", "other"]
     phases["training wall-clock"] = phases[training].sum(axis=1).round(1)
     return phases
@@ -172,62 +239,102 @@ def phase_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- claims
 
+
 def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
     """Paper H's claims checked against our records, each with the numbers it rests on."""
     corrupted = [s for s in SETTINGS if s[0] is not None]
     speed = {(m, s): seed_speedup(records, m, *s) for m in TABLE_METHODS for s in SETTINGS}
-    error = {(m, s): best_error_percent(pick(records, method=m, corruption=s[0], fraction=s[1]))[0]
-             for m in TABLE_METHODS + ("SBE 50 %",) for s in SETTINGS if pick(records, method=m, corruption=s[0], fraction=s[1])}
+    error = {
+        (m, s): best_error_percent(pick(records, method=m, corruption=s[0], fraction=s[1]))[0]
+        for m in TABLE_METHODS + ("SBE 50 %",)
+        for s in SETTINGS
+        if pick(records, method=m, corruption=s[0], fraction=s[1])
+    }
     found = []
 
     pristine = (None, 0.0)
     fast = [m for m in TABLE_METHODS[1:] if speedup_value(speed[m, pristine]) > 1.05]
-    found.append(Claim(
-        "On pristine data SB and VR reach 1.2 × standard's best error with fewer backprops (paper: SB 2.0x / 3.0x, VR 1.7x / 1.8x).",
-        ", ".join(f"{m}: {speed[m, pristine]}" for m in TABLE_METHODS[1:]), verdict(len(fast), 4)))
+    found.append(
+        Claim(
+            "On pristine data SB and VR reach 1.2 × standard's best error with fewer backprops (paper: SB 2.0x / "
+            "3.0x, VR 1.7x / 1.8x).",
+            ", ".join(f"{m}: {speed[m, pristine]}" for m in TABLE_METHODS[1:]),
+            verdict(len(fast), 4),
+        )
+    )
 
     worse = [s for s in corrupted if error["SB 33 %", s] > error["standard", s]]
     lost = [s for s in corrupted if speedup_value(speed["SB 33 %", s]) < speedup_value(speed["SB 33 %", pristine])]
-    found.append(Claim(
-        "Corruption derails SB: on corrupted data SB 33 % loses its speedup and ends at a higher best error than standard training.",
-        f"best error above standard's in {len(worse)}/6 corrupted settings; speedup below its pristine one in {len(lost)}/6 "
-        f"(pristine {speed['SB 33 %', pristine]}; corrupted: " + ", ".join(f"{SETTING_LABELS[s]} {speed['SB 33 %', s]}" for s in corrupted) + ")",
-        verdict(min(len(worse), len(lost)), 6)))
+    found.append(
+        Claim(
+            "Corruption derails SB: on corrupted data SB 33 % loses its speedup and ends at a higher best error than "
+            "standard training.",
+            f"best error above standard's in {len(worse)}/6 corrupted settings; speedup below its pristine one in "
+            f"{len(lost)}/6 "
+            f"(pristine {speed['SB 33 %', pristine]}; corrupted: "
+            + ", ".join(f"{SETTING_LABELS[s]} {speed['SB 33 %', s]}" for s in corrupted)
+            + ")",
+            verdict(min(len(worse), len(lost)), 6),
+        )
+    )
 
     def excess(method: str) -> float:
         return statistics.fmean(error[method, s] - error["standard", s] for s in corrupted)
 
     vr_milder = [v for v in ("VR max 33 %", "VR max 50 %") if excess(v) < excess("SB 33 %")]
-    found.append(Claim(
-        "VR degrades less than SB under corruption.",
-        f"mean excess best error over standard across the 6 corrupted settings: SB 33 % {excess('SB 33 %'):+.2f} pts, "
-        f"SB 50 % {excess('SB 50 %'):+.2f} pts, VR max 33 % {excess('VR max 33 %'):+.2f} pts, VR max 50 % {excess('VR max 50 %'):+.2f} pts",
-        verdict(len(vr_milder), 2)))
+    found.append(
+        Claim(
+            "VR degrades less than SB under corruption.",
+            f"mean excess best error over standard across the 6 corrupted settings: SB 33 % {excess('SB 33 %'):+.2f} "
+            "pts, "
+            f"SB 50 % {excess('SB 50 %'):+.2f} pts, VR max 33 % {excess('VR max 33 %'):+.2f} pts, VR max 50 % "
+            f"{excess('VR max 50 %'):+.2f} pts",
+            verdict(len(vr_milder), 2),
+        )
+    )
 
     quarter = [s for s in corrupted if s[1] == 0.25]
-    shares = {(m, s): statistics.fmean(corrupted_share_after(r) for r in pick(records, method=m, corruption=s[0], fraction=s[1]))
-              for m in ("SB 50 %", "VR max 33 %") for s in quarter}
+    shares = {
+        (m, s): statistics.fmean(
+            corrupted_share_after(r) for r in pick(records, method=m, corruption=s[0], fraction=s[1])
+        )
+        for m in ("SB 50 %", "VR max 33 %")
+        for s in quarter
+    }
     over = [k for k, v in shares.items() if v > 0.25 + 0.01]
-    found.append(Claim(
-        "SB and VR over-sample corrupted examples: more than the 25 % standard training sees (Fig. 3).",
-        "share of corrupted examples among trained ones after epoch 1: " + ", ".join(f"{m} {SETTING_LABELS[s]} {100 * v:.1f} %" for (m, s), v in shares.items()),
-        verdict(len(over), len(shares))))
+    found.append(
+        Claim(
+            "SB and VR over-sample corrupted examples: more than the 25 % standard training sees (Fig. 3).",
+            "share of corrupted examples among trained ones after epoch 1: "
+            + ", ".join(f"{m} {SETTING_LABELS[s]} {100 * v:.1f} %" for (m, s), v in shares.items()),
+            verdict(len(over), len(shares)),
+        )
+    )
 
     labels50, gauss50 = ("random_labels", 0.5), ("gaussian", 0.5)
     sbe_labels = seed_speedup(records, "SBE 50 %", *labels50)
     sbe_vs_sb = error["SBE 50 %", gauss50] - error["SB 50 %", gauss50]
     agree = int(speedup_value(sbe_labels) > 1.05) + int(sbe_vs_sb > 0)
-    found.append(Claim(
-        "SBE (entropy instead of loss) fixes random labels (paper: 2.0x on 50 % random labels) but is slightly worse than SB on 50 % Gaussian images.",
-        f"SBE speedup on labels 50 %: {sbe_labels} (SB 50 %: {speed['SB 50 %', labels50]}); best error on gauss 50 %: SBE {error['SBE 50 %', gauss50]:.2f} % vs SB {error['SB 50 %', gauss50]:.2f} %",
-        verdict(agree, 2)))
+    found.append(
+        Claim(
+            "SBE (entropy instead of loss) fixes random labels (paper: 2.0x on 50 % random labels) but is slightly "
+            "worse than SB on 50 % Gaussian images.",
+            f"SBE speedup on labels 50 %: {sbe_labels} (SB 50 %: {speed['SB 50 %', labels50]}); best error on gauss "
+            f"50 %: SBE {error['SBE 50 %', gauss50]:.2f} % vs SB {error['SB 50 %', gauss50]:.2f} %",
+            verdict(agree, 2),
+        )
+    )
     return found
 
 
 # ----------------------------------------------------------------------------- the chapter
 
-def tables(records: Mapping[Run, RunRecord], settings: HuSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
-    """The chapter's tables: Table 1 in backprops and in wall clock (speedups and errors), the phases, and the claims."""
+
+def tables(
+    records: Mapping[Run, RunRecord], settings: HuSettings, configs: Mapping[Run, TrainConfig]
+) -> dict[str, Any]:
+    """The chapter's tables: Table 1 in backprops and in wall clock (speedups and errors), the
+    phases, and the claims."""
     found: dict[str, Any] = {}
     for x in ("backprops", "train_wall_s"):
         found[f"table_1 {x} speedups"], found[f"table_1 {x} errors"] = table_1(records, x)
@@ -236,5 +343,14 @@ def tables(records: Mapping[Run, RunRecord], settings: HuSettings, configs: Mapp
     return found
 
 
-CHAPTER = register(Chapter("hu2021", "When does loss-based prioritization fail? (Hu et al. 2021)", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records), tables=tables, short="H"))
+CHAPTER = register(
+    Chapter(
+        "hu2021",
+        "When does loss-based prioritization fail? (Hu et al. 2021)",
+        PROFILES,
+        runs,
+        check=lambda records, settings, configs: claims(records),
+        tables=tables,
+        short="H",
+    )
+)

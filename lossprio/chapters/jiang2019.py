@@ -6,12 +6,14 @@ the training set), as the reference code's ``max_num_backprops`` does, with the 
 schedule keyed to back-propagated examples per training-set size (the reference code's unit).
 The grid: the main methods under J's two schedules, SB's selectivity sweep (β), and label flips.
 """
+
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,20 +24,28 @@ from ..metrics import SeedSpeedup, pareto_frontier
 from ..records import RunRecord
 from .base import Chapter, register
 from .claims import Claim, verdict
-from .kit import Method, Settings, best_error_percent, fairly_timed, pick, register_methods, speedup as kit_speedup, speedup_value
+from .kit import Method, Settings, best_error_percent, fairly_timed, pick, register_methods, speedup_value
+from .kit import speedup as kit_speedup
 
-METHODS: dict[str, Method] = register_methods({
-    "Traditional": Method("uniform", {}, "standard training", "black"),
-    "SB β=1": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
-    "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
-    "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
-    "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#6a51a3"),
-    # as J ran it: loss score, no re-weighting, τ switch, b sampled from a pool of 4b (J's code)
-    "Kath18": Method("kath18", {"keep": None, "selectivity": 0.25, "score": "loss", "reweight": False, "tau_switch": True}, "J",
-                     "#31a354", pool=4),
-    "SB β=0.5": Method("sb", {"beta": 0.5}, "J", "#c6dbef"),
-    "SB β=3": Method("sb", {"beta": 3.0}, "J", "#08306b"),
-})
+METHODS: dict[str, Method] = register_methods(
+    {
+        "Traditional": Method("uniform", {}, "standard training", "black"),
+        "SB β=1": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
+        "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
+        "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
+        "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#6a51a3"),
+        # as J ran it: loss score, no re-weighting, τ switch, b sampled from a pool of 4b (J's code)
+        "Kath18": Method(
+            "kath18",
+            {"keep": None, "selectivity": 0.25, "score": "loss", "reweight": False, "tau_switch": True},
+            "J",
+            "#31a354",
+            pool=4,
+        ),
+        "SB β=0.5": Method("sb", {"beta": 0.5}, "J", "#c6dbef"),
+        "SB β=3": Method("sb", {"beta": 3.0}, "J", "#08306b"),
+    }
+)
 BASELINE = "Traditional"
 CLEAN_A = {"schedule": "A", "flips": 0.0}  # the runs most tables read: schedule A, clean labels
 MAIN_METHODS = ("Traditional", "SB β=1", "SB β=2", "Stale-SB n=2", "Stale-SB n=3", "Kath18")
@@ -84,12 +94,33 @@ PROFILES: dict[str, JiangSettings] = {
     # Fashion-MNIST, a third of the training set (20k), the whole test set, a 2-conv CNN of width 8,
     # 40 epochs of backprops per run, 3 seeds: 60 runs, sized from measured costs to about 3 hours
     # on 2 cores with one thread per run (see the chapter's cost table).
-    "cpu": JiangSettings(train_fraction=1 / 3, test_fraction=1.0, epochs=40, eval_every=156, probe_every=78,
-                         confidence_epochs=(5,), track_examples=64, seeds=(0, 1, 2), threads=1),
+    "cpu": JiangSettings(
+        train_fraction=1 / 3,
+        test_fraction=1.0,
+        epochs=40,
+        eval_every=156,
+        probe_every=78,
+        confidence_epochs=(5,),
+        track_examples=64,
+        seeds=(0, 1, 2),
+        threads=1,
+    ),
     # J's CIFAR-10 setup: WRN-28-10 (dropout 0.3), cutout 16, 200 epochs, lr 0.1 ÷ 5 at 60/120/160 (48/96/128).
-    "paper": JiangSettings(dataset="cifar10", model="wrn", model_kwargs={"depth": 28, "widen": 10, "dropout": 0.3},
-                           train_fraction=1.0, test_fraction=1.0, epochs=200, crop_padding=4, cutout=16, eval_every=391,
-                           probe_every=391, confidence_epochs=(10,), track_examples=64, seeds=(0, 1, 2)),
+    "paper": JiangSettings(
+        dataset="cifar10",
+        model="wrn",
+        model_kwargs={"depth": 28, "widen": 10, "dropout": 0.3},
+        train_fraction=1.0,
+        test_fraction=1.0,
+        epochs=200,
+        crop_padding=4,
+        cutout=16,
+        eval_every=391,
+        probe_every=391,
+        confidence_epochs=(10,),
+        track_examples=64,
+        seeds=(0, 1, 2),
+    ),
 }
 
 
@@ -104,13 +135,20 @@ def base_config(settings: JiangSettings) -> TrainConfig:
     back-propagated examples, as the reference code's ``max_num_backprops``, and the schedule is
     keyed to back-propagated examples per training-set size (the reference code's unit)."""
     return TrainConfig(
-        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
-        test_fraction=settings.test_fraction, model=settings.model, model_kwargs=dict(settings.model_kwargs),
-        selector=METHODS[BASELINE].selector, batch_size=settings.batch_size, epochs=traversal_epochs(settings, METHODS[BASELINE]),
-        budget=float(settings.epochs), optimizer="sgd", lr=settings.lr, momentum=0.9, nesterov=True, weight_decay=5e-4,
-        lr_milestones=schedule_milestones(settings, "A"), lr_gamma=settings.lr_gamma, lr_unit="backprop_epochs",
-        crop_padding=settings.crop_padding, flip=settings.flip, cutout=settings.cutout, eval_every=settings.eval_every,
-        device=settings.device,
+        **settings.run_fields(),
+        selector=METHODS[BASELINE].selector,
+        batch_size=settings.batch_size,
+        epochs=traversal_epochs(settings, METHODS[BASELINE]),
+        budget=float(settings.epochs),
+        optimizer="sgd",
+        momentum=0.9,
+        nesterov=True,
+        weight_decay=5e-4,
+        lr_milestones=schedule_milestones(settings, "A"),
+        lr_gamma=settings.lr_gamma,
+        lr_unit="backprop_epochs",
+        flip=settings.flip,
+        cutout=settings.cutout,
     )
 
 
@@ -128,12 +166,18 @@ def config(settings: JiangSettings, method: str, schedule: str, flips: float, se
     chosen = METHODS[method]
     clean_a = schedule == "A" and not flips
     return base_config(settings).replace(
-        corruption="label_flip" if flips else None, corruption_fraction=flips, selector=chosen.selector,
-        selector_kwargs=chosen.selector_kwargs, candidate_batch=chosen.pool * settings.batch_size if chosen.pool > 1 else None,
-        epochs=traversal_epochs(settings, chosen), lr_milestones=schedule_milestones(settings, schedule),
+        corruption="label_flip" if flips else None,
+        corruption_fraction=flips,
+        selector=chosen.selector,
+        selector_kwargs=chosen.selector_kwargs,
+        candidate_batch=chosen.pool * settings.batch_size if chosen.pool > 1 else None,
+        epochs=traversal_epochs(settings, chosen),
+        lr_milestones=schedule_milestones(settings, schedule),
         probe_every=settings.probe_every if method == BASELINE and clean_a else None,
         confidence_epochs=tuple(settings.confidence_epochs) if method in (SB, BASELINE) and clean_a else (),
-        track_examples=settings.track_examples if method == SB and schedule == "A" else 0, seed=seed)
+        track_examples=settings.track_examples if method == SB and schedule == "A" else 0,
+        seed=seed,
+    )
 
 
 def runs(settings: JiangSettings) -> dict[Run, TrainConfig]:
@@ -148,11 +192,20 @@ def runs(settings: JiangSettings) -> dict[Run, TrainConfig]:
 
 # ----------------------------------------------------------------------------- tables
 
-def speedup(records: Mapping[Run, RunRecord], method: str, factor: float, x: str = "train_wall_s", schedule: str = "A",
-            flips: float = 0.0) -> SeedSpeedup:
+
+def speedup(
+    records: Mapping[Run, RunRecord],
+    method: str,
+    factor: float,
+    x: str = "train_wall_s",
+    schedule: str = "A",
+    flips: float = 0.0,
+) -> SeedSpeedup:
     """Paper J's speedup: to ``factor`` × Traditional's final error, in ``x`` (median seed; for
     wall-clock, of the seeds timed on an idle machine)."""
-    return kit_speedup(records, {"method": BASELINE}, factor, x, reference="final", method=method, schedule=schedule, flips=flips)
+    return kit_speedup(
+        records, {"method": BASELINE}, factor, x, reference="final", method=method, schedule=schedule, flips=flips
+    )
 
 
 def table_1(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
@@ -166,11 +219,15 @@ def table_1(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
             rows[method, measure] = {f"{f} ×": str(speedup(records, method, f, x)) for f in TARGETS}
         if method in PAPER_ROW:
             paper = PAPER_TABLE_1[PAPER_ROW[method]]
-            rows[method, "paper J, wall clock"] = {f"{f} ×": "—" if v is None else f"{v:.1f}x" for f, v in zip(TARGETS, paper)}
+            rows[method, "paper J, wall clock"] = {
+                f"{f} ×": "—" if v is None else f"{v:.1f}x" for f, v in zip(TARGETS, paper)
+            }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "measure"])
 
 
-def final_errors(records: Mapping[Run, RunRecord], methods: Sequence[str] = MAIN_METHODS, schedule: str = "A", flips: float = 0.0) -> pd.Series:
+def final_errors(
+    records: Mapping[Run, RunRecord], methods: Sequence[str] = MAIN_METHODS, schedule: str = "A", flips: float = 0.0
+) -> pd.Series:
     """Final test error in % (mean over seeds) of each method."""
     runs = {m: pick(records, method=m, schedule=schedule, flips=flips) for m in methods}
     return pd.Series({m: best_error_percent(found, final=True)[0] for m, found in runs.items() if found})
@@ -183,11 +240,17 @@ def per_example_times(records: Sequence[RunRecord]) -> dict[str, float]:
     records = fairly_timed(records)
     if not records:
         return {"train_forward": math.nan, "backward": math.nan, "selection_forward": math.nan}
-    forward = sum(r.phase_seconds["train_forward"] for r in records) / sum(r.counters["training_forwards"] for r in records)
+    forward = sum(r.phase_seconds["train_forward"] for r in records) / sum(
+        r.counters["training_forwards"] for r in records
+    )
     backward = sum(r.phase_seconds["backward"] for r in records) / sum(r.counters["backprops"] for r in records)
     selecting = [r for r in records if r.counters["selection_forwards"]]
-    selection = (sum(r.phase_seconds["selection_forward"] for r in selecting) / sum(r.counters["selection_forwards"] for r in selecting)
-                 if selecting else float("nan"))
+    selection = (
+        sum(r.phase_seconds["selection_forward"] for r in selecting)
+        / sum(r.counters["selection_forwards"] for r in selecting)
+        if selecting
+        else float("nan")
+    )
     return {"train_forward": forward, "backward": backward, "selection_forward": selection}
 
 
@@ -197,10 +260,16 @@ def modelled_wall_clock(record: RunRecord, times: Mapping[str, float], backward_
     (e.g. the 2.5 × that paper J measured on GPUs)."""
     backward = times["backward"] if backward_ratio is None else backward_ratio * times["train_forward"]
     c = record.counters
-    return c["selection_forwards"] * times["selection_forward"] + c["training_forwards"] * times["train_forward"] + c["backprops"] * backward
+    return (
+        c["selection_forwards"] * times["selection_forward"]
+        + c["training_forwards"] * times["train_forward"]
+        + c["backprops"] * backward
+    )
 
 
-def pareto_points(records: Mapping[Run, RunRecord], factors: Sequence[float] = (1.0, 1.05, 1.1, 1.2, 1.4, 1.6, 2.0)) -> pd.DataFrame:
+def pareto_points(
+    records: Mapping[Run, RunRecord], factors: Sequence[float] = (1.0, 1.05, 1.1, 1.2, 1.4, 1.6, 2.0)
+) -> pd.DataFrame:
     """Fig. 14's points: for every strategy × schedule, the training wall-clock (median seed) to
     reach each target error (multiples of Traditional's final error under schedule A), and
     whether the point is on the Pareto frontier of (time, error)."""
@@ -210,7 +279,11 @@ def pareto_points(records: Mapping[Run, RunRecord], factors: Sequence[float] = (
     for (method, schedule, flips, _), _r in records.items():
         if flips or (method, schedule) in {(row["method"], row["schedule"]) for row in rows}:
             continue
-        found = [r for r in fairly_timed(pick(records, method=method, schedule=schedule, flips=0.0)) if r.status != "diverged"]
+        found = [
+            r
+            for r in fairly_timed(pick(records, method=method, schedule=schedule, flips=0.0))
+            if r.status != "diverged"
+        ]
         for factor in factors:
             target = factor * reference
             times = [next((e["train_wall_s"] for e in r.evals if e["test_error"] <= target), math.inf) for r in found]
@@ -232,9 +305,13 @@ def confidence_curves(record: RunRecord, epoch: int, points: int = 100) -> pd.Da
     confidence, correct = np.asarray(snapshot["confidence"]), np.asarray(snapshot["correct"])
     order = np.argsort(confidence, kind="stable")
     bins = np.array_split(order, points)
-    return pd.DataFrame({"percentile": (np.arange(points) + 0.5) * 100 / points,
-                         "confidence": [confidence[b].mean() for b in bins],
-                         "accuracy": [correct[b].mean() for b in bins]})
+    return pd.DataFrame(
+        {
+            "percentile": (np.arange(points) + 0.5) * 100 / points,
+            "confidence": [confidence[b].mean() for b in bins],
+            "accuracy": [correct[b].mean() for b in bins],
+        }
+    )
 
 
 # ----------------------------------------------------------------------------- the page's analyses
@@ -247,7 +324,9 @@ def phase_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Mean seconds per phase of each main method's runs (schedule A, clean labels), with
     ``rest``: the selector's own work and everything unnamed."""
     runs = {m: pick(records, method=m, **CLEAN_A) for m in MAIN_METHODS}
-    phases = pd.DataFrame({m: pd.DataFrame([r.phase_seconds for r in found]).mean() for m, found in runs.items() if found}).T
+    phases = pd.DataFrame(
+        {m: pd.DataFrame([r.phase_seconds for r in found]).mean() for m, found in runs.items() if found}
+    ).T
     phases["rest"] = phases["selection"] + phases["other"]
     return phases
 
@@ -264,7 +343,9 @@ def modelled_wall_clock_table(records: Mapping[Run, RunRecord], times: Mapping[s
         rows[method] = {
             "measured (s)": np.mean([r.evals[-1]["train_wall_s"] for r in found]),
             "modelled, this machine (s)": np.mean([modelled_wall_clock(r, times) for r in found]),
-            f"modelled, backward = {PAPER_BACKWARD_RATIO:g} × forward (s)": np.mean([modelled_wall_clock(r, times, PAPER_BACKWARD_RATIO) for r in found]),
+            f"modelled, backward = {PAPER_BACKWARD_RATIO:g} × forward (s)": np.mean(
+                [modelled_wall_clock(r, times, PAPER_BACKWARD_RATIO) for r in found]
+            ),
         }
     model = pd.DataFrame(rows).T
     for column in list(model.columns):
@@ -273,7 +354,10 @@ def modelled_wall_clock_table(records: Mapping[Run, RunRecord], times: Mapping[s
 
 
 #: Fig. 5's measures of how a subset's gradient resembles the whole batch's
-PROBE_MEASURES = {"cosine": "cosine similarity to the batch gradient", "same_sign": "share of components with the same sign"}
+PROBE_MEASURES = {
+    "cosine": "cosine similarity to the batch gradient",
+    "same_sign": "share of components with the same sign",
+}
 PROBE_SUBSETS = (("top", "half"), ("top", "third"), ("random", "half"), ("random", "third"))
 
 
@@ -284,8 +368,13 @@ def probe_curves(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     if not probed:
         return pd.DataFrame()
     steps = [p["step"] for p in probed[0].probes]
-    columns = {f"{measure} {kind} {size}": np.mean([[p[f"{measure}_{kind}_{size}"] for p in r.probes[: len(steps)]] for r in probed], axis=0)
-               for measure in PROBE_MEASURES for kind, size in PROBE_SUBSETS}
+    columns = {
+        f"{measure} {kind} {size}": np.mean(
+            [[p[f"{measure}_{kind}_{size}"] for p in r.probes[: len(steps)]] for r in probed], axis=0
+        )
+        for measure in PROBE_MEASURES
+        for kind, size in PROBE_SUBSETS
+    }
     return pd.DataFrame(columns, index=pd.Index(steps, name="optimizer step"))
 
 
@@ -294,8 +383,16 @@ def probe_summary(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     ``measure kind``, columns the subset's size."""
     probed = [r for r in pick(records, method=BASELINE, **CLEAN_A) if r.probes]
     after_first = [p for r in probed for p in r.probes if p["epoch"] >= 1]
-    return pd.DataFrame({size: {f"{m} {k}": np.mean([p[f"{m}_{k}_{size}"] for p in after_first]) for m in PROBE_MEASURES for k in ("top", "random")}
-                         for size in ("half", "third")})
+    return pd.DataFrame(
+        {
+            size: {
+                f"{m} {k}": np.mean([p[f"{m}_{k}_{size}"] for p in after_first])
+                for m in PROBE_MEASURES
+                for k in ("top", "random")
+            }
+            for size in ("half", "third")
+        }
+    )
 
 
 def confidence_by_method(records: Mapping[Run, RunRecord], epoch: int) -> dict[str, pd.DataFrame]:
@@ -323,9 +420,12 @@ def staleness_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     for name, method in staleness.items():
         found = pick(records, method=method, **CLEAN_A)
         if found:
-            rows[name] = {"forward passes (÷ training set)": np.mean([(r.counters["selection_forwards"] + r.counters["training_forwards"]) / size
-                                                                       for r in found]),
-                          "final test error (%)": 100 * np.mean([r.final_test_error for r in found])}
+            rows[name] = {
+                "forward passes (÷ training set)": np.mean(
+                    [(r.counters["selection_forwards"] + r.counters["training_forwards"]) / size for r in found]
+                ),
+                "final test error (%)": 100 * np.mean([r.final_test_error for r in found]),
+            }
     return pd.DataFrame(rows).T
 
 
@@ -338,9 +438,16 @@ def beta_sweep(records: Mapping[Run, RunRecord], factor: float = 1.4) -> pd.Data
     """Fig. 13 as a table: each β's speedup to ``factor`` × Traditional's final error, in backprops
     and in wall clock, and its final test error (%, to 2 decimals)."""
     betas = [m for m in BETA_METHODS if pick(records, method=m, **CLEAN_A)]
-    return pd.DataFrame({m: {"speedup, backprops": str(speedup(records, m, factor, "backprops")),
-                             "speedup, wall clock": str(speedup(records, m, factor)),
-                             "final test error (%)": round(final_errors(records, [m])[m], 2)} for m in betas}).T
+    return pd.DataFrame(
+        {
+            m: {
+                "speedup, backprops": str(speedup(records, m, factor, "backprops")),
+                "speedup, wall clock": str(speedup(records, m, factor)),
+                "final test error (%)": round(final_errors(records, [m])[m], 2),
+            }
+            for m in betas
+        }
+    ).T
 
 
 def beta_points(records: Mapping[Run, RunRecord], factor: float = 1.4) -> dict[str, tuple[float, float]]:
@@ -354,28 +461,39 @@ def pareto_shares(points: pd.DataFrame) -> pd.Series:
     """Fig. 14: each method's share of the Pareto points of :func:`pareto_points`."""
     if not len(points):
         return pd.Series(dtype=float, name="share of Pareto points")
-    return (points[points["pareto"]].groupby("method").size() / max(1, points["pareto"].sum())).rename("share of Pareto points")
+    return (points[points["pareto"]].groupby("method").size() / max(1, points["pareto"].sum())).rename(
+        "share of Pareto points"
+    )
 
 
 def tracked_examples(records: Mapping[Run, RunRecord], per_kind: int = 2) -> dict[str, dict[int, pd.Series]]:
     """Fig. 15: P(selected) per epoch of SB's tracked examples (the 10 %-flips run if it has them),
     ``per_kind`` each of the easiest and hardest clean examples (by mean P after the first epoch)
     and of those with a flipped label, by kind, then training position."""
-    tracked = ([r for r in pick(records, method=SB, schedule="A", flips=0.1) if r.tracked]
-               or [r for r in pick(records, method=SB, **CLEAN_A) if r.tracked])
+    tracked = [r for r in pick(records, method=SB, schedule="A", flips=0.1) if r.tracked] or [
+        r for r in pick(records, method=SB, **CLEAN_A) if r.tracked
+    ]
     if not tracked:
         return {}
     record = tracked[0]
     flipped = set(record.corrupted)
-    series = {int(p): pd.DataFrame(rows, columns=["epoch", "step", "score", "p", "chosen"]).groupby("epoch")["p"].mean()
-              for p, rows in record.tracked.items() if rows}
+    series = {
+        int(p): pd.DataFrame(rows, columns=["epoch", "step", "score", "p", "chosen"]).groupby("epoch")["p"].mean()
+        for p, rows in record.tracked.items()
+        if rows
+    }
     mean_p = {p: s.iloc[1:].mean() for p, s in series.items() if len(s) > 1}
     clean = sorted((p for p in mean_p if p not in flipped), key=mean_p.get)
-    kinds = {"easy": clean[:per_kind], "hard": clean[-per_kind:], "flipped label": [p for p in mean_p if p in flipped][:per_kind]}
+    kinds = {
+        "easy": clean[:per_kind],
+        "hard": clean[-per_kind:],
+        "flipped label": [p for p in mean_p if p in flipped][:per_kind],
+    }
     return {kind: {p: series[p] for p in positions} for kind, positions in kinds.items()}
 
 
 # ----------------------------------------------------------------------------- claims
+
 
 def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
     """Paper J's claims checked against our records, each with the numbers it rests on."""
@@ -384,50 +502,75 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
 
     faster = [f for f in TARGETS if speedup_value(wall[SB, f]) > 1.0]
     than_kath = [f for f in TARGETS if speedup_value(wall[SB, f]) > speedup_value(wall["Kath18", f])]
-    found.append(Claim(
-        "SB reaches 1.1 / 1.2 / 1.4 × Traditional's final error sooner in wall clock than Traditional and than Kath18 (paper, CIFAR-10: SB 1.4x / 1.2x / 1.5x, Kath18 1.4x / 1.1x / 1.3x).",
-        f"SB β=2: {' / '.join(str(wall[SB, f]) for f in TARGETS)}; Kath18: {' / '.join(str(wall['Kath18', f]) for f in TARGETS)}",
-        verdict(len(faster) + len(than_kath), 2 * len(TARGETS))))
+    found.append(
+        Claim(
+            "SB reaches 1.1 / 1.2 / 1.4 × Traditional's final error sooner in wall clock than Traditional and than "
+            "Kath18 (paper, CIFAR-10: SB 1.4x / 1.2x / 1.5x, Kath18 1.4x / 1.1x / 1.3x).",
+            f"SB β=2: {' / '.join(str(wall[SB, f]) for f in TARGETS)}; Kath18: "
+            f"{' / '.join(str(wall['Kath18', f]) for f in TARGETS)}",
+            verdict(len(faster) + len(than_kath), 2 * len(TARGETS)),
+        )
+    )
 
     stale = [f for f in TARGETS if speedup_value(wall["Stale-SB n=3", f]) > speedup_value(wall[SB, f])]
-    found.append(Claim(
-        "Stale-SB is faster still: n = 3 reaches the targets 26 % sooner than SB on average (paper: 1.5x / 2.0x at 1.2 / 1.4 ×).",
-        f"Stale-SB n=3: {' / '.join(str(wall['Stale-SB n=3', f]) for f in TARGETS)}; n=2: {' / '.join(str(wall['Stale-SB n=2', f]) for f in TARGETS)}; SB β=2: {' / '.join(str(wall[SB, f]) for f in TARGETS)}",
-        verdict(len(stale), len(TARGETS))))
+    found.append(
+        Claim(
+            "Stale-SB is faster still: n = 3 reaches the targets 26 % sooner than SB on average (paper: 1.5x / 2.0x "
+            "at 1.2 / 1.4 ×).",
+            f"Stale-SB n=3: {' / '.join(str(wall['Stale-SB n=3', f]) for f in TARGETS)}; n=2: "
+            f"{' / '.join(str(wall['Stale-SB n=2', f]) for f in TARGETS)}; SB β=2: "
+            f"{' / '.join(str(wall[SB, f]) for f in TARGETS)}",
+            verdict(len(stale), len(TARGETS)),
+        )
+    )
 
-    excess = {f: best_error_percent(pick(records, method=SB, schedule="A", flips=f), final=True)[0]
-              - best_error_percent(pick(records, method=BASELINE, schedule="A", flips=f), final=True)[0]
-              for f in FLIPS}
+    excess = {
+        f: best_error_percent(pick(records, method=SB, schedule="A", flips=f), final=True)[0]
+        - best_error_percent(pick(records, method=BASELINE, schedule="A", flips=f), final=True)[0]
+        for f in FLIPS
+    }
     robust = [f for f in (0.01, 0.1) if excess[f] <= 1.0]
     fragile = excess[0.2] > 1.0
-    found.append(Claim(
-        "SB is robust to 1 % and 10 % flipped labels (final error close to Traditional's) but not to 20 %.",
-        "SB β=2 final error minus Traditional's: " + ", ".join(f"{100 * f:g} % flips {excess[f]:+.2f} pts" for f in FLIPS)
-        + " (robust taken as within 1 pt)",
-        verdict(len(robust) + int(fragile), 3)))
+    found.append(
+        Claim(
+            "SB is robust to 1 % and 10 % flipped labels (final error close to Traditional's) but not to 20 %.",
+            "SB β=2 final error minus Traditional's: "
+            + ", ".join(f"{100 * f:g} % flips {excess[f]:+.2f} pts" for f in FLIPS)
+            + " (robust taken as within 1 pt)",
+            verdict(len(robust) + int(fragile), 3),
+        )
+    )
 
     betas = [m for m in BETA_METHODS if pick(records, method=m, **CLEAN_A)]
     speed = {m: speedup_value(speedup(records, m, 1.4, "backprops")) for m in betas}
     errors = final_errors(records, betas)
     pairs = list(zip(betas, betas[1:]))
     trade = [(a, b) for a, b in pairs if speed[b] >= speed[a] and errors[b] >= errors[a]]
-    found.append(Claim(
-        "Higher selectivity (larger β) trades final error for speed.",
-        ", ".join(f"{m}: {speed[m]:.1f}x to 1.4 × in backprops, final error {errors[m]:.2f} %" for m in betas),
-        verdict(len(trade), len(pairs))))
+    found.append(
+        Claim(
+            "Higher selectivity (larger β) trades final error for speed.",
+            ", ".join(f"{m}: {speed[m]:.1f}x to 1.4 × in backprops, final error {errors[m]:.2f} %" for m in betas),
+            verdict(len(trade), len(pairs)),
+        )
+    )
     return found
 
 
 # ----------------------------------------------------------------------------- the chapter
 
-def tables(records: Mapping[Run, RunRecord], settings: JiangSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+
+def tables(
+    records: Mapping[Run, RunRecord], settings: JiangSettings, configs: Mapping[Run, TrainConfig]
+) -> dict[str, Any]:
     """The chapter's tables: Table 1 beside the paper's, final errors under both schedules, the
     measured per-example times and phases, the modelled wall clock, Fig. 5's probes, Fig. 8/9's
     hardest examples, Fig. 11–15's tables and the claims."""
     found: dict[str, Any] = {"table_1": table_1(records)}
     for schedule in SCHEDULES:
         found[f"final_errors {schedule}"] = final_errors(records, schedule=schedule)
-    found["per_example_times"] = per_example_times(pick(records, method=BASELINE, **CLEAN_A) + pick(records, method=SB, **CLEAN_A))
+    found["per_example_times"] = per_example_times(
+        pick(records, method=BASELINE, **CLEAN_A) + pick(records, method=SB, **CLEAN_A)
+    )
     found["pareto_points"] = points = pareto_points(records)
     found["pareto_shares"] = pareto_shares(points)
     found["phase_table"] = phase_table(records)
@@ -438,10 +581,21 @@ def tables(records: Mapping[Run, RunRecord], settings: JiangSettings, configs: M
     found["staleness_table"] = staleness_table(records)
     found["flip_errors"] = flip_errors(records)
     found["beta_sweep"] = beta_sweep(records)
-    found["tracked_examples"] = {kind: {p: v.to_dict() for p, v in series.items()} for kind, series in tracked_examples(records).items()}
+    found["tracked_examples"] = {
+        kind: {p: v.to_dict() for p, v in series.items()} for kind, series in tracked_examples(records).items()
+    }
     found["claims"] = claims(records)
     return found
 
 
-CHAPTER = register(Chapter("jiang2019", "Selective-Backprop (Jiang et al. 2019)", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records), tables=tables, short="J"))
+CHAPTER = register(
+    Chapter(
+        "jiang2019",
+        "Selective-Backprop (Jiang et al. 2019)",
+        PROFILES,
+        runs,
+        check=lambda records, settings, configs: claims(records),
+        tables=tables,
+        short="J",
+    )
+)

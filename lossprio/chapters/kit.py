@@ -1,11 +1,13 @@
 """The vocabulary every chapter is written in: methods and data settings as named records, the
 size fields every chapter's settings share, one record lookup (:func:`pick`) and one speedup
 (:func:`speedup`) over run keys with named fields, and the record summaries the tables use."""
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from .. import palette
 from ..metrics import NEVER, SeedSpeedup, speedup_over_seeds
@@ -61,7 +63,7 @@ class Data:
     paper: str = ""
     relevance: bool = False
 
-    def same_data(self, other: "Data") -> bool:
+    def same_data(self, other: Data) -> bool:
         """Whether both settings train and test on the same data (whatever they are called)."""
         return (self.corruption, self.fraction, self.relevance) == (other.corruption, other.fraction, other.relevance)
 
@@ -79,7 +81,9 @@ class Settings:
     subclass this and add its own recipe."""
 
     dataset: str = "fashion-mnist"
-    data_root: str | None = None  # the dataset's folder (None: lossprio.data's default; Debian's files for Fashion-MNIST)
+    data_root: str | None = (
+        None  # the dataset's folder (None: lossprio.data's default; Debian's files for Fashion-MNIST)
+    )
     model: str = "fast_cnn"
     model_kwargs: dict[str, Any] = field(default_factory=lambda: {"width": 8})
     train_fraction: float = 0.02  # class-balanced share of the training split
@@ -92,8 +96,24 @@ class Settings:
     device: str = "auto"
     threads: int | None = None  # torch CPU threads for the runs (None: torch's default)
 
+    def run_fields(self) -> dict[str, Any]:
+        """The :class:`~lossprio.config.TrainConfig` settings every chapter takes from these fields as they are."""
+        names = (
+            "dataset",
+            "data_root",
+            "train_fraction",
+            "test_fraction",
+            "model",
+            "lr",
+            "crop_padding",
+            "eval_every",
+            "device",
+        )
+        return {**{name: getattr(self, name) for name in names}, "model_kwargs": dict(self.model_kwargs)}
+
 
 # ----------------------------------------------------------------------------- lookups
+
 
 def pick(records: Mapping[NamedTuple, RunRecord], **fields: Any) -> list[RunRecord]:
     """The records whose run key has every one of ``fields`` (e.g. ``method="SB β=1"``), in seed order."""
@@ -111,15 +131,22 @@ def fairly_timed(records: Sequence[RunRecord], x: str = "train_wall_s") -> list[
     return [r for r in records if not r.timed_busy] if x in WALL_CLOCK else list(records)
 
 
-def speedup(records: Mapping[NamedTuple, RunRecord], baseline: Mapping[str, Any], factor: float = 1.0, x: str = "backprops",
-            reference: str = "best", **fields: Any) -> SeedSpeedup:
+def speedup(
+    records: Mapping[NamedTuple, RunRecord],
+    baseline: Mapping[str, Any],
+    factor: float = 1.0,
+    x: str = "backprops",
+    reference: str = "best",
+    **fields: Any,
+) -> SeedSpeedup:
     """Speedup of the runs with ``fields`` over the baseline's, the runs with ``fields`` changed by
     ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the baseline seeds' mean
     ``reference`` (best or final) test error, in ``x``; the median seed's, as
     :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle machine)."""
     baselines = pick(records, **{**fields, **baseline})
-    return speedup_over_seeds(fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x), factor=factor,
-                              reference=reference, x=x)
+    return speedup_over_seeds(
+        fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x), factor=factor, reference=reference, x=x
+    )
 
 
 def speedup_value(speedup: SeedSpeedup) -> float:
@@ -128,6 +155,7 @@ def speedup_value(speedup: SeedSpeedup) -> float:
 
 
 # ----------------------------------------------------------------------------- record summaries
+
 
 def best_error_percent(records: Sequence[RunRecord], final: bool = False) -> tuple[float, float]:
     """Mean and standard deviation (0 for one seed) of the best (or final) test error in %, over

@@ -9,13 +9,15 @@ function under four kinds of data (clean, uniform label noise, structured noise,
 inputs), on a relevance split (holdout and test hold half of the classes), and RHO-LOSS with
 cheap IL models, other target architectures and learning rates (Fig. 5).
 """
+
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,19 +29,21 @@ from ..metrics import NEVER, SeedSpeedup, steps_to_accuracy
 from ..records import RunRecord
 from .base import Chapter, register
 from .claims import Claim, verdict
-from .kit import (CANDIDATES, Data, Method, Settings, corrupted_share_after, pick, register_methods, speedup as kit_speedup,
-                  speedup_value)
+from .kit import CANDIDATES, Data, Method, Settings, corrupted_share_after, pick, register_methods, speedup_value
+from .kit import speedup as kit_speedup
 
 RHO = "RHO-LOSS"
-METHODS: dict[str, Method] = register_methods({
-    "uniform": Method("uniform", {}, "standard training", "black", CANDIDATES),
-    "loss": Method("loss", {}, "M", "#ff7f0e", CANDIDATES),
-    "gradient norm": Method("grad_norm", {}, "M", "#8c564b", CANDIDATES),
-    "gradient norm IS": Method("grad_norm_is", {}, "M", "#e7ba52", CANDIDATES),
-    "irreducible loss": Method("irreducible", {}, "M", "#7f7f7f", CANDIDATES),
-    "SVP": Method("svp", {}, "M", "#e377c2", CANDIDATES),
-    RHO: Method("rho", {}, "M", "#d62728", CANDIDATES),
-})
+METHODS: dict[str, Method] = register_methods(
+    {
+        "uniform": Method("uniform", {}, "standard training", "black", CANDIDATES),
+        "loss": Method("loss", {}, "M", "#ff7f0e", CANDIDATES),
+        "gradient norm": Method("grad_norm", {}, "M", "#8c564b", CANDIDATES),
+        "gradient norm IS": Method("grad_norm_is", {}, "M", "#e7ba52", CANDIDATES),
+        "irreducible loss": Method("irreducible", {}, "M", "#7f7f7f", CANDIDATES),
+        "SVP": Method("svp", {}, "M", "#e377c2", CANDIDATES),
+        RHO: Method("rho", {}, "M", "#d62728", CANDIDATES),
+    }
+)
 palette.register("reducible loss (RHO-LOSS)", "#d62728", "M")  # Fig. 1's name for RHO-LOSS's selection function
 BASELINE = "uniform"
 # paper M's Fig. 2 (a)–(c) and the clean data
@@ -53,7 +57,11 @@ CLEAN, NOISY = "clean", "label noise 10 %"
 TARGET_SHARES = (0.90, 0.95, 0.98, 1.0)  # Fig. 3's targets: these shares of uniform's best accuracy
 
 # Paper M (Fig. 3 and text): RHO-LOSS's speedup over uniform in steps to the target, clean / 10 % label noise.
-PAPER_SPEEDUPS: dict[str, tuple[float, float]] = {"CIFAR-10": (3.82, 5.15), "CIFAR-100": (1.76, 2.34), "CINIC-10": (2.88, 4.17)}
+PAPER_SPEEDUPS: dict[str, tuple[float, float]] = {
+    "CIFAR-10": (3.82, 5.15),
+    "CIFAR-100": (1.76, 2.34),
+    "CINIC-10": (2.88, 4.17),
+}
 
 # the kinds of experiment: every method on the main data or the relevance split; RHO-LOSS with a
 # cheaper IL model (Fig. 5, against the main uniform runs); uniform and RHO-LOSS with the default IL
@@ -109,8 +117,15 @@ class LoopSettings(Settings):
 
 #: the smoke size of paper M's loop, where it differs from :class:`~lossprio.chapters.kit.Settings`
 #: (``epochs``: candidate traversals of the training half; every method stops at the same step)
-SMOKE: dict[str, Any] = {"model": "mlp", "model_kwargs": {"hidden": [32]}, "train_fraction": 0.05, "test_fraction": 0.1,
-                         "lr": 1e-3, "crop_padding": 0, "eval_every": 5}
+SMOKE: dict[str, Any] = {
+    "model": "mlp",
+    "model_kwargs": {"hidden": [32]},
+    "train_fraction": 0.05,
+    "test_fraction": 0.1,
+    "lr": 1e-3,
+    "crop_padding": 0,
+    "eval_every": 5,
+}
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,9 @@ class MindermannSettings(LoopSettings):
 
     cheap_il_models: dict[str, list] = field(default_factory=lambda: {"MLP 8": ["mlp", {"hidden": [8]}]})  # Fig. 5
     holdout_fractions: tuple[float, ...] = (0.5, 0.25)  # Fig. 5: IL models on less holdout data
-    other_targets: dict[str, list] = field(default_factory=lambda: {"MLP 64×2": ["mlp", {"hidden": [64, 64]}]})  # Fig. 5: IL reused
+    other_targets: dict[str, list] = field(
+        default_factory=lambda: {"MLP 64×2": ["mlp", {"hidden": [64, 64]}]}
+    )  # Fig. 5: IL reused
     lr_grid: tuple[float, ...] = (3e-4, 3e-3)  # Fig. 5: the IL model reused across learning rates
 
 
@@ -134,21 +151,50 @@ PROFILES: dict[str, MindermannSettings] = {
     # test set; an MLP 784-512-512-10 as target and IL model, n_B = 320 → n_b = 32, 40 traversals
     # (3720 steps, 4 epochs of selected examples), 3 seeds: 138 runs, sized from measured costs to
     # about 2 hours on 2 cores, one thread per run.
-    "cpu": sized(train_fraction=1.0, test_fraction=0.5, model_kwargs={"hidden": [512, 512]},
-                 il_model_kwargs={"hidden": [512, 512]}, il_epochs=15,
-                              cheap_il_models={"small CNN (paper M's)": ["small_cnn", {}], "MLP 64 (13× fewer parameters)": ["mlp", {"hidden": [64]}]},
-                              other_targets={"CNN (fast_cnn, width 8)": ["fast_cnn", {"width": 8}]},
-                              candidate_batch=320, keep=32, epochs=40, svp_proxy_epochs=10, eval_every=93,
-                              score_probe_every=10, seeds=(0, 1, 2), threads=1),
+    "cpu": sized(
+        train_fraction=1.0,
+        test_fraction=0.5,
+        model_kwargs={"hidden": [512, 512]},
+        il_model_kwargs={"hidden": [512, 512]},
+        il_epochs=15,
+        cheap_il_models={
+            "small CNN (paper M's)": ["small_cnn", {}],
+            "MLP 64 (13× fewer parameters)": ["mlp", {"hidden": [64]}],
+        },
+        other_targets={"CNN (fast_cnn, width 8)": ["fast_cnn", {"width": 8}]},
+        candidate_batch=320,
+        keep=32,
+        epochs=40,
+        svp_proxy_epochs=10,
+        eval_every=93,
+        score_probe_every=10,
+        seeds=(0, 1, 2),
+        threads=1,
+    ),
     # Paper M's CIFAR-10 setup: ResNet-18 target and IL model (100 IL epochs), crop and flip,
     # n_B = 320 → n_b = 32, AdamW 1e-3, 100 traversals, 3 seeds; the small CNN as cheap IL model,
     # the ResNet-18 IL model reused for a WRN-28-2 target and two other learning rates.
-    "paper": sized(train_fraction=1.0, test_fraction=1.0, dataset="cifar10", model="resnet18",
-                   model_kwargs={}, il_model="resnet18", il_model_kwargs={}, il_epochs=100,
-                                cheap_il_models={"small CNN": ["small_cnn", {}]}, other_targets={"WRN-28-2": ["wrn", {"depth": 28, "widen": 2}]},
-                                crop_padding=4, flip=True,
-                                candidate_batch=320, keep=32, epochs=100, svp_proxy_epochs=25, eval_every=156,
-                                score_probe_every=10, seeds=(0, 1, 2)),
+    "paper": sized(
+        train_fraction=1.0,
+        test_fraction=1.0,
+        dataset="cifar10",
+        model="resnet18",
+        model_kwargs={},
+        il_model="resnet18",
+        il_model_kwargs={},
+        il_epochs=100,
+        cheap_il_models={"small CNN": ["small_cnn", {}]},
+        other_targets={"WRN-28-2": ["wrn", {"depth": 28, "widen": 2}]},
+        crop_padding=4,
+        flip=True,
+        candidate_batch=320,
+        keep=32,
+        epochs=100,
+        svp_proxy_epochs=25,
+        eval_every=156,
+        score_probe_every=10,
+        seeds=(0, 1, 2),
+    ),
 }
 
 
@@ -171,16 +217,28 @@ def loop_config(settings: LoopSettings, method: Method, data: Data, seed: int) -
     probes ride on RHO-LOSS's runs with 10 % label noise."""
     probed = method.selector == METHODS[RHO].selector and data.same_data(NOISES[NOISY])
     return TrainConfig(
-        dataset=settings.dataset, data_root=settings.data_root, train_fraction=settings.train_fraction,
-        test_fraction=settings.test_fraction, split="half", corruption=data.corruption, corruption_fraction=data.fraction,
+        **settings.run_fields(),
+        split="half",
+        corruption=data.corruption,
+        corruption_fraction=data.fraction,
         relevant_classes=tuple(settings.relevant_classes) if data.relevance else (),
-        model=settings.model, model_kwargs=dict(settings.model_kwargs), selector=method.selector,
-        selector_kwargs={"keep": settings.keep, **method.selector_kwargs}, batch_size=settings.keep,
-        candidate_batch=settings.candidate_batch, il_model=settings.il_model, il_model_kwargs=dict(settings.il_model_kwargs),
-        il_holdout="holdout", il_holdout_fraction=1.0, il_epochs=settings.il_epochs, svp_fraction=settings.svp_fraction,
-        svp_proxy_epochs=settings.svp_proxy_epochs, epochs=traversal_epochs(settings, method), budget=budget(settings),
-        optimizer="adamw", lr=settings.lr, weight_decay=settings.weight_decay, crop_padding=settings.crop_padding,
-        flip=settings.flip, eval_every=settings.eval_every, seed=seed, device=settings.device,
+        selector=method.selector,
+        selector_kwargs={"keep": settings.keep, **method.selector_kwargs},
+        batch_size=settings.keep,
+        candidate_batch=settings.candidate_batch,
+        il_model=settings.il_model,
+        il_model_kwargs=dict(settings.il_model_kwargs),
+        il_holdout="holdout",
+        il_holdout_fraction=1.0,
+        il_epochs=settings.il_epochs,
+        svp_fraction=settings.svp_fraction,
+        svp_proxy_epochs=settings.svp_proxy_epochs,
+        epochs=traversal_epochs(settings, method),
+        budget=budget(settings),
+        optimizer="adamw",
+        weight_decay=settings.weight_decay,
+        flip=settings.flip,
+        seed=seed,
         score_probe_every=settings.score_probe_every if probed else None,
     )
 
@@ -192,7 +250,10 @@ def holdout_label(fraction: float) -> str:
 
 def experiments(settings: MindermannSettings) -> dict[str, Experiment]:
     """The experiments of the chapter, by name."""
-    found = {MAIN: Experiment(MAIN), RELEVANCE: Experiment(RELEVANCE, {"relevant_classes": tuple(settings.relevant_classes)})}
+    found = {
+        MAIN: Experiment(MAIN),
+        RELEVANCE: Experiment(RELEVANCE, {"relevant_classes": tuple(settings.relevant_classes)}),
+    }
     for name, (model, kwargs) in settings.cheap_il_models.items():
         found[f"IL: {name}"] = Experiment(CHEAP_IL, {"il_model": model, "il_model_kwargs": dict(kwargs)})
     for fraction in settings.holdout_fractions:
@@ -228,14 +289,28 @@ def runs(settings: MindermannSettings) -> dict[Run, TrainConfig]:
 
 # ----------------------------------------------------------------------------- record lookups
 
-def speedup(records: Mapping[Run, RunRecord], method: str, noise: str = CLEAN, experiment: str = MAIN, x: str = "step",
-            against: str | None = None) -> SeedSpeedup:
+
+def speedup(
+    records: Mapping[Run, RunRecord],
+    method: str,
+    noise: str = CLEAN,
+    experiment: str = MAIN,
+    x: str = "step",
+    against: str | None = None,
+) -> SeedSpeedup:
     """Speedup of ``method`` over uniform to uniform's best test accuracy (mean over seeds) in
     ``x`` (``step``, or ``train_wall_s`` of the seeds timed on an idle machine); median seed, as
     :func:`~lossprio.metrics.speedup_over_seeds`. ``against``: the experiment whose uniform runs
     are the baseline (default: ``experiment``'s own; :meth:`Experiment.baseline`)."""
-    return kit_speedup(records, {"method": BASELINE, "experiment": against or experiment}, 1.0, x, method=method, noise=noise,
-                       experiment=experiment)
+    return kit_speedup(
+        records,
+        {"method": BASELINE, "experiment": against or experiment},
+        1.0,
+        x,
+        method=method,
+        noise=noise,
+        experiment=experiment,
+    )
 
 
 def best_accuracy(found: Sequence[RunRecord]) -> float:
@@ -249,8 +324,13 @@ def target_accuracies(records: Mapping[Run, RunRecord], noise: str, experiment: 
     return [share * best for share in TARGET_SHARES]
 
 
-def steps_to_targets(records: Mapping[Run, RunRecord], noise: str, experiment: str = MAIN, x: str = "step",
-                     methods: Sequence[str] = tuple(METHODS)) -> pd.DataFrame:
+def steps_to_targets(
+    records: Mapping[Run, RunRecord],
+    noise: str,
+    experiment: str = MAIN,
+    x: str = "step",
+    methods: Sequence[str] = tuple(METHODS),
+) -> pd.DataFrame:
     """Fig. 3 as a table: median over seeds of the first ``x`` at each target accuracy (NaN:
     the median seed never got there); rows methods, columns targets in %."""
     rows = {}
@@ -280,37 +360,58 @@ def speedup_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
 
 def phase_table(records: Mapping[Run, RunRecord], noise: str = CLEAN) -> pd.DataFrame:
     """Mean seconds per phase of each method's main runs on data with ``noise``."""
-    return pd.DataFrame({m: pd.DataFrame([r.phase_seconds for r in pick(records, method=m, noise=noise, experiment=MAIN)]).mean()
-                         for m in METHODS}).T
+    return pd.DataFrame(
+        {
+            m: pd.DataFrame([r.phase_seconds for r in pick(records, method=m, noise=noise, experiment=MAIN)]).mean()
+            for m in METHODS
+        }
+    ).T
 
 
 # ----------------------------------------------------------------------------- Fig. 1
+
 
 def score_concentration(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Fig. 1 from the score probes of the RHO-LOSS runs with label noise: per selection
     function, the share of each candidate batch's summed score held by its top 20 %, and the
     share of corrupted points among its top 10 % (mean over probes, then seeds)."""
     found = [r for r in pick(records, method=RHO, noise=NOISY, experiment=MAIN) if r.score_probes]
-    functions = {"reducible": "reducible loss (RHO-LOSS)", "irreducible": "irreducible loss", "loss": "loss", "grad_norm": "gradient norm"}
+    functions = {
+        "reducible": "reducible loss (RHO-LOSS)",
+        "irreducible": "irreducible loss",
+        "loss": "loss",
+        "grad_norm": "gradient norm",
+    }
     rows = {}
     for key, label in functions.items():
         rows[label] = {
-            "top 20 % share of the summed score": statistics.fmean(statistics.fmean(p[f"top_{key}"] for p in r.score_probes) for r in found),
-            "corrupted share of the top 10 %": statistics.fmean(statistics.fmean(p[f"noisy_{key}"] for p in r.score_probes) for r in found),
+            "top 20 % share of the summed score": statistics.fmean(
+                statistics.fmean(p[f"top_{key}"] for p in r.score_probes) for r in found
+            ),
+            "corrupted share of the top 10 %": statistics.fmean(
+                statistics.fmean(p[f"noisy_{key}"] for p in r.score_probes) for r in found
+            ),
         }
-    rows["the whole batch"] = {"top 20 % share of the summed score": np.nan,
-                               "corrupted share of the top 10 %": statistics.fmean(statistics.fmean(p["noisy_batch"] for p in r.score_probes) for r in found)}
+    rows["the whole batch"] = {
+        "top 20 % share of the summed score": np.nan,
+        "corrupted share of the top 10 %": statistics.fmean(
+            statistics.fmean(p["noisy_batch"] for p in r.score_probes) for r in found
+        ),
+    }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("selection function")
 
 
 def corrupted_share_trained(records: Mapping[Run, RunRecord], noise: str = NOISY, experiment: str = MAIN) -> pd.Series:
     """Each method's share of corrupted points among all it trained on, in its own runs (mean over seeds)."""
     runs = {m: pick(records, method=m, noise=noise, experiment=experiment) for m in METHODS}
-    return pd.Series({m: statistics.fmean(corrupted_share_after(r, 0) for r in found) for m, found in runs.items() if found},
-                     name="corrupted share of trained points")
+    return pd.Series(
+        {m: statistics.fmean(corrupted_share_after(r, 0) for r in found) for m, found in runs.items() if found},
+        name="corrupted share of trained points",
+    )
 
 
 # ----------------------------------------------------------------------------- Fig. 4 and 5
+
 
 def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequence[int]) -> float:
     """Share of a run's selections that went to training examples of ``classes``."""
@@ -319,20 +420,29 @@ def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequ
     return float(counts[relevant].sum() / max(1.0, counts.sum()))
 
 
-def relevant_shares(records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings) -> dict[str, float]:
+def relevant_shares(
+    records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings
+) -> dict[str, float]:
     """Fig. 4: each method's share of selections from the relevant classes in the relevance runs
     (mean over seeds), and under ``"training set"`` those classes' share of the training set."""
-    return relevant_shares_of(configs[Run(RELEVANCE, BASELINE, CLEAN, settings.seeds[0])],
-                              {m: pick(records, method=m, noise=CLEAN, experiment=RELEVANCE) for m in METHODS}, settings.relevant_classes)
+    return relevant_shares_of(
+        configs[Run(RELEVANCE, BASELINE, CLEAN, settings.seeds[0])],
+        {m: pick(records, method=m, noise=CLEAN, experiment=RELEVANCE) for m in METHODS},
+        settings.relevant_classes,
+    )
 
 
-def relevant_shares_of(config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]) -> dict[str, float]:
+def relevant_shares_of(
+    config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]
+) -> dict[str, float]:
     """Each method's share of selections from ``classes`` (mean over its records; methods without
     records left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
     from ..assemble import load_data
 
     labels = load_data(config)[0].labels.numpy()
-    shares = {m: statistics.fmean(relevant_share(r, labels, classes) for r in found) for m, found in runs.items() if found}
+    shares = {
+        m: statistics.fmean(relevant_share(r, labels, classes) for r in found) for m, found in runs.items() if found
+    }
     shares["training set"] = float(np.isin(labels, classes).mean())
     return shares
 
@@ -353,15 +463,28 @@ def cheap_il_table(records: Mapping[Run, RunRecord], settings: MindermannSetting
         for record in found:
             cost = steps_to_accuracy(record, 1 - result.target_error)
             per_traversal = record.epoch_ends[0] if record.epoch_ends else math.nan
-            saved = (statistics.fmean(uniform_costs) - cost) / per_traversal if cost is not NEVER and uniform_costs else math.nan
-            rows.append({"experiment": "default" if experiment == MAIN else experiment, "seed": record.config["seed"],
-                         "speedup (median seed)": str(result), "traversals saved": saved})
+            saved = (
+                (statistics.fmean(uniform_costs) - cost) / per_traversal
+                if cost is not NEVER and uniform_costs
+                else math.nan
+            )
+            rows.append(
+                {
+                    "experiment": "default" if experiment == MAIN else experiment,
+                    "seed": record.config["seed"],
+                    "speedup (median seed)": str(result),
+                    "traversals saved": saved,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- claims
 
-def claims(records: Mapping[Run, RunRecord], settings: MindermannSettings, relevant_shares: Mapping[str, float]) -> list[Claim]:
+
+def claims(
+    records: Mapping[Run, RunRecord], settings: MindermannSettings, relevant_shares: Mapping[str, float]
+) -> list[Claim]:
     """Paper M's claims checked against our records, each with the numbers it rests on.
 
     ``relevant_shares``: each method's share of selections from the relevant classes (Fig. 4),
@@ -372,50 +495,94 @@ def claims(records: Mapping[Run, RunRecord], settings: MindermannSettings, relev
     batch = fig1["the whole batch"]
     high = [f for f in ("loss", "gradient norm") if fig1[f] > batch]
     low = [f for f in ("reducible loss (RHO-LOSS)", "irreducible loss") if fig1[f] < batch]
-    found.append(Claim(
-        "Under 10 % label noise, loss and gradient norm put more corrupted points in their top 10 % than the batch holds; reducible and irreducible loss fewer (Fig. 1).",
-        ", ".join(f"{f} {100 * v:.1f} %" for f, v in fig1.items()), verdict(len(high) + len(low), 4)))
+    found.append(
+        Claim(
+            "Under 10 % label noise, loss and gradient norm put more corrupted points in their top 10 % than the "
+            "batch holds; reducible and irreducible loss fewer (Fig. 1).",
+            ", ".join(f"{f} {100 * v:.1f} %" for f, v in fig1.items()),
+            verdict(len(high) + len(low), 4),
+        )
+    )
 
     speed = {noise: speedup(records, RHO, noise) for noise in (CLEAN, NOISY)}
     faster = [n for n, s in speed.items() if speedup_value(s) > 1.0]
-    found.append(Claim(
-        "RHO-LOSS reaches uniform's best accuracy in fewer steps, clean and with 10 % label noise (CIFAR-10: 3.82x / 5.15x).",
-        f"clean {speed[CLEAN]}, label noise {speed[NOISY]}", verdict(len(faster), 2)))
-    found.append(Claim(
-        "RHO-LOSS's speedup over uniform grows with label noise.",
-        f"clean {speed[CLEAN]}, label noise {speed[NOISY]}", verdict(int(speedup_value(speed[NOISY]) > speedup_value(speed[CLEAN])), 1)))
+    found.append(
+        Claim(
+            "RHO-LOSS reaches uniform's best accuracy in fewer steps, clean and with 10 % label noise (CIFAR-10: "
+            "3.82x / 5.15x).",
+            f"clean {speed[CLEAN]}, label noise {speed[NOISY]}",
+            verdict(len(faster), 2),
+        )
+    )
+    found.append(
+        Claim(
+            "RHO-LOSS's speedup over uniform grows with label noise.",
+            f"clean {speed[CLEAN]}, label noise {speed[NOISY]}",
+            verdict(int(speedup_value(speed[NOISY]) > speedup_value(speed[CLEAN])), 1),
+        )
+    )
 
     noisy = [n for n in NOISES if n != CLEAN]
-    beats = [(n, m) for n in noisy for m in ("loss", "gradient norm")
-             if speedup_value(speedup(records, RHO, n)) > speedup_value(speedup(records, m, n))]
-    found.append(Claim(
-        "On noisy data (label noise, structured noise, ambiguous inputs) RHO-LOSS needs fewer steps than loss and gradient-norm selection (Fig. 2).",
-        "; ".join(f"{n}: RHO-LOSS {speedup(records, RHO, n)}, loss {speedup(records, 'loss', n)}, gradient norm {speedup(records, 'gradient norm', n)}"
-                  for n in noisy), verdict(len(beats), 2 * len(noisy))))
+    beats = [
+        (n, m)
+        for n in noisy
+        for m in ("loss", "gradient norm")
+        if speedup_value(speedup(records, RHO, n)) > speedup_value(speedup(records, m, n))
+    ]
+    found.append(
+        Claim(
+            "On noisy data (label noise, structured noise, ambiguous inputs) RHO-LOSS needs fewer steps than loss "
+            "and gradient-norm selection (Fig. 2).",
+            "; ".join(
+                f"{n}: RHO-LOSS {speedup(records, RHO, n)}, loss {speedup(records, 'loss', n)}, gradient norm "
+                f"{speedup(records, 'gradient norm', n)}"
+                for n in noisy
+            ),
+            verdict(len(beats), 2 * len(noisy)),
+        )
+    )
 
     known = experiments(settings)
     cheap = {e: speedup(records, RHO, CLEAN, e, against=MAIN) for e, kind in known.items() if kind.kind == CHEAP_IL}
-    found.append(Claim(
-        "RHO-LOSS still beats uniform with cheap IL models: a small model, less holdout data, no holdout at all (Fig. 5).",
-        ", ".join(f"{e.removeprefix('IL: ')} {s}" for e, s in cheap.items()), verdict(sum(speedup_value(s) > 1.0 for s in cheap.values()), len(cheap))))
+    found.append(
+        Claim(
+            "RHO-LOSS still beats uniform with cheap IL models: a small model, less holdout data, no holdout at all "
+            "(Fig. 5).",
+            ", ".join(f"{e.removeprefix('IL: ')} {s}" for e, s in cheap.items()),
+            verdict(sum(speedup_value(s) > 1.0 for s in cheap.values()), len(cheap)),
+        )
+    )
 
     reused = {e: speedup(records, RHO, CLEAN, e) for e, kind in known.items() if kind.kind == REUSED_IL}
-    found.append(Claim(
-        "One IL model serves other target architectures and learning rates (Fig. 5).",
-        ", ".join(f"{e} {s}" for e, s in reused.items()), verdict(sum(speedup_value(s) > 1.0 for s in reused.values()), len(reused))))
+    found.append(
+        Claim(
+            "One IL model serves other target architectures and learning rates (Fig. 5).",
+            ", ".join(f"{e} {s}" for e, s in reused.items()),
+            verdict(sum(speedup_value(s) > 1.0 for s in reused.values()), len(reused)),
+        )
+    )
 
     relevance = speedup(records, RHO, CLEAN, RELEVANCE)
     agree = int(relevant_shares[RHO] > relevant_shares["uniform"]) + int(speedup_value(relevance) > 1.0)
-    found.append(Claim(
-        "With half of the classes absent from holdout and test, RHO-LOSS prefers the relevant classes and reaches uniform's accuracy sooner (Fig. 4).",
-        f"relevant share of selections: RHO-LOSS {100 * relevant_shares[RHO]:.1f} %, uniform {100 * relevant_shares['uniform']:.1f} % "
-        f"(the training set's {100 * relevant_shares['training set']:.1f} %); speedup {relevance}", verdict(agree, 2)))
+    found.append(
+        Claim(
+            "With half of the classes absent from holdout and test, RHO-LOSS prefers the relevant classes and "
+            "reaches uniform's accuracy sooner (Fig. 4).",
+            f"relevant share of selections: RHO-LOSS {100 * relevant_shares[RHO]:.1f} %, uniform "
+            f"{100 * relevant_shares['uniform']:.1f} % "
+            f"(the training set's {100 * relevant_shares['training set']:.1f} %); speedup {relevance}",
+            verdict(agree, 2),
+        )
+    )
     return found
 
 
 # ----------------------------------------------------------------------------- the chapter
 
-def tables(records: Mapping[Run, RunRecord], settings: MindermannSettings, configs: Mapping[Run, TrainConfig]) -> dict[str, Any]:
+
+def tables(
+    records: Mapping[Run, RunRecord], settings: MindermannSettings, configs: Mapping[Run, TrainConfig]
+) -> dict[str, Any]:
     """The chapter's tables: speedups beside paper M's, Fig. 3's steps to each target per kind of
     data, Fig. 1's score concentration, corrupted and relevant shares, Fig. 5, and the claims."""
     found: dict[str, Any] = {"speedup_table": speedup_table(records)}
@@ -430,6 +597,14 @@ def tables(records: Mapping[Run, RunRecord], settings: MindermannSettings, confi
     return found
 
 
-CHAPTER = register(Chapter("mindermann2022", "RHO-LOSS (Mindermann et al. 2022)", PROFILES, runs,
-                           check=lambda records, settings, configs: claims(records, settings, relevant_shares(records, configs, settings)),
-                           tables=tables, short="M"))
+CHAPTER = register(
+    Chapter(
+        "mindermann2022",
+        "RHO-LOSS (Mindermann et al. 2022)",
+        PROFILES,
+        runs,
+        check=lambda records, settings, configs: claims(records, settings, relevant_shares(records, configs, settings)),
+        tables=tables,
+        short="M",
+    )
+)

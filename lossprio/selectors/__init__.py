@@ -3,10 +3,34 @@
 ``build(name, **settings)`` makes one; ``selector.select(indices, logits, targets, extras)``
 returns a :class:`Selection`.
 """
+
 from . import sampling, sb, svp, topk, uniform  # noqa: F401  (registers the selectors)
-from .base import SELECTORS, RunContext, Selection, Selector, build, entropy_score, grad_norm_score, loss_score, selector_class, selector_names
+from .base import (
+    SELECTORS,
+    RunContext,
+    Selection,
+    Selector,
+    build,
+    entropy_score,
+    grad_norm_score,
+    loss_score,
+    selector_class,
+    selector_names,
+)
 
 #: what runs without a selection method use: every candidate, weight 1
 DEFAULT = "uniform"
 
-__all__ = ["DEFAULT", "SELECTORS", "RunContext", "Selection", "Selector", "build", "selector_names", "selector_class", "loss_score", "entropy_score", "grad_norm_score"]
+__all__ = [
+    "DEFAULT",
+    "SELECTORS",
+    "RunContext",
+    "Selection",
+    "Selector",
+    "build",
+    "selector_names",
+    "selector_class",
+    "loss_score",
+    "entropy_score",
+    "grad_norm_score",
+]

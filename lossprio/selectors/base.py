@@ -1,10 +1,12 @@
 """The one selector interface, the scores selectors rank by, and the registry."""
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -57,10 +59,10 @@ class Selector:
     """Base class: settings and state only; subclasses implement :meth:`decide`.
 
     Before training, the loop builds a selector with :meth:`run_settings` under the user's
-    settings and calls :meth:`prepare` once. Then, per candidate batch, it calls :meth:`needs_forward` (is a no-grad selection
-    forward needed?), then :meth:`decide` with that forward's logits (``None`` when it was
-    skipped), and, after each training forward, :meth:`observe`. :meth:`select` is
-    :meth:`decide` behind input checks, for every other caller.
+    settings and calls :meth:`prepare` once. Then, per candidate batch, it calls
+    :meth:`needs_forward` (is a no-grad selection forward needed?), then :meth:`decide` with that
+    forward's logits (``None`` when it was skipped), and, after each training forward,
+    :meth:`observe`. :meth:`select` is :meth:`decide` behind input checks, for every other caller.
     """
 
     #: per-candidate tensors the selector needs in ``extras`` (e.g. ``irreducible_loss``)
@@ -88,8 +90,15 @@ class Selector:
         if "irreducible_loss" in self.requires:
             from .. import irreducible
 
-            losses = irreducible.irreducible_losses(run.train, run.holdout, irreducible.il_config(run.config), run.augment,
-                                                    run.device, run.cache_dir, run.progress)
+            losses = irreducible.irreducible_losses(
+                run.train,
+                run.holdout,
+                irreducible.il_config(run.config),
+                run.augment,
+                run.device,
+                run.cache_dir,
+                run.progress,
+            )
             tables["irreducible_loss"] = losses.to(run.device)
         return tables
 
@@ -112,7 +121,9 @@ class Selector:
         """Whether the next :meth:`select` needs logits from a selection forward."""
         return True
 
-    def select(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def select(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         """Decide which candidates to train on, after checking the inputs (see :func:`check_inputs`).
 
         Args:
@@ -124,7 +135,9 @@ class Selector:
         check_inputs(indices, logits, targets, extras)
         return self.decide(indices, logits, targets, extras)
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         """:meth:`select` without the input checks (the training loop's inputs are well formed by construction)."""
         raise NotImplementedError
 
@@ -143,8 +156,11 @@ class Selector:
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of everything needed to resume selection exactly, in plain containers of
         tensors, numbers and strings (so a checkpoint loads with ``weights_only=True``)."""
-        state = {k: v.state_dict() if hasattr(v, "state_dict") else copy.deepcopy(v)
-                 for k, v in vars(self).items() if k != "_generator"}
+        state = {
+            k: v.state_dict() if hasattr(v, "state_dict") else copy.deepcopy(v)
+            for k, v in vars(self).items()
+            if k != "_generator"
+        }
         if self._generator is not None:
             state["_generator_state"] = self._generator.get_state()
             state["_generator_device"] = str(self._generator.device)
@@ -176,13 +192,25 @@ def check_inputs(indices: Tensor, logits: Tensor | None, targets: Tensor, extras
     count, device = indices.shape[0], indices.device
     if not isinstance(targets, Tensor) or targets.shape != (count,) or targets.is_floating_point():
         raise ValueError(f"targets must be a 1-D integer tensor of the {count} candidates, got {describe(targets)}")
-    if logits is not None and (not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[0] != count
-                               or not logits.is_floating_point()):
-        raise ValueError(f"logits must be a float tensor of shape ({count}, classes) for the {count} candidates, got {describe(logits)}")
+    if logits is not None and (
+        not isinstance(logits, Tensor)
+        or logits.dim() != 2
+        or logits.shape[0] != count
+        or not logits.is_floating_point()
+    ):
+        raise ValueError(
+            f"logits must be a float tensor of shape ({count}, classes) for the {count} candidates, got "
+            f"{describe(logits)}"
+        )
     for name, value in (extras or {}).items():
         if not isinstance(value, Tensor) or value.shape != (count,):
             raise ValueError(f"extras[{name!r}] must be a 1-D tensor of the {count} candidates, got {describe(value)}")
-    tensors = {"indices": indices, "targets": targets, "logits": logits, **{f"extras[{k!r}]": v for k, v in (extras or {}).items()}}
+    tensors = {
+        "indices": indices,
+        "targets": targets,
+        "logits": logits,
+        **{f"extras[{k!r}]": v for k, v in (extras or {}).items()},
+    }
     for name, value in tensors.items():
         if value is not None and value.device != device:
             raise ValueError(f"{name} is on {value.device}, indices on {device}: give every input on one device")
@@ -192,8 +220,10 @@ def check_inputs(indices: Tensor, logits: Tensor | None, targets: Tensor, extras
     labels = targets.detach().numpy()
     classes = logits.shape[1] if logits is not None else None
     if labels.min() < 0 or (classes is not None and labels.max() >= classes):
-        raise ValueError(f"targets must lie in [0, {classes if classes is not None else 'classes'}), "
-                         f"got values from {labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"targets must lie in [0, {classes if classes is not None else 'classes'}), "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
     for name, value in tensors.items():
         if value is not None and value.is_floating_point() and not np.isfinite(value.detach().numpy()).all():
             raise ValueError(f"{name} holds NaN or infinite values (a diverged model?)")
@@ -232,7 +262,10 @@ def require_extras(selector: Selector, extras: Extras | None) -> Extras:
     missing = [key for key in selector.requires if extras is None or key not in extras]
     if missing:
         name = type(selector).__name__
-        raise ValueError(f"{name} needs extras {missing} (e.g. irreducible losses from lossprio.irreducible); got {sorted(extras or {})}")
+        raise ValueError(
+            f"{name} needs extras {missing} (e.g. irreducible losses from lossprio.irreducible); got "
+            f"{sorted(extras or {})}"
+        )
     return extras or {}
 
 
@@ -241,7 +274,9 @@ def check_keep(keep: int | None, selectivity: float | None, optional: bool = Fal
     if keep is not None and selectivity is not None:
         raise ValueError(f"keep={keep} and selectivity={selectivity}: give one of them, not both")
     if keep is None and selectivity is None and not optional:
-        raise ValueError("keep=None and selectivity=None: give the number (keep) or share (selectivity) of candidates to train on")
+        raise ValueError(
+            "keep=None and selectivity=None: give the number (keep) or share (selectivity) of candidates to train on"
+        )
     if keep is not None:
         check_positive_int("keep", keep)
     if selectivity is not None:
@@ -250,7 +285,9 @@ def check_keep(keep: int | None, selectivity: float | None, optional: bool = Fal
 
 def resolve_keep(keep: int | None, selectivity: float | None, candidates: int) -> int:
     """How many of ``candidates`` to train on; ``ValueError`` if that exceeds them (n_b > n_B)."""
-    count = keep if keep is not None else max(1, round(selectivity * candidates)) if selectivity is not None else candidates
+    count = (
+        keep if keep is not None else max(1, round(selectivity * candidates)) if selectivity is not None else candidates
+    )
     if count > candidates:
         raise ValueError(f"keep={count} exceeds the candidate batch of {candidates}: n_b must be <= n_B")
     return count
@@ -263,6 +300,7 @@ def require_logits(selector: Selector, logits: Tensor | None) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- scores
+
 
 def loss_score(logits: Tensor, targets: Tensor) -> Tensor:
     """Per-example cross-entropy loss."""
@@ -309,7 +347,9 @@ class GradNormScore:
         if self.norm == "logits":
             return grad_norm_score(logits, targets)
         if extras is None or "feature_norm" not in extras:
-            raise ValueError(f"norm='last_layer' needs extras['feature_norm'] (‖h‖ of the head's input); got {sorted(extras or {})}")
+            raise ValueError(
+                f"norm='last_layer' needs extras['feature_norm'] (‖h‖ of the head's input); got {sorted(extras or {})}"
+            )
         return grad_norm_score(logits, targets, extras["feature_norm"])
 
 

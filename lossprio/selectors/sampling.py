@@ -3,13 +3,27 @@
 Both sample ``keep`` candidates with replacement with p ∝ score; with ``reweight`` each chosen
 example's loss is weighted 1/(N·p) (N = candidates), which makes the weighted gradient unbiased.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
 from ..checks import check_range
-from .base import SELECTORS, Extras, GradNormScore, Selection, Selector, grad_norm_score, loss_score, check_keep, require_logits, resolve_keep, take_all, unit_weights
+from .base import (
+    SELECTORS,
+    Extras,
+    GradNormScore,
+    Selection,
+    Selector,
+    check_keep,
+    grad_norm_score,
+    loss_score,
+    require_logits,
+    resolve_keep,
+    take_all,
+    unit_weights,
+)
 
 
 def sample_proportional(scores: Tensor, keep: int, generator: torch.Generator, reweight: bool) -> Selection:
@@ -52,8 +66,17 @@ class Kath18(Selector):
 
     scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
 
-    def __init__(self, keep: int | None = None, selectivity: float | None = None, score: str = "loss", reweight: bool = False,
-                 tau_switch: bool = True, tau_threshold: float | None = None, tau_momentum: float = 0.9, seed: int = 0) -> None:
+    def __init__(
+        self,
+        keep: int | None = None,
+        selectivity: float | None = None,
+        score: str = "loss",
+        reweight: bool = False,
+        tau_switch: bool = True,
+        tau_threshold: float | None = None,
+        tau_momentum: float = 0.9,
+        seed: int = 0,
+    ) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity)
         if score not in ("loss", "grad_norm"):
@@ -81,7 +104,9 @@ class Kath18(Selector):
     def needs_forward(self) -> bool:
         return self.sampling
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         if not self.sampling:
             self.pool = indices.numel()
             return take_all(indices.numel(), indices.device)
@@ -109,14 +134,22 @@ class GradNormIS(GradNormScore, Selector):
         norm: ``logits`` (‖p − y‖, paper M's reference) or ``last_layer`` (the exact norm).
     """
 
-    def __init__(self, keep: int | None = None, selectivity: float | None = None, reweight: bool = True,
-                 norm: str = "logits", seed: int = 0) -> None:
+    def __init__(
+        self,
+        keep: int | None = None,
+        selectivity: float | None = None,
+        reweight: bool = True,
+        norm: str = "logits",
+        seed: int = 0,
+    ) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity)
         self.check_norm(norm)
         self.keep, self.selectivity, self.reweight = keep, selectivity, reweight
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
         scores = self.grad_norms(require_logits(self, logits), targets, extras)
         return sample_proportional(scores, keep, self.generator(scores.device), self.reweight)

@@ -5,6 +5,7 @@ one. As in the reference code, the whole candidate batch enters the history befo
 ranked, so p lies in [0, ((R − 1)/R)^β] once the history is full; one coin flip per candidate;
 the history carries across epochs; the first ``warmup_epochs`` train on everything.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,18 @@ import torch
 from torch import Tensor
 
 from ..checks import check_positive_int, check_range
-from .base import (SCORES, SELECTORS, Extras, RunContext, Selection, Selector, require_extras, require_logits, take_all,
-                   unit_weights)
+from .base import (
+    SCORES,
+    SELECTORS,
+    Extras,
+    RunContext,
+    Selection,
+    Selector,
+    require_extras,
+    require_logits,
+    take_all,
+    unit_weights,
+)
 
 
 def count_below(scores: Tensor, history: Tensor) -> Tensor:
@@ -129,7 +140,9 @@ class SelectiveBackprop(Selector):
 
     scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
 
-    def __init__(self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, score: str = "loss", seed: int = 0) -> None:
+    def __init__(
+        self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, score: str = "loss", seed: int = 0
+    ) -> None:
         super().__init__(seed)
         check_range("beta", beta, 0.0)
         check_positive_int("history", history)
@@ -154,7 +167,9 @@ class SelectiveBackprop(Selector):
         chosen = draw(scores, self.history.push(scores), self.beta, flips)
         return Selection(chosen, unit_weights(chosen.numel(), scores.device), scores)
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         if self.warming_up():
             return take_all(indices.numel(), indices.device)
         return self.choose(SCORES[self.score](require_logits(self, logits), targets))
@@ -195,7 +210,15 @@ class StaleSelectiveBackprop(SelectiveBackprop):
     def run_settings(cls, run: RunContext) -> dict:
         return {"num_examples": len(run.train)}
 
-    def __init__(self, num_examples: int, staleness: int = 2, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        num_examples: int,
+        staleness: int = 2,
+        beta: float = 1.0,
+        history: int = 1024,
+        warmup_epochs: int = 1,
+        seed: int = 0,
+    ) -> None:
         super().__init__(beta, history, warmup_epochs, "loss", seed)
         check_positive_int("num_examples", num_examples)
         check_positive_int("staleness", staleness)
@@ -214,7 +237,9 @@ class StaleSelectiveBackprop(SelectiveBackprop):
             self.stored = torch.zeros(self.num_examples, device=indices.device)
         self.stored[indices] = scores
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         if self.warming_up():
             return take_all(indices.numel(), indices.device)
         if self.fresh():
@@ -246,7 +271,9 @@ class ReducibleSelectiveBackprop(SelectiveBackprop):
     def __init__(self, beta: float = 1.0, history: int = 1024, warmup_epochs: int = 1, seed: int = 0) -> None:
         super().__init__(beta, history, warmup_epochs, score="loss", seed=seed)
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         if self.warming_up():
             return take_all(indices.numel(), indices.device)
         irreducible = require_extras(self, extras)["irreducible_loss"].float()

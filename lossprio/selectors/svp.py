@@ -1,6 +1,7 @@
 """SVP (Coleman et al. 2020) as paper M's baseline: an offline core-set chosen once before
 training, the examples on which a proxy model's prediction has the highest entropy; training
 then samples uniformly within the core-set."""
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,14 @@ class SelectionViaProxy(Uniform):
     scores_in_eval_mode = False  # paper M's baseline (moot: no selection forward)
     trains_proxy = True
 
-    def __init__(self, proxy_entropy: Tensor | None = None, fraction: float = 0.1, keep: int | None = None,
-                 selectivity: float | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        proxy_entropy: Tensor | None = None,
+        fraction: float = 0.1,
+        keep: int | None = None,
+        selectivity: float | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__(keep, selectivity, seed)
         check_range("fraction", fraction, 0.0, 1.0, low_open=True)
         self.proxy_entropy = proxy_entropy
@@ -42,14 +49,17 @@ class SelectionViaProxy(Uniform):
             from .. import irreducible
 
             proxy = irreducible.proxy_config(run.config)
-            self.proxy_entropy = irreducible.train_and_score(run.train, run.train, proxy, run.augment, run.device, run.progress,
-                                                             kind="entropy")
+            self.proxy_entropy = irreducible.train_and_score(
+                run.train, run.train, proxy, run.augment, run.device, run.progress, kind="entropy"
+            )
         return super().prepare(run)
 
     def restrict(self, num_examples: int) -> Tensor:
         if self.proxy_entropy is None:
             raise ValueError("SVP has no proxy_entropy: give one, or call prepare() to train the proxy")
         if self.proxy_entropy.numel() != num_examples:
-            raise ValueError(f"proxy_entropy has {self.proxy_entropy.numel()} entries for a training set of {num_examples}")
+            raise ValueError(
+                f"proxy_entropy has {self.proxy_entropy.numel()} entries for a training set of {num_examples}"
+            )
         size = max(1, round(self.fraction * num_examples))
         return torch.topk(self.proxy_entropy.float(), size).indices.sort().values

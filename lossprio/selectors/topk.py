@@ -3,12 +3,25 @@
 ``rho`` is RHO-LOSS (Mindermann et al. 2022): score = current loss − irreducible loss, where
 the irreducible loss comes in ``extras["irreducible_loss"]`` (see :mod:`lossprio.irreducible`).
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from .base import SELECTORS, Extras, GradNormScore, Selection, Selector, loss_score, check_keep, require_extras, require_logits, resolve_keep, unit_weights
+from .base import (
+    SELECTORS,
+    Extras,
+    GradNormScore,
+    Selection,
+    Selector,
+    check_keep,
+    loss_score,
+    require_extras,
+    require_logits,
+    resolve_keep,
+    unit_weights,
+)
 
 
 class TopK(Selector):
@@ -27,7 +40,9 @@ class TopK(Selector):
     def score(self, logits: Tensor | None, targets: Tensor, extras: Extras) -> Tensor:
         raise NotImplementedError
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
         scores = self.score(logits, targets, require_extras(self, extras))
         chosen = torch.topk(scores, keep, sorted=False).indices
@@ -47,7 +62,9 @@ class TopGradNorm(GradNormScore, TopK):
     """Highest gradient norm: with respect to the logits (``norm="logits"``, paper M's
     reference), or the exact norm of the last layer's gradient (``norm="last_layer"``)."""
 
-    def __init__(self, keep: int | None = None, selectivity: float | None = None, norm: str = "logits", seed: int = 0) -> None:
+    def __init__(
+        self, keep: int | None = None, selectivity: float | None = None, norm: str = "logits", seed: int = 0
+    ) -> None:
         super().__init__(keep, selectivity, seed)
         self.check_norm(norm)
 

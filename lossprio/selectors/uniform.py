@@ -1,4 +1,5 @@
 """Uniform selection: the baseline every method is measured against."""
+
 from __future__ import annotations
 
 import torch
@@ -22,7 +23,9 @@ class Uniform(Selector):
     def needs_forward(self) -> bool:
         return False
 
-    def decide(self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None) -> Selection:
+    def decide(
+        self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
+    ) -> Selection:
         count = indices.numel()
         keep = resolve_keep(self.keep, self.selectivity, count)
         if keep == count:
