@@ -10,10 +10,22 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-#: ``backward`` includes the optimizer step; ``probe`` is measurement time (lossprio.probes)
-PHASES = ("selection_forward", "selection", "train_forward", "backward", "evaluation", "probe", "other")
+#: ``backward`` includes the optimizer step; ``probe`` is measurement time (lossprio.probes);
+#: ``checkpoint`` the writes of checkpoints and records
+PHASES = ("selection_forward", "selection", "train_forward", "backward", "evaluation", "probe", "checkpoint", "other")
 #: phases that are not training: training wall-clock is the total less these
-NOT_TRAINING = ("evaluation", "probe")
+NOT_TRAINING = ("evaluation", "probe", "checkpoint")
+
+
+@dataclass
+class SetupCost:
+    """What a run trained before its loop (an IL model, a proxy): wall clock, back-propagated
+    examples, and whether it was read from a cache instead (then the seconds and backprops are
+    those the cached model cost to train, plus the time to read and use it)."""
+
+    seconds: float = 0.0
+    backprops: int = 0
+    cached: bool = False
 
 
 @dataclass

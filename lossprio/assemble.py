@@ -5,6 +5,7 @@ before the first step (an irreducible-loss model, a proxy), through the selector
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from . import corruptions, selectors
+from .accounting import SetupCost
 from .batches import Augment, derive_seed
 from .config import TrainConfig
 from .data import ImageSet, channel_stats, class_balanced_fraction, halves, keep_classes, load
@@ -33,6 +35,7 @@ class Setup:
     selector: selectors.Selector
     extras: dict[str, Tensor]  # per-example tables by dataset index, on the device
     among: Tensor | None  # training positions the traversal is limited to (SVP's core-set)
+    cost: SetupCost  # what the selector trained before the loop
 
 
 def resolve_device(name: str) -> torch.device:
@@ -97,7 +100,11 @@ def build_selector(context: RunContext) -> tuple[selectors.Selector, dict[str, T
     kind = selectors.selector_class(config.selector)
     kwargs = {"seed": derive_seed(config.seed, 3), **kind.run_settings(context), **config.selector_kwargs}
     selector = selectors.build(config.selector, **kwargs)
-    return selector, selector.prepare(context)
+    start = time.perf_counter()
+    tables = selector.prepare(context)
+    if context.cost.backprops or context.cost.cached:  # it trained (or read) something before the loop
+        context.cost.seconds += time.perf_counter() - start
+    return selector, tables
 
 
 def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progress: bool) -> Setup:
@@ -105,7 +112,8 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
     train, holdout, test, corrupted = load_data(config)
     mean, std = channel_stats(train)
     augment = Augment(config.crop_padding, config.flip, config.cutout, mean, std)
-    selector, extras = build_selector(RunContext(config, train, holdout, augment, device, cache_dir, progress))
+    context = RunContext(config, train, holdout, augment, device, cache_dir, progress)
+    selector, extras = build_selector(context)
     torch.manual_seed(config.seed)
     c, h, _ = train.image_shape
     model = build_model(config.model, num_classes=train.num_classes, in_channels=c, image_size=h, **config.model_kwargs)
@@ -123,7 +131,7 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
     else:
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     among = selector.restrict(len(train))
-    return Setup(train, test, corrupted.to(device), augment, model, optimizer, selector, extras, among)
+    return Setup(train, test, corrupted.to(device), augment, model, optimizer, selector, extras, among, context.cost)
 
 
 def amp_enabled(config: TrainConfig, device: torch.device) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .accounting import SetupCost
 from .batches import Augment, BatchIterator, derive_seed
 from .checks import check_choice, check_fraction, check_int, check_positive_int, check_range
 from .data import ImageSet, class_balanced_fraction, class_balanced_split, halves
@@ -110,8 +112,10 @@ def fit(
     augment: Augment,
     device: torch.device,
     progress: bool = True,
+    cost: SetupCost | None = None,
 ) -> nn.Module:
-    """Train ``model`` with AdamW on ``train``; return it with the weights of its best validation loss."""
+    """Train ``model`` with AdamW on ``train``; return it with the weights of its best validation
+    loss. ``cost`` gains the examples back-propagated."""
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
     batches = BatchIterator(train, config.batch_size, device=device, augment=augment, seed=config.seed)
@@ -123,12 +127,34 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(model(batch.inputs), batch.labels).backward()
             optimizer.step()
+            if cost is not None:
+                cost.backprops += batch.labels.numel()
         # without a validation set the last epoch counts as the best
         validation_loss = float(score(model, validation, augment, device).mean()) if len(validation) else -epoch
         if validation_loss < best_loss:
             best_loss, best_state = validation_loss, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     return model
+
+
+def build_il_model(config: ILConfig, like: ImageSet) -> nn.Module:
+    """An untrained IL model for images and classes like ``like``'s (seeded by ``config``)."""
+    torch.manual_seed(config.seed)
+    c, h, _ = like.image_shape
+    return build_model(config.model, num_classes=like.num_classes, in_channels=c, image_size=h, **config.model_kwargs)
+
+
+def fit_model(
+    fit_on: ImageSet,
+    config: ILConfig,
+    augment: Augment,
+    device: torch.device,
+    progress: bool = True,
+    cost: SetupCost | None = None,
+) -> nn.Module:
+    """A model fitted on ``fit_on`` less a class-balanced validation share (kept for checkpoint choice)."""
+    validation, training = class_balanced_split(fit_on, config.validation_fraction, seed=config.seed)
+    return fit(build_il_model(config, fit_on), training, validation, config, augment, device, progress, cost)
 
 
 def train_and_score(
@@ -139,17 +165,11 @@ def train_and_score(
     device: torch.device,
     progress: bool = True,
     kind: str = "loss",
+    cost: SetupCost | None = None,
 ) -> Tensor:
     """Fit a model on ``fit_on`` (less a validation share) and return its per-example ``kind``
     (``loss`` or ``entropy``) on ``score_on``."""
-    validation, training = class_balanced_split(fit_on, config.validation_fraction, seed=config.seed)
-    torch.manual_seed(config.seed)
-    c, h, _ = fit_on.image_shape
-    model = build_model(
-        config.model, num_classes=fit_on.num_classes, in_channels=c, image_size=h, **config.model_kwargs
-    )
-    model = fit(model, training, validation, config, augment, device, progress)
-    return score(model, score_on, augment, device, kind)
+    return score(fit_model(fit_on, config, augment, device, progress, cost), score_on, augment, device, kind)
 
 
 def fingerprint(image_set: ImageSet) -> str:
@@ -169,8 +189,15 @@ def irreducible_losses(
     device: torch.device,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    cost: SetupCost | None = None,
 ) -> Tensor:
-    """Irreducible loss of every example of ``train`` (by position), computed once and cached.
+    """Irreducible loss of every example of ``train`` (by position), from IL models trained once.
+
+    The IL models are cached by what they learn from: the holdout (its part, with
+    ``holdout_fraction``), the IL settings and the augmentation, so runs whose training sets differ
+    only in their labels, or chapters that share a holdout, train one model; each training set is
+    then scored on its own. With ``holdout='no_holdout'`` the two models learn from the halves of
+    ``train`` itself, and the cache is keyed by it.
 
     Args:
         train: the set the target model trains on.
@@ -178,45 +205,22 @@ def irreducible_losses(
         config: IL settings; with ``holdout_fraction < 1`` a class-balanced part of the holdout is used.
         augment: augmentation for the IL model's training (its mean/std also normalise scoring).
         cache_dir: folder for ``il-<hash>.pt``; ``None`` disables the cache.
+        cost: gains the examples back-propagated, and ``cached`` when the models were read.
     """
     if config.holdout == "holdout" and holdout is None:
         raise ValueError("holdout=None: ILConfig.holdout='holdout' needs a holdout set (or use holdout='no_holdout')")
-    key = hashlib.sha256(
-        json.dumps(
-            {
-                "config": asdict(config),
-                "augment": asdict(augment),
-                "train": fingerprint(train),
-                "holdout": None if holdout is None or config.holdout == "no_holdout" else fingerprint(holdout),
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:16]
-    if cache_dir is None:
-        return compute_irreducible_losses(train, holdout, config, augment, device, progress)
-    path = Path(cache_dir) / f"il-{key}.pt"
-    with exclusive(path.with_suffix(".lock")):  # one process trains it; the others wait, then read it
-        remove_temporaries(path.parent, path.name)
-        if path.exists():
-            try:
-                return read_cache(path, train)
-            except FileProblem as problem:
-                set_aside(path, f"{problem.problem}; the IL model is retrained")
-        losses = compute_irreducible_losses(train, holdout, config, augment, device, progress)
-        save_tensors({"losses": losses, "source_index": train.source_index}, path, config=asdict(config))
-        return losses
-
-
-def compute_irreducible_losses(
-    train: ImageSet, holdout: ImageSet | None, config: ILConfig, augment: Augment, device: torch.device, progress: bool
-) -> Tensor:
-    """Train the IL model(s) as ``config`` says and score ``train`` (no cache)."""
+    learns_from = halves(train) if config.holdout == "no_holdout" else (used_holdout(holdout, config),)
+    models = cached_models(learns_from, config, augment, device, cache_dir, progress, cost)
     if config.holdout == "no_holdout":
-        first, second = halves(train)
         losses = torch.empty(len(train))
-        losses[1::2] = train_and_score(first, second, config, augment, device, progress)
-        losses[0::2] = train_and_score(second, first, config, augment, device, progress)
+        losses[1::2] = score(models[0], learns_from[1], augment, device)
+        losses[0::2] = score(models[1], learns_from[0], augment, device)
         return losses
+    return score(models[0], train, augment, device)
+
+
+def used_holdout(holdout: ImageSet, config: ILConfig) -> ImageSet:
+    """The part of ``holdout`` the IL model learns from (``holdout_fraction``, class-balanced)."""
     used = (
         holdout
         if config.holdout_fraction == 1
@@ -224,22 +228,75 @@ def compute_irreducible_losses(
     )
     if len(used) == 0:
         raise ValueError(f"holdout_fraction={config.holdout_fraction} leaves no holdout examples out of {len(holdout)}")
-    return train_and_score(used, train, config, augment, device, progress)
+    return used
 
 
-def read_cache(path: Path, train: ImageSet) -> Tensor:
-    """Cached losses, checked for length, dtype, finiteness and the training set's order."""
-    _, cached = load_tensors(path)
-    losses = cached.get("losses") if isinstance(cached, dict) else None
-    if not isinstance(losses, Tensor) or losses.dtype != torch.float32 or losses.shape != (len(train),):
-        shape = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
-        raise FileProblem(
-            path,
-            f"holds losses of shape/dtype {shape}/{getattr(losses, 'dtype', None)}, "
-            f"expected ({len(train)},)/torch.float32",
-        )
-    if not bool(torch.isfinite(losses).all()):
-        raise FileProblem(path, f"holds {int((~torch.isfinite(losses)).sum())} non-finite losses")
-    if not torch.equal(cached.get("source_index", torch.empty(0)), train.source_index):
-        raise FileProblem(path, "holds losses for another ordering of the training set")
-    return losses
+def cached_models(
+    learns_from: tuple[ImageSet, ...],
+    config: ILConfig,
+    augment: Augment,
+    device: torch.device,
+    cache_dir: str | Path | None,
+    progress: bool,
+    cost: SetupCost | None,
+) -> list[nn.Module]:
+    """One IL model fitted on each of ``learns_from``, read from ``cache_dir`` if an earlier run
+    trained them (a damaged or foreign file is moved aside and the models retrained)."""
+    if cache_dir is None:
+        return [fit_model(data, config, augment, device, progress, cost) for data in learns_from]
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "config": asdict(config),
+                "augment": asdict(augment),
+                "learns_from": [fingerprint(d) for d in learns_from],
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
+    path = Path(cache_dir) / f"il-{key}.pt"
+    with exclusive(path.with_suffix(".lock")):  # one process trains them; the others wait, then read them
+        remove_temporaries(path.parent, path.name)
+        if path.exists():
+            try:
+                header, models = read_models(path, learns_from, config)
+                if cost is not None:  # the one-off cost is what the cached models took to train
+                    cost.cached = True
+                    cost.seconds += float(header.get("fit_seconds", 0.0))
+                    cost.backprops += int(header.get("fit_backprops", 0))
+                return [model.to(device) for model in models]
+            except FileProblem as problem:
+                set_aside(path, f"{problem.problem}; the IL model is retrained")
+        spent, start = SetupCost(), time.perf_counter()
+        models = [fit_model(data, config, augment, device, progress, spent) for data in learns_from]
+        seconds = time.perf_counter() - start
+        if cost is not None:
+            cost.backprops += spent.backprops
+        meta = {"config": asdict(config), "fit_seconds": seconds, "fit_backprops": spent.backprops}
+        save_tensors({"models": [m.state_dict() for m in models]}, path, **meta)
+        return models
+
+
+def read_models(
+    path: Path, learns_from: tuple[ImageSet, ...], config: ILConfig
+) -> tuple[dict[str, Any], list[nn.Module]]:
+    """(header, models) of a cache file, the models checked: one finite state per model, loading
+    into the configured architecture."""
+    header, cached = load_tensors(path)
+    states = cached.get("models") if isinstance(cached, dict) else None
+    if not isinstance(states, list) or len(states) != len(learns_from):
+        raise FileProblem(path, f"holds no {len(learns_from)} IL model(s) (an old or foreign cache file)")
+    models = []
+    for state, data in zip(states, learns_from):
+        if not all(
+            isinstance(v, Tensor) and (not v.is_floating_point() or bool(torch.isfinite(v).all()))
+            for v in state.values()
+        ):
+            raise FileProblem(path, "holds non-finite or non-tensor weights")
+        model = build_il_model(config, data)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            raise FileProblem(path, f"holds weights of another architecture ({str(error).splitlines()[0]})") from error
+        models.append(model.eval())
+    return header, models

@@ -18,7 +18,7 @@ from typing import Any
 from .config import TrainConfig
 from .records import RunRecord
 from .store import CHECKPOINT, LOCK, RECORD, run_folder, unfinished
-from .train import run
+from .train import CHECKPOINT_EVERY_S, run
 
 LAUNCHERS = ("local", "slurm", "submitit-local")
 
@@ -42,18 +42,26 @@ class RunJob:
     config: dict[str, Any]
     out_dir: str
     threads: int | None = None
+    cache_dir: str | None = None
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S
 
     def __call__(self) -> str:
         import torch
 
         if self.threads is not None:
             torch.set_num_threads(self.threads)
-        return run(TrainConfig.from_dict(self.config), self.out_dir, progress=False, wait=True).status
+        config = TrainConfig.from_dict(self.config)
+        every = self.checkpoint_every_s
+        return run(
+            config, self.out_dir, progress=False, wait=True, cache_dir=self.cache_dir, checkpoint_every_s=every
+        ).status
 
     def checkpoint(self) -> Any:
         from submitit.helpers import DelayedSubmission
 
-        return DelayedSubmission(RunJob(self.config, self.out_dir, self.threads))
+        return DelayedSubmission(
+            RunJob(self.config, self.out_dir, self.threads, self.cache_dir, self.checkpoint_every_s)
+        )
 
 
 def submit(
@@ -67,6 +75,8 @@ def submit(
     timeout_min: float = 24 * 60,
     threads: int | None = None,
     max_requeues: int = 5,
+    cache_dir: str | None = None,
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S,
     **executor_parameters: Any,
 ) -> list[Any]:
     """Submit every unfinished run of ``configs`` as one job of a submitit job array; returns the jobs.
@@ -79,6 +89,8 @@ def submit(
         timeout_min: each job's time limit in minutes (whole minutes on SLURM); a job that
             reaches it is requeued and resumes.
         max_requeues: how often a job may be requeued after preemption or timeout.
+        cache_dir: where the jobs cache IL models (default: each run's ``out_dir/cache``).
+        checkpoint_every_s: seconds between a run's checkpoints (:func:`lossprio.train.run`).
         executor_parameters: passed to ``executor.update_parameters`` (e.g. ``slurm_mem`` for SLURM,
             ``signal_delay_s`` for the local executor).
     """
@@ -101,7 +113,8 @@ def submit(
     else:  # the local executor takes fractions of a minute and its own signal delay
         executor = submitit.LocalExecutor(folder=folder, max_num_timeout=max_requeues)
         executor.update_parameters(timeout_min=timeout_min, **executor_parameters)
-    jobs = [RunJob(config.to_dict(), str(out_dir), threads) for config in unfinished(configs, out_dir).values()]
+    todo = unfinished(configs, out_dir).values()
+    jobs = [RunJob(c.to_dict(), str(out_dir), threads, cache_dir, checkpoint_every_s) for c in todo]
     if not jobs:
         return []
     with executor.batch():

@@ -37,9 +37,17 @@ def first_reaching(xs: Sequence[float], errors: Sequence[float], target: float) 
     return NEVER
 
 
+#: the cost measure that adds a run's one-off set-up (IL model, proxy) to its training wall clock
+WITH_SETUP = "train_wall_s+setup"
+
+
 def curve(record: RunRecord, x: str) -> tuple[list[float], list[float]]:
     """(x values, test errors) of a record's evaluations; x is any eval field (``backprops``,
-    ``train_wall_s``, ``step``)."""
+    ``train_wall_s``, ``step``) or :data:`WITH_SETUP` (``ValueError`` for a record without set-up costs)."""
+    if x == WITH_SETUP:
+        if record.setup_seconds is None:
+            raise ValueError(f"{record.run_id} has no set-up cost recorded (a record older than format 4)")
+        return [e["train_wall_s"] + record.setup_seconds for e in record.evals], [e["test_error"] for e in record.evals]
     return [e[x] for e in record.evals], [e["test_error"] for e in record.evals]
 
 

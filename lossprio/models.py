@@ -32,6 +32,17 @@ def build(name: str, num_classes: int, in_channels: int, image_size: int = 32, *
     return factory(num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kwargs)
 
 
+#: examples per evaluation batch, by model: the most that runs fastest per example (the fast CNN
+#: measured about 30 % cheaper per example at 256 than at 1024 on this project's CPUs)
+EVAL_BATCH: dict[str, int] = {"fast_cnn": 256}
+DEFAULT_EVAL_BATCH = 1024
+
+
+def eval_batch_size(name: str) -> int:
+    """How many examples model ``name`` evaluates per batch (:data:`EVAL_BATCH`)."""
+    return EVAL_BATCH.get(name, DEFAULT_EVAL_BATCH)
+
+
 def model_names() -> list[str]:
     """Names :func:`build` accepts."""
     return MODELS.names()

@@ -75,7 +75,7 @@ class ChapterPage:
 
     def run(self, progress: bool = True) -> dict[Any, RunRecord]:
         """Every run's record: read where it exists (here or in a shared chapter's folder), trained otherwise."""
-        from . import sweep
+        from . import store, sweep
 
         return sweep.run_all(
             self.configs,
@@ -83,6 +83,7 @@ class ChapterPage:
             progress=progress,
             threads=getattr(self.settings, "threads", None),
             reuse=self.chapter.reuse_dirs(self.out_dir),
+            cache_dir=store.shared_cache_dir(self.out_dir),
         )
 
     def provenance(self, records: Mapping[Any, RunRecord]) -> str:

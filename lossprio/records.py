@@ -8,21 +8,34 @@ import json
 import os
 import platform
 import subprocess
-from dataclasses import MISSING, asdict, dataclass, field, fields
+import zipfile
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from . import packing
 from .accounting import NOT_TRAINING
 from .identity import config_hash
-from .storage import FileProblem, atomic_write_json, read_json
+from .storage import FileProblem, atomic_write_bytes, atomic_write_json, read_json, set_aside
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Version of the record layout. 2: ``format``, ``config_hash`` and ``diverged`` were added.
+#: 4: long lists in a compressed sidecar (``record.npz``), a checksum over every measurement,
+#: set-up costs and the timing definition.
 #: 3: ``config_hash`` (and the run id) leave out the settings the selector never reads.
-RECORD_FORMAT = 3
+RECORD_FORMAT = 4
+#: How a record's wall clock was taken. 1: epoch-end checkpoint and record writes inside the
+#: training wall clock (records before format 4); 2: writes are their own ``checkpoint`` phase,
+#: left out of training wall clock like evaluation.
+TIMING = 2
+#: the record's long lists, kept in the sidecar ``record.npz`` beside ``record.json``
+ARRAY_FIELDS = ("steps", "selection_counts", "corrupted", "confidences", "tracked")
+#: the columns of a tracked example's rows
+TRACKED_COLUMNS = ("epoch", "step", "score", "p", "chosen")
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,6 +102,11 @@ class RunRecord:
     ``status`` is ``running``, ``finished`` or ``diverged`` (then ``diverged`` says where and why).
     ``load_average`` tells whether the machine was busy with other work while the run was timed.
     ``config_hash`` is the SHA-256 of ``config``: a record counts as a config's only if both match.
+    ``setup_seconds`` / ``setup_backprops`` are what the run trained before its loop (an IL model,
+    a proxy; ``setup_cached`` when it was read from a cache instead; ``None``: not recorded, as in
+    records older than format 4); ``timing`` is the wall-clock definition (:data:`TIMING`);
+    ``checksum`` is the SHA-256 of every field and of the sidecar's arrays, so an edited
+    measurement is noticed.
     """
 
     run_id: str
@@ -111,18 +129,50 @@ class RunRecord:
     score_probes: list[dict[str, float]] = field(default_factory=list)  # paper M's Fig. 1 measures, see lossprio.probes
     probes: list[dict[str, float]] = field(default_factory=list)  # gradient-similarity probes (step, epoch, measures)
     confidences: dict[str, dict[str, list]] = field(default_factory=dict)  # epoch → test confidences and correctness
-    tracked: dict[str, list[list]] = field(
-        default_factory=dict
-    )  # training position → [epoch, step, score, p, times chosen]
+    # training position → [epoch, step, score, p, times chosen]
+    tracked: dict[str, list[list]] = field(default_factory=dict)
+    setup_seconds: float | None = None
+    setup_backprops: int | None = None
+    setup_cached: bool | None = None
+    timing: int = TIMING
     config_hash: str = ""
+    checksum: str = ""
     format: int = RECORD_FORMAT
 
     def __post_init__(self) -> None:
         if not self.config_hash:
             self.config_hash = config_hash(self.config)
 
+    def state(self) -> dict[str, Any]:
+        """Every field by name, shallowly (the lists are the record's own, not copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The long lists (:data:`ARRAY_FIELDS`) packed exactly (:mod:`lossprio.packing`)."""
+        lists: dict[str, Any] = {f"steps/{name}": values for name, values in self.steps.items()}
+        lists.update(selection_counts=self.selection_counts, corrupted=self.corrupted)
+        for epoch, snapshot in self.confidences.items():
+            lists.update({f"confidences/{epoch}/{name}": values for name, values in snapshot.items()})
+        if self.tracked:  # one column per field over every tracked example's rows, and where each one's rows end
+            rows = [row for entries in self.tracked.values() for row in entries]
+            lists["tracked/positions"] = [int(position) for position in self.tracked]
+            lists["tracked/rows"] = [len(entries) for entries in self.tracked.values()]
+            lists.update({f"tracked/{name}": [row[i] for row in rows] for i, name in enumerate(TRACKED_COLUMNS)})
+        return packing.pack_lists(lists)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields ``record.json`` holds: all but the long lists."""
+        return {k: v for k, v in self.state().items() if k not in ARRAY_FIELDS}
+
     def save(self, path: Path) -> None:
-        atomic_write_json(path, asdict(self))
+        """Write ``record.npz`` (the long lists), then ``record.json`` (the rest and the checksum
+        over both), each atomically; a kill between the two leaves a pair whose checksum fails."""
+        path = Path(path)
+        arrays = self.arrays()
+        summary = self.summary()
+        self.checksum = summary["checksum"] = checksum(summary, arrays)
+        atomic_write_bytes(sidecar(path), packing.to_npz(arrays))
+        atomic_write_json(path, summary)
 
     @classmethod
     def from_dict(cls, values: Any, path: str | Path = "<record>") -> RunRecord:
@@ -153,8 +203,18 @@ class RunRecord:
 
     @classmethod
     def load(cls, path: str | Path) -> RunRecord:
-        """Read and check a ``record.json``; :class:`~lossprio.storage.FileProblem` naming it if unusable."""
-        return cls.from_dict(read_json(Path(path)), path)
+        """Read and check a ``record.json`` and its sidecar; :class:`~lossprio.storage.FileProblem`
+        naming it if unusable: damaged, of another format, edited (its checksum fails) or holding
+        implausible measurements (:func:`check_measurements`)."""
+        path = Path(path)
+        values = read_json(path)
+        if isinstance(values, dict) and values.get("format") == RECORD_FORMAT:
+            if values.get("config_hash") != config_hash(values.get("config") or {}):
+                raise FileProblem(path, "its config_hash does not match its config (edited or damaged)", RERUN)
+            values = {**values, **read_arrays(path, values)}
+        record = cls.from_dict(values, path)
+        check_measurements(record, path)
+        return record
 
     @property
     def done(self) -> bool:
@@ -171,7 +231,8 @@ class RunRecord:
 
     @property
     def train_wall_s(self) -> float:
-        """Training wall-clock of the whole run: its wall clock less evaluation and probes."""
+        """Training wall-clock of the whole run: its wall clock less evaluation, probes and (from
+        :data:`TIMING` 2 on) checkpoint writes."""
         return self.counters["wall_s"] - sum(self.phase_seconds.get(p, 0.0) for p in NOT_TRAINING)
 
     @property
@@ -185,6 +246,84 @@ class RunRecord:
 
 STATUSES = ("running", "finished", "diverged")
 RERUN = "delete it (or move it aside) to rerun the run"
+
+
+def sidecar(path: Path) -> Path:
+    """The ``record.npz`` beside a ``record.json``."""
+    return Path(path).with_suffix(".npz")
+
+
+def set_aside_record(path: Path, reason: str) -> Path:
+    """Move a ``record.json`` and its sidecar aside (``*.rejected-<time>``, one warning); returns
+    the record's new path."""
+    moved = set_aside(Path(path), reason)
+    stamp = moved.name.rpartition(".rejected-")[2]
+    if sidecar(path).exists():
+        os.replace(sidecar(path), sidecar(path).with_name(f"{sidecar(path).name}.rejected-{stamp}"))
+    return moved
+
+
+def checksum(summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of a record's summary (less its checksum) and of its packed arrays."""
+    text = json.dumps({k: v for k, v in summary.items() if k != "checksum"}, sort_keys=True, default=str)
+    return hashlib.sha256((text + packing.digest(arrays)).encode()).hexdigest()
+
+
+def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """The long lists of the record ``path``, from its sidecar, checked against ``summary``'s checksum."""
+    try:
+        arrays = packing.from_npz(sidecar(path).read_bytes())
+    except FileNotFoundError as error:
+        raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN) from error
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise FileProblem(path, f"its measurements file {sidecar(path).name} is damaged ({error})", RERUN) from error
+    if checksum(summary, arrays) != summary.get("checksum"):
+        raise FileProblem(path, "its measurements do not match their checksum (edited or damaged)", RERUN)
+    lists = packing.unpack_lists(arrays)
+    values: dict[str, Any] = {"steps": {}, "selection_counts": [], "corrupted": [], "confidences": {}, "tracked": {}}
+    tracked = {}
+    for name, found in lists.items():
+        parts = name.split("/")
+        if parts[0] == "steps":
+            values["steps"][parts[1]] = found
+        elif parts[0] == "confidences":
+            values["confidences"].setdefault(parts[1], {})[parts[2]] = found
+        elif parts[0] == "tracked":
+            tracked[parts[1]] = found
+        else:
+            values[parts[0]] = found
+    if tracked:
+        rows = [list(row) for row in zip(*(tracked[name] for name in TRACKED_COLUMNS))]
+        ends = np.cumsum([0, *tracked["rows"]]).tolist()
+        values["tracked"] = {str(p): rows[a:b] for p, a, b in zip(tracked["positions"], ends[:-1], ends[1:])}
+    return values
+
+
+def check_measurements(record: RunRecord, path: str | Path = "<record>") -> None:
+    """:class:`~lossprio.storage.FileProblem` naming ``path`` unless the measurements are plausible:
+    a finished run has evaluations; test errors lie in [0, 1]; counters are non-negative; the
+    evaluations' steps never decrease and stay within the run's; the step log's columns agree."""
+
+    def refuse(problem: str) -> None:
+        raise FileProblem(path, f"implausible measurements: {problem}", RERUN)
+
+    if record.status == "finished" and not record.evals:
+        refuse("a finished run without evaluations")
+    for name, value in record.counters.items():
+        if not isinstance(value, (int, float)) or not value >= 0:
+            refuse(f"counters[{name!r}]={value!r} is not a non-negative number")
+    last_step = -1
+    for position, entry in enumerate(record.evals):
+        error, step = entry.get("test_error"), entry.get("step")
+        if not isinstance(error, (int, float)) or not 0.0 <= error <= 1.0:
+            refuse(f"evals[{position}]['test_error']={error!r} is not an error rate in [0, 1]")
+        if not isinstance(step, int) or step < last_step or step > record.counters.get("step", step):
+            limit = record.counters.get("step")
+            refuse(f"evals[{position}]['step']={step!r} is out of order or past the run's {limit} steps")
+        last_step = step
+    lengths = {name: len(column) for name, column in record.steps.items()}
+    if len(set(lengths.values())) > 1:
+        refuse(f"the step log's columns differ in length {lengths}")
 
 
 def load_records(folder: str | Path, finished_only: bool = True) -> list[RunRecord]:
@@ -207,32 +346,48 @@ def migrate(folder: str | Path) -> int:
     """Bring every older ``record.json`` under ``folder`` to the current format; returns how many.
 
     Formats 1 and 2 hashed every setting into the run id; format 3 leaves out the settings the
-    run's selector never reads (:func:`lossprio.identity.read_settings`), so a migrated record
-    gets its new id and its folder that name. Format 1 also lacked ``config_hash``, ``diverged``
-    and ``format``. No measurement changes; a record whose config does not give its old id
-    (edited or damaged) is refused.
+    run's selector never reads (:func:`lossprio.identity.read_settings`), so such a record gets its
+    new id and its folder that name (format 1 also lacked ``config_hash``, ``diverged`` and
+    ``format``); a record whose config does not give its old id (edited or damaged) is refused.
+    Format 4 moves the long lists into ``record.npz`` and adds the checksum, ``timing`` 1 (its
+    wall clock included checkpoint writes) and unknown set-up costs. No measurement changes: each
+    migrated record is read back and compared with what was read.
     """
-    from .config import TrainConfig
-
     changed = 0
     for path in sorted(Path(folder).glob("**/record.json")):
         values = read_json(path)
+        if not isinstance(values, dict):
+            raise FileProblem(path, "not a run record", RERUN)
         if values.get("format", 1) == RECORD_FORMAT:
             continue
-        every_setting = hashlib.sha256(json.dumps(values["config"], sort_keys=True, default=str).encode()).hexdigest()
-        if not values["run_id"].endswith(every_setting[:10]):
-            raise FileProblem(path, f"its config does not give its run id {values['run_id']}", RERUN)
-        run_id = TrainConfig.from_dict(values["config"]).run_id
-        values.update(format=RECORD_FORMAT, config_hash=config_hash(values["config"]), run_id=run_id)
-        values.setdefault("diverged", None)
-        target = path.parent.parent / run_id
-        if target != path.parent:
-            if target.exists():
-                raise FileProblem(path, f"its new run id {run_id} is taken by {target}", "keep one of the two")
-            path.parent.rename(target)
-        RunRecord.from_dict(values, target / "record.json").save(target / "record.json")
+        if values.get("format", 1) < 3:
+            values, path = to_format_3(values, path)
+        values.update(format=RECORD_FORMAT, timing=1)
+        record = RunRecord.from_dict(values, path)
+        check_measurements(record, path)
+        record.save(path)
+        if RunRecord.load(path).state() != record.state():
+            raise FileProblem(path, "did not read back as it was written: nothing was changed but this file", RERUN)
         changed += 1
     return changed
+
+
+def to_format_3(values: dict[str, Any], path: Path) -> tuple[dict[str, Any], Path]:
+    """A format 1 or 2 record as format 3 has it, in the folder named by its new run id."""
+    from .config import TrainConfig
+
+    every_setting = hashlib.sha256(json.dumps(values["config"], sort_keys=True, default=str).encode()).hexdigest()
+    if not values["run_id"].endswith(every_setting[:10]):
+        raise FileProblem(path, f"its config does not give its run id {values['run_id']}", RERUN)
+    run_id = TrainConfig.from_dict(values["config"]).run_id
+    values = {**values, "config_hash": config_hash(values["config"]), "run_id": run_id}
+    values.setdefault("diverged", None)
+    target = path.parent.parent / run_id
+    if target != path.parent:
+        if target.exists():
+            raise FileProblem(path, f"its new run id {run_id} is taken by {target}", "keep one of the two")
+        path.parent.rename(target)
+    return values, target / path.name
 
 
 def main(argv: list[str] | None = None) -> None:

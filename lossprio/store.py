@@ -1,6 +1,7 @@
 """The results layout, in one place: ``<root>/<chapter>/<profile>/<run id>/`` holds a run's
-``record.json`` (and, while it runs, ``checkpoint.pt`` and ``lock``); finished records are found
-there, or in the folders of the chapters whose runs a chapter shares."""
+``record.json`` and ``record.npz`` (and, while it runs, ``checkpoint.pt`` and ``lock``);
+``<root>/cache/`` the IL models every chapter's runs share; finished records are found in a
+chapter's folder, or in the folders of the chapters whose runs it shares."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
-from .records import RunRecord
-from .storage import FileProblem, set_aside
+from .records import RunRecord, set_aside_record
+from .storage import FileProblem
 
 RECORD, CHECKPOINT, LOCK = "record.json", "checkpoint.pt", "lock"
 
@@ -25,6 +26,12 @@ def sibling_dirs(out_dir: str | Path, chapters: Sequence[str]) -> list[Path]:
     → ``root/<other>/<profile>``)."""
     out_dir = Path(out_dir)
     return [chapter_dir(out_dir.parent.parent, name, out_dir.name) for name in chapters]
+
+
+def shared_cache_dir(out_dir: str | Path) -> Path:
+    """Where the chapters of one results tree cache what several runs learn from (IL models):
+    ``root/cache`` for ``out_dir`` = ``root/<chapter>/<profile>``."""
+    return Path(out_dir).parent.parent / "cache"
 
 
 def run_folder(out_dir: str | Path, run_id: str) -> Path:
@@ -49,11 +56,11 @@ def finished_record(path: Path, config: TrainConfig) -> RunRecord | None:
     try:
         record = RunRecord.load(path)
     except FileProblem as problem:
-        set_aside(path, problem.problem)
+        set_aside_record(path, problem.problem)
         return None
     if record.config_hash != config.config_hash:
         differences = {k: (record.config.get(k), v) for k, v in config.to_dict().items() if record.config.get(k) != v}
-        set_aside(path, f"a record of another config (record's vs this run's: {differences})")
+        set_aside_record(path, f"a record of another config (record's vs this run's: {differences})")
         return None
     return record if record.done else None
 

@@ -22,9 +22,9 @@ from . import chapters, launch
 from .checks import int_argument
 from .config import TrainConfig
 from .locks import Busy, exclusive
-from .records import RunRecord
-from .storage import FileProblem, set_aside
-from .store import LOCK, RECORD, done_in_any, run_folder
+from .records import TIMING, RunRecord, set_aside_record
+from .storage import FileProblem
+from .store import LOCK, RECORD, done_in_any, run_folder, shared_cache_dir
 from .train import run
 
 Key = TypeVar("Key")
@@ -46,6 +46,7 @@ def run_all(
     threads: int | None = None,
     only: Iterable[Key] | None = None,
     reuse: Sequence[str | Path] = (),
+    cache_dir: str | Path | None = None,
 ) -> dict[Key, RunRecord]:
     """Run (or load, when finished) every config; returns the records by the same keys.
 
@@ -61,6 +62,8 @@ def run_all(
         only: keys to run, e.g. one worker's share; the others are skipped.
         reuse: other records folders (another chapter's): a config whose finished record is
             there is read from there, not run again.
+        cache_dir: where the runs cache IL models (default ``out_dir/cache``; a chapter's sweep
+            passes :func:`lossprio.store.shared_cache_dir`).
     """
     if threads is not None:
         torch.set_num_threads(threads)
@@ -70,7 +73,7 @@ def run_all(
 
     def attempt(key: Key, wait: bool) -> None:
         try:
-            records[key] = run(configs[key], out_dir, progress=False, wait=wait)
+            records[key] = run(configs[key], out_dir, progress=False, wait=wait, cache_dir=cache_dir)
         except Busy:
             raise
         except Exception as error:  # reported with the others at the end; KeyboardInterrupt still stops
@@ -92,10 +95,11 @@ def run_all(
     return {k: records[k] for k in chosen}
 
 
-def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path) -> list[Path]:
+def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path, old_timing: bool = False) -> list[Path]:
     """Move aside the finished records of ``configs`` whose wall-clock was measured on a busy
-    machine (:attr:`RunRecord.timed_busy`), so the next sweep reruns them; runs another process
-    holds are left alone."""
+    machine (:attr:`RunRecord.timed_busy`), and with ``old_timing`` those timed by an older
+    definition (:data:`lossprio.records.TIMING`), so the next sweep reruns them (their metrics
+    come out the same; only the clock changes); runs another process holds are left alone."""
     moved = []
     for config in configs:
         folder = run_folder(out_dir, config.run_id)
@@ -104,8 +108,11 @@ def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path) -> list[
             continue
         try:
             with exclusive(folder / LOCK, wait=False):
-                if RunRecord.load(path).timed_busy:
-                    moved.append(set_aside(path, "timed while the machine was busy (load above its cores)"))
+                record = RunRecord.load(path)
+                if record.timed_busy:
+                    moved.append(set_aside_record(path, "timed while the machine was busy (load above its cores)"))
+                elif old_timing and record.timing < TIMING:
+                    moved.append(set_aside_record(path, f"timed by an older definition (timing {record.timing})"))
         except (Busy, FileProblem):
             continue
     return moved
@@ -160,6 +167,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="move aside finished records timed while the machine was busy (load above its cores) and rerun them",
     )
+    parser.add_argument(
+        "--retime-old-timing",
+        action="store_true",
+        help="with --retime-busy: also rerun records timed by an older wall-clock definition (checkpoint writes "
+        "inside training time), so that a chapter's comparisons use one definition",
+    )
     args = parser.parse_args(argv)
     settings = chapters.chapter(args.chapter).profile(args.profile)
     configs = chapters.chapter(args.chapter).expand(settings)
@@ -167,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown_seeds:
         parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
     k, n = args.worker
-    keys = [key for key in list(configs)[k::n] if args.seeds is None or key[-1] in args.seeds]
+    keys = [key for key in list(configs)[k::n] if args.seeds is None or key.seed in args.seeds]
     reuse = chapters.chapter(args.chapter).reuse_dirs(args.out)
     reused = done_in_any({key: configs[key] for key in keys}, reuse)
     if reused:
@@ -178,9 +191,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(launch.summarize(launch.status(chosen, args.out)))
         return
     if args.retime_busy:
-        print(
-            f"{len(set_aside_busy([configs[k] for k in keys], args.out))} busy-timed record(s) moved aside to be rerun"
-        )
+        moved = set_aside_busy([configs[k] for k in keys], args.out, args.retime_old_timing)
+        print(f"{len(moved)} record(s) moved aside to be rerun (re-timed)")
     if args.launcher != "local":
         jobs = launch.submit(
             chosen,
@@ -192,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.max_parallel,
             args.timeout_min,
             threads=settings.threads,
+            cache_dir=str(shared_cache_dir(args.out)),
         )
         print(
             f"submitted {len(jobs)} job(s) for the {len(chosen)} runs ({len(chosen) - len(jobs)} already done); logs "
@@ -203,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     start = time.perf_counter()
     try:
-        run_all(configs, args.out, threads=settings.threads, only=keys)
+        run_all(configs, args.out, threads=settings.threads, only=keys, cache_dir=shared_cache_dir(args.out))
     except SweepError as error:
         sys.exit(f"{error}\nrerun the same command to retry them")
     print(f"{len(keys)} runs finished or found in {time.perf_counter() - start:.0f} s")

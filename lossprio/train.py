@@ -20,9 +20,13 @@ import argparse
 import json
 import math
 import os
+import signal
+import threading
+import time
 import warnings
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +37,10 @@ from . import probes
 from .accounting import NOT_TRAINING, Counters, PhaseClock, Queue, StepLog
 from .assemble import Setup, amp_enabled, assemble, channels_last, resolve_device
 from .batches import Batch, BatchIterator, derive_seed
+from .checks import check_range
 from .config import TrainConfig
 from .locks import exclusive
+from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
 from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
 from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
@@ -102,8 +108,9 @@ class Trainer:
             channels_last=cl,
             drop_last=config.candidate_size > config.batch_size,
         )
+        batch = eval_batch_size(config.model)
         self.test = BatchIterator(
-            setup.test, 1024, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl
+            setup.test, batch, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl
         )
         self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
@@ -302,7 +309,9 @@ class Trainer:
         if self.tracker is not None:
             self.record.tracked = self.tracker.entries
 
-    def checkpoint(self, path: Path) -> None:
+    def checkpoint(self, path: Path, record_path: Path) -> None:
+        """Write the checkpoint and the record (the record's measurements so far ride in the
+        checkpoint too: the two files cannot be written as one, and a resume needs both to agree)."""
         self.sync_record()
         save_tensors(
             {
@@ -310,13 +319,14 @@ class Trainer:
                 "optimizer": self.setup.optimizer.state_dict(),
                 "selector": self.setup.selector.state_dict(),
                 "counters": asdict(self.counters),
-                "record": asdict(self.record),
+                "record": self.record.state(),
             },
             path,
             format=RECORD_FORMAT,
             config_hash=self.config.config_hash,
             run_id=self.config.run_id,
         )
+        self.record.save(record_path)
 
     def restore(self, path: Path) -> None:
         """Continue from a checkpoint; :class:`FileProblem` if it is damaged or belongs to another config."""
@@ -352,12 +362,17 @@ class DivergenceWarning(RuntimeWarning):
     """Issued when a run diverges (its record says where)."""
 
 
+#: the longest a run goes without writing a checkpoint (seconds), by default: a kill loses at most this
+CHECKPOINT_EVERY_S = 60.0
+
+
 def run(
     config: TrainConfig,
     out_dir: str | Path = "results",
     progress: bool = True,
     cache_dir: str | Path | None = None,
     wait: bool = True,
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S,
 ) -> RunRecord:
     """Train as ``config`` says; write ``out_dir/<run_id>/record.json``; resume or skip if one exists.
 
@@ -369,24 +384,34 @@ def run(
 
     Args:
         config: the run's settings.
-        out_dir: records folder; each run gets ``<run_id>/`` with ``record.json`` (and, while
-            running, ``checkpoint.pt`` and the ``lock`` file).
+        out_dir: records folder; each run gets ``<run_id>/`` with ``record.json`` and ``record.npz``
+            (and, while running, ``checkpoint.pt`` and the ``lock`` file).
         progress: show a tqdm bar.
-        cache_dir: where irreducible losses are cached (default ``out_dir/cache``).
+        cache_dir: where irreducible-loss models are cached (default ``out_dir/cache``; sweeps use
+            :func:`lossprio.store.shared_cache_dir`, one folder for every chapter of a results tree).
         wait: if another process holds the run, wait for it (then return its record); ``False``
             raises :class:`lossprio.locks.Busy` at once.
+        checkpoint_every_s: write a checkpoint at the first epoch end this many seconds after the
+            last one (0: every epoch end), and at the epoch end after an interrupt (Ctrl-C, SIGTERM).
+            Writing is its own phase, ``checkpoint``, left out of training wall clock.
     """
+    check_range("checkpoint_every_s", checkpoint_every_s, 0.0)
     run_dir = run_folder(out_dir, config.run_id)
     waiting = lambda busy: tqdm.write(f"{config.run_id}: waiting for the process training it ({busy})")
     with exclusive(run_dir / LOCK, wait=wait, on_wait=waiting if progress else None):
         remove_temporaries(run_dir)
         done = finished_record(run_dir / RECORD, config)
         if done is not None:
+            (run_dir / CHECKPOINT).unlink(missing_ok=True)  # a kill after the record's last write leaves it
             return done
-        return train_locked(config, run_dir, progress, Path(cache_dir) if cache_dir else Path(out_dir) / "cache")
+        return train_locked(
+            config, run_dir, progress, Path(cache_dir) if cache_dir else Path(out_dir) / "cache", checkpoint_every_s
+        )
 
 
-def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: Path) -> RunRecord:
+def train_locked(
+    config: TrainConfig, run_dir: Path, progress: bool, cache_dir: Path, checkpoint_every_s: float = CHECKPOINT_EVERY_S
+) -> RunRecord:
     """The body of :func:`run`, with the run's lock held."""
     record_path, checkpoint_path = run_dir / RECORD, run_dir / CHECKPOINT
     device = resolve_device(config.device)
@@ -397,6 +422,9 @@ def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: 
         git_commit(),
         machine_info(device),
         corrupted=setup.corrupted.nonzero().flatten().tolist(),
+        setup_seconds=setup.cost.seconds,
+        setup_backprops=setup.cost.backprops,
+        setup_cached=setup.cost.cached,
     )
     trainer = Trainer(config, setup, device, record)
     examples = len(setup.train) if setup.among is None else setup.among.numel()
@@ -414,26 +442,76 @@ def train_locked(config: TrainConfig, run_dir: Path, progress: bool, cache_dir: 
             trainer = Trainer(config, assemble(config, device, cache_dir, progress=False), device, record)
     total = config.epochs * batches
     trainer.record.load_average.append(list(os.getloadavg()))
+    last_checkpoint = time.monotonic()
     try:
-        with tqdm(
-            total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress
-        ) as bar:
+        with (
+            InterruptAtEpochEnd() as interrupt,
+            tqdm(
+                total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress
+            ) as bar,
+        ):
             while not trainer.finished():
                 trainer.run_epoch(bar)
-                trainer.checkpoint(checkpoint_path)
-                trainer.record.save(record_path)
+                due = time.monotonic() - last_checkpoint >= checkpoint_every_s
+                if (due or interrupt.requested) and not trainer.finished():
+                    with trainer.clock("checkpoint"):
+                        trainer.checkpoint(checkpoint_path, record_path)
+                    last_checkpoint = time.monotonic()
+                interrupt.raise_if_requested()
     except Diverged as diverged:
         message = trainer.mark_diverged(diverged)
         trainer.record.save(record_path)
         checkpoint_path.unlink(missing_ok=True)
         warnings.warn(message, DivergenceWarning, stacklevel=3)
         return trainer.record
-    trainer.sync_record()
-    trainer.record.load_average.append(list(os.getloadavg()))
-    trainer.record.status, trainer.record.finished = "finished", now()
-    trainer.record.save(record_path)
+    with trainer.clock("checkpoint"):
+        trainer.sync_record()
+        trainer.record.load_average.append(list(os.getloadavg()))
+        trainer.record.status, trainer.record.finished = "finished", now()
+        trainer.record.save(record_path)
     checkpoint_path.unlink(missing_ok=True)
     return trainer.record
+
+
+class InterruptAtEpochEnd:
+    """While open (in the main thread), Ctrl-C and SIGTERM ask the run to stop at the next epoch
+    end, after a checkpoint, instead of at once (a mid-epoch state cannot be resumed exactly);
+    a second Ctrl-C stops at once. Then the signal's previous handler runs (a cluster's requeue)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> InterruptAtEpochEnd:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, self.request)
+        return self
+
+    def request(self, number: int, frame: Any) -> None:
+        if self.requested == signal.SIGINT and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = number
+        tqdm.write(f"{signal.Signals(number).name}: stopping at the end of this epoch, after a checkpoint")
+
+    def raise_if_requested(self) -> None:
+        """Hand a requested stop to the signal's previous handler (Ctrl-C: ``KeyboardInterrupt``)."""
+        if self.requested is None:
+            return
+        number, previous = self.requested, self.previous.get(self.requested, signal.SIG_DFL)
+        self.__exit__()
+        if callable(previous):
+            previous(number, None)
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + number)
+
+    def __exit__(self, *exc: Any) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous = {}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -442,10 +520,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("config", help="JSON file of TrainConfig settings")
     parser.add_argument("--out", default="results")
     parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    record = run(
-        TrainConfig.from_dict(json.loads(Path(args.config).read_text())), args.out, progress=not args.no_progress
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=CHECKPOINT_EVERY_S,
+        metavar="SECONDS",
+        help=f"seconds between checkpoints, written at epoch ends (0: every epoch; default {CHECKPOINT_EVERY_S:g})",
     )
+    args = parser.parse_args(argv)
+    config = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+    record = run(config, args.out, progress=not args.no_progress, checkpoint_every_s=args.checkpoint_every)
     print(json.dumps({"run_id": record.run_id, "best_test_error": record.best_test_error, "counters": record.counters}))
 
 

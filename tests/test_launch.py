@@ -26,9 +26,8 @@ def test_submitit_local_jobs_preempted_mid_run_end_with_the_records_of_a_plain_s
     pytest.importorskip("submitit")
     configs = {k: small_config("sb", epochs=20, batch_size=8, eval_every=100, seed=k) for k in range(2)}
     plain = run_all(configs, tmp_path / "plain", progress=False)
-    jobs = launch.submit(
-        configs, tmp_path / "cluster", "submitit-local", timeout_min=20
-    )  # threads as the plain sweep (results depend on them)
+    # threads as the plain sweep (results depend on them); a checkpoint every epoch, so there is one to resume
+    jobs = launch.submit(configs, tmp_path / "cluster", "submitit-local", timeout_min=20, checkpoint_every_s=0)
     assert len(jobs) == 2
     # preempt job 0 mid-run as a cluster would: SIGUSR2 to the process training it (the run lock names it)
     folder = run_folder(tmp_path / "cluster", configs[0].run_id)

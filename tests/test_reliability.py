@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,13 +49,14 @@ def test_a_record_of_another_config_is_moved_aside_and_the_run_recomputed(tmp_pa
     foreign = run(other, tmp_path / "foreign", progress=False)
     planted = run_folder(tmp_path / "out", config.run_id)
     planted.mkdir(parents=True)
-    (planted / "record.json").write_bytes((run_folder(tmp_path / "foreign", other.run_id) / "record.json").read_bytes())
+    for name in ("record.json", "record.npz"):
+        (planted / name).write_bytes((run_folder(tmp_path / "foreign", other.run_id) / name).read_bytes())
     with pytest.warns(RuntimeWarning, match=r"a record of another config .*'lr': \(0.01, 0.05\)"):
         record = run(config, tmp_path / "out", progress=False)
     assert record.config_hash == config.config_hash and strip_timing(record) == strip_timing(truth) != strip_timing(
         foreign
     )
-    assert rejected(planted) == ["record.json"]
+    assert rejected(planted) == ["record.json", "record.npz"]
 
 
 def test_an_edited_record_fails_its_hash_and_is_not_used(tmp_path):
@@ -89,7 +91,7 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
         RunRecord(other.run_id, other.to_dict(), "c", {}),
     )
     target = run_folder(tmp_path / "out", config.run_id)
-    trainer.checkpoint(target / "checkpoint.pt")
+    trainer.checkpoint(target / "checkpoint.pt", source / "its-record.json")
     with pytest.warns(RuntimeWarning, match="a checkpoint of another run"):
         record = run(config, tmp_path / "out", progress=False)
     assert record.counters["resumes"] == 0 and strip_timing(record) == strip_timing(truth)
@@ -154,7 +156,7 @@ def killed_checkpoint(config: TrainConfig, out: Path, epochs_done: int = 1) -> P
     for _ in range(epochs_done):
         trainer.run_epoch(tqdm(disable=True))
     path = run_folder(out, config.run_id) / "checkpoint.pt"
-    trainer.checkpoint(path)
+    trainer.checkpoint(path, path.with_name("record.json"))
     return path
 
 
@@ -429,7 +431,7 @@ SLOW_WRITES = textwrap.dedent("""
     os.fsync = lambda fd: (time.sleep(0.02), fsync(fd))  # widen the write window, so kills land inside writes
     from lossprio.config import TrainConfig
     from lossprio.train import run
-    run(TrainConfig.from_dict(json.loads(open(sys.argv[1]).read())), sys.argv[2], progress=False)
+    run(TrainConfig.from_dict(json.loads(open(sys.argv[1]).read())), sys.argv[2], progress=False, checkpoint_every_s=0)
 """)
 
 
@@ -519,7 +521,9 @@ def test_migrate_gives_a_format_2_record_its_new_id_and_folder_and_refuses_an_ed
 
     config = small_config("sb", epochs=1)
     run(config, tmp_path / "new", progress=False)
-    values = json.loads((run_folder(tmp_path / "new", config.run_id) / "record.json").read_text())
+    values = RunRecord.load(run_folder(tmp_path / "new", config.run_id) / "record.json").state()
+    for added in ("setup_seconds", "setup_backprops", "setup_cached", "timing", "checksum"):  # in format 4
+        values.pop(added)
     every_setting = hashlib.sha256(json.dumps(values["config"], sort_keys=True, default=str).encode()).hexdigest()
     old_id = config.run_id.rsplit("-", 1)[0] + "-" + every_setting[:10]  # format 2 hashed every setting
     assert old_id != config.run_id
@@ -531,9 +535,126 @@ def test_migrate_gives_a_format_2_record_its_new_id_and_folder_and_refuses_an_ed
     assert migrate(tmp_path / "old") == 1 and migrate(tmp_path / "old") == 0
     [migrated] = load_records(tmp_path / "old")
     assert (tmp_path / "old" / config.run_id / "record.json").exists() and not (tmp_path / "old" / old_id).exists()
-    assert migrated == load_records(tmp_path / "new")[0]
+    assert (migrated.timing, migrated.setup_seconds) == (1, None)  # its clock included checkpoints; set-up unknown
+    kept = {
+        k: v
+        for k, v in migrated.state().items()
+        if k not in ("timing", "checksum", "setup_seconds", "setup_backprops", "setup_cached")
+    }
+    assert kept == {k: v for k, v in load_records(tmp_path / "new")[0].state().items() if k in kept}
     edited = dict(old, config=dict(old["config"], lr=1.0))
     (tmp_path / "edited" / old_id).mkdir(parents=True)
     (tmp_path / "edited" / old_id / "record.json").write_text(json.dumps(edited))
     with pytest.raises(FileProblem, match="does not give its run id"):
         migrate(tmp_path / "edited")
+
+
+# ----------------------------------------------------------------------------- lean records
+
+
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (lambda r: r["evals"][-1].update(test_error=-5), "its measurements do not match their checksum"),
+        (lambda r: r["evals"].clear(), "its measurements do not match their checksum"),
+        (lambda r: r["counters"].update(backprops=-1), "its measurements do not match their checksum"),
+    ],
+)
+def test_a_record_with_an_edited_measurement_is_set_aside_and_the_run_recomputed(tmp_path, edit, problem):
+    config = small_config("uniform")
+    truth = run(config, tmp_path, progress=False)
+    path = run_folder(tmp_path, config.run_id) / "record.json"
+    values = json.loads(path.read_text())
+    edit(values)
+    path.write_text(json.dumps(values))
+    with pytest.raises(FileProblem, match=f"record.json: {problem}"):
+        RunRecord.load(path)
+    with pytest.warns(RuntimeWarning, match=rf"{config.run_id}/record.json: .*{problem}"):
+        again = run(config, tmp_path, progress=False)
+    assert strip_timing(again) == strip_timing(truth) and rejected(path.parent) == ["record.json", "record.npz"]
+
+
+def test_an_edited_sidecar_or_a_missing_one_is_noticed(tmp_path):
+    config = small_config("sb", epochs=1)
+    run(config, tmp_path, progress=False)
+    path = run_folder(tmp_path, config.run_id) / "record.json"
+    sidecar = path.with_suffix(".npz")
+    arrays = dict(np.load(sidecar))
+    key = next(k for k in arrays if k.startswith("selection_counts"))
+    arrays[key] = arrays[key] + 1
+    np.savez_compressed(sidecar, **arrays)
+    with pytest.raises(FileProblem, match="do not match their checksum"):
+        RunRecord.load(path)
+    sidecar.unlink()
+    with pytest.raises(FileProblem, match="record.npz is missing"):
+        RunRecord.load(path)
+
+
+def test_implausible_measurements_are_refused_even_with_a_matching_checksum(tmp_path):
+    config = small_config("uniform")
+    record = run(config, tmp_path, progress=False)
+    record.evals[-1]["test_error"] = 1.5
+    path = tmp_path / "planted" / "record.json"
+    path.parent.mkdir()
+    record.save(path)  # a fresh checksum over an impossible error rate
+    with pytest.raises(FileProblem, match=r"implausible measurements: evals\[\d+\]\['test_error'\]=1.5"):
+        RunRecord.load(path)
+    record.evals.clear()
+    record.save(path)
+    with pytest.raises(FileProblem, match="a finished run without evaluations"):
+        RunRecord.load(path)
+
+
+def as_json(values: dict) -> dict:
+    """``values`` as JSON gives them back (tuples as lists)."""
+    return json.loads(json.dumps(values))
+
+
+def test_records_keep_their_lists_exactly_and_small(tmp_path):
+    config = small_config("sb", epochs=3, confidence_epochs=(1,), track_examples=5)
+    record = run(config, tmp_path, progress=False)
+    path = run_folder(tmp_path, config.run_id) / "record.json"
+    again = RunRecord.load(path)
+    assert as_json(again.state()) == as_json(record.state())  # (a config's tuples read back as lists)
+    assert json.loads(path.read_text()).keys().isdisjoint(("steps", "selection_counts", "corrupted", "tracked"))
+
+
+def test_format_3_records_migrate_without_changing_a_measurement(tmp_path):
+    config = small_config("sb", epochs=2, confidence_epochs=(1,), track_examples=5)
+    record = run(config, tmp_path / "new", progress=False)
+    added = ("setup_seconds", "setup_backprops", "setup_cached", "timing", "checksum")  # in format 4
+    old = {k: v for k, v in as_json(record.state()).items() if k not in added}
+    old.update(format=3)
+    folder = tmp_path / "old" / config.run_id
+    folder.mkdir(parents=True)
+    (folder / "record.json").write_text(json.dumps(old))
+    assert migrate(tmp_path / "old") == 1 and migrate(tmp_path / "old") == 0
+    migrated = RunRecord.load(folder / "record.json")
+    changed = {k for k, v in as_json(migrated.state()).items() if v != as_json(record.state())[k]}
+    assert changed == {"timing", "setup_seconds", "setup_backprops", "setup_cached", "checksum"}
+
+
+SET_UP = ("rho", "sb_rho", "irreducible", "svp", "uniform")
+
+
+def test_every_run_records_its_one_off_set_up(tmp_path):
+    records = {name: run(small_config(name, epochs=1), tmp_path, progress=False) for name in SET_UP}
+    for name, record in records.items():
+        trains_first = name != "uniform"
+        assert (record.setup_seconds > 0) is trains_first and (record.setup_backprops > 0) is trains_first, name
+    # rho trained the IL model; sb_rho and irreducible read it from the cache, and carry its cost
+    assert [records[n].setup_cached for n in ("rho", "sb_rho", "irreducible")] == [False, True, True]
+    assert records["sb_rho"].setup_backprops == records["rho"].setup_backprops
+
+
+def test_checkpoints_are_written_by_time_and_their_writes_are_not_training_time(tmp_path):
+    config = small_config("uniform", epochs=6)
+    never = run(config, tmp_path / "never", progress=False, checkpoint_every_s=3600)
+    every = run(config, tmp_path / "every", progress=False, checkpoint_every_s=0)
+    assert never.phase_seconds["checkpoint"] < every.phase_seconds["checkpoint"]
+    for record in (never, every):
+        training = record.counters["wall_s"] - sum(
+            record.phase_seconds[p] for p in ("evaluation", "probe", "checkpoint")
+        )
+        assert record.train_wall_s == pytest.approx(training)
+    assert strip_timing(never) == strip_timing(every)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .. import palette
-from ..metrics import NEVER, SeedSpeedup, speedup_over_seeds
+from ..metrics import NEVER, WITH_SETUP, SeedSpeedup, speedup_over_seeds
 from ..records import RunRecord
 
 #: how a method meets the training set: papers J and H's shuffled epochs of candidate batches of b
@@ -122,7 +122,7 @@ def pick(records: Mapping[NamedTuple, RunRecord], **fields: Any) -> list[RunReco
 
 
 #: cost measures read off a clock, which a busy machine distorts (steps and backprops it does not)
-WALL_CLOCK = ("train_wall_s", "wall_s")
+WALL_CLOCK = ("train_wall_s", "wall_s", WITH_SETUP)
 
 
 def fairly_timed(records: Sequence[RunRecord], x: str = "train_wall_s") -> list[RunRecord]:
@@ -144,9 +144,22 @@ def speedup(
     ``reference`` (best or final) test error, in ``x``; the median seed's, as
     :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle machine)."""
     baselines = pick(records, **{**fields, **baseline})
+    if x in WALL_CLOCK:
+        require_one_timing(baselines + pick(records, **fields))
     return speedup_over_seeds(
         fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x), factor=factor, reference=reference, x=x
     )
+
+
+def require_one_timing(records: Sequence[RunRecord]) -> None:
+    """``ValueError`` if ``records`` were timed by different wall-clock definitions
+    (:data:`lossprio.records.TIMING`): a comparison of their clocks would not be fair."""
+    timings = sorted({r.timing for r in records})
+    if len(timings) > 1:
+        raise ValueError(
+            f"these runs' wall clocks were taken by different definitions (timing {timings}): re-time the older ones "
+            "with `python -m lossprio.sweep CHAPTER --profile PROFILE --out FOLDER --retime-busy --retime-old-timing`"
+        )
 
 
 def speedup_value(speedup: SeedSpeedup) -> float:

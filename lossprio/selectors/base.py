@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..accounting import SetupCost
 from ..checks import check_choice, check_positive_int, check_range
 from ..registry import Registry
 
@@ -37,6 +38,7 @@ class RunContext:
     device: torch.device
     cache_dir: Path
     progress: bool = False
+    cost: SetupCost = field(default_factory=SetupCost)  # what prepare() trains, for the record
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Selector:
                 run.device,
                 run.cache_dir,
                 run.progress,
+                cost=run.cost,
             )
             tables["irreducible_loss"] = losses.to(run.device)
         return tables

@@ -50,7 +50,7 @@ class SelectionViaProxy(Uniform):
 
             proxy = irreducible.proxy_config(run.config)
             self.proxy_entropy = irreducible.train_and_score(
-                run.train, run.train, proxy, run.augment, run.device, run.progress, kind="entropy"
+                run.train, run.train, proxy, run.augment, run.device, run.progress, kind="entropy", cost=run.cost
             )
         return super().prepare(run)
 
