@@ -126,10 +126,10 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
             lr=config.lr,
             momentum=config.momentum,
             nesterov=config.nesterov and config.momentum > 0,
-            weight_decay=config.weight_decay,
+            weight_decay=config.decay,
         )
     else:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.decay)
     among = selector.restrict(len(train))
     return Setup(train, test, corrupted.to(device), augment, model, optimizer, selector, extras, among, context.cost)
 

@@ -64,7 +64,7 @@ class TrainConfig:
     lr: float = 0.1
     momentum: float = 0.9
     nesterov: bool = True
-    weight_decay: float = 5e-4
+    weight_decay: float | None = None  # None: the optimizer's usual value (DEFAULT_WEIGHT_DECAY)
     lr_milestones: tuple[float, ...] = ()  # in lr_unit
     lr_gamma: float = 0.2
     lr_unit: str = (
@@ -123,7 +123,8 @@ class TrainConfig:
         check_range("lr", self.lr, 0.0, low_open=True)
         check_range("lr_gamma", self.lr_gamma, 0.0, low_open=True)
         check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        if self.weight_decay is not None:
+            check_range("weight_decay", self.weight_decay, 0.0)
         for position, milestone in enumerate(self.lr_milestones):
             check_range(f"lr_milestones[{position}]", milestone, 0.0)
         check_finite_tree("selector_kwargs", self.selector_kwargs)
@@ -174,6 +175,11 @@ class TrainConfig:
         """B, the candidate batch."""
         return self.candidate_batch or self.batch_size
 
+    @property
+    def decay(self) -> float:
+        """The weight decay the optimizer gets: ``weight_decay``, or the optimizer's usual value."""
+        return DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay
+
     def replace(self, **changes: Any) -> TrainConfig:
         """This config with ``changes``; a new selector gets its own reference selection mode
         unless ``selection_eval_mode`` is among the changes."""
@@ -204,5 +210,9 @@ class TrainConfig:
         prefix = "-".join((self.dataset, corruption, self.model, self.selector, f"s{self.seed}"))
         return f"{SAFE_NAME.sub('_', prefix)}-{self.config_hash[:10]}"
 
+
+#: the weight decay of each optimizer when ``weight_decay`` is None: papers J and H's SGD, and
+#: AdamW's own default (PyTorch's, and paper M's)
+DEFAULT_WEIGHT_DECAY = {"sgd": 5e-4, "adamw": 0.01}
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._+=-]")

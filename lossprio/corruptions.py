@@ -1,5 +1,5 @@
-"""Corruptions of a training set: the three of paper H, label flips (paper J), structured noise
-and ambiguous inputs (paper M).
+"""Corruptions of a training set: the three of paper H, label flips (paper J), label noise,
+structured noise and ambiguous inputs (paper M).
 
 ``apply(image_set, kind, fraction, seed)`` returns the corrupted set and a boolean mask of the
 examples it changed the *recipe* for (an example drawn for ``random_labels`` may keep its label;
@@ -78,6 +78,15 @@ def random_labels(image_set: ImageSet, fraction: float, generator: torch.Generat
     labels = image_set.labels.clone()
     labels[mask] = torch.randint(0, image_set.num_classes, (int(mask.sum()),), generator=generator)
     return image_set.replace(labels=labels), mask
+
+
+@CORRUPTIONS.register("label_noise")
+def label_noise(image_set: ImageSet, fraction: float, generator: torch.Generator) -> tuple[ImageSet, Tensor]:
+    """Paper M's label noise (its reference code's ``_corrupt_dataset``): a new label uniform over
+    all K classes, so about 1/K of the drawn examples keep theirs (10 % drawn: about 9 % wrong on
+    10 classes). The same draw as paper H's ``random_labels``; ``label_flip`` (paper J) always
+    changes the label."""
+    return random_labels(image_set, fraction, generator)
 
 
 @CORRUPTIONS.register("label_flip")

@@ -279,7 +279,12 @@ def _digits(split: str, root: Path | None) -> ImageSet:
 
     Every fifth image (position 0, 5, 10, ...) is the test split, the rest the training split.
     """
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as error:
+        raise ImportError(
+            "dataset 'digits' comes from scikit-learn: pip install 'lossprio[test]' (or scikit-learn)"
+        ) from error
 
     bunch = load_digits()
     images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) * (255.0 / 16.0)

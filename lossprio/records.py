@@ -131,6 +131,7 @@ class RunRecord:
     confidences: dict[str, dict[str, list]] = field(default_factory=dict)  # epoch → test confidences and correctness
     # training position → [epoch, step, score, p, times chosen]
     tracked: dict[str, list[list]] = field(default_factory=dict)
+    selector_stats: dict[str, float] = field(default_factory=dict)  # what the selector did (Kath18: sampling_share)
     setup_seconds: float | None = None
     setup_backprops: int | None = None
     setup_cached: bool | None = None

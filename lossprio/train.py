@@ -138,6 +138,9 @@ class Trainer:
     def select(self, batch: Batch) -> None:
         """Selection forward (if the selector wants one), decision, and queueing of the chosen."""
         selector = self.setup.selector
+        if selector.trains_through_selection_forward:
+            self.select_and_train(batch)
+            return
         with self.clock("selection_forward"):
             logits = self.selection_forward(batch.inputs) if selector.needs_forward() else None
         with self.clock("selection"):
@@ -168,6 +171,42 @@ class Trainer:
                     chosen,
                 )
 
+    def select_and_train(self, batch: Batch) -> None:
+        """One train-mode forward over the candidates, the selection read off its logits, and the
+        chosen rows' weighted loss back-propagated through that same forward (paper M's
+        gradient-norm IS: BatchNorm statistics come from the candidates, no second forward)."""
+        lr = learning_rate(self.config, self.counters, len(self.setup.train))
+        model = self.setup.model
+        with self.clock("train_forward"):
+            for group in self.setup.optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            if self.features is not None:
+                self.features.active = True
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                logits = model(batch.inputs)
+            if self.features is not None:
+                self.features.active = False
+        with self.clock("selection"):
+            extras = {name: table[batch.indices] for name, table in self.setup.extras.items()}
+            if self.features is not None:
+                extras["feature_norm"] = self.features.value
+            selection = self.setup.selector.decide(batch.indices, logits.detach().float(), batch.labels, extras)
+            chosen = selection.chosen
+            self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
+        with self.clock("train_forward"):
+            losses = F.cross_entropy(logits.float()[chosen], batch.labels[chosen], reduction="none")
+            loss = (losses * selection.weights).mean()
+        with self.clock("backward"):
+            self.setup.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.setup.optimizer.step()
+        self.counters.candidates += batch.indices.numel()
+        self.last_candidates = batch
+        self.after_step(
+            batch.indices[chosen], batch.labels[chosen], logits.detach()[chosen], loss, lr, batch.indices.numel()
+        )
+
     def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
         """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
         lr = learning_rate(self.config, self.counters, len(self.setup.train))
@@ -181,12 +220,18 @@ class Trainer:
             self.setup.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.setup.optimizer.step()
+        self.after_step(indices, labels, logits.detach(), loss, lr, indices.numel())
+
+    def after_step(
+        self, indices: Tensor, labels: Tensor, logits: Tensor, loss: Tensor, lr: float, forwards: int
+    ) -> None:
+        """The bookkeeping of a training step on ``indices`` (``forwards`` examples passed forward)."""
         self.finite &= torch.isfinite(loss.detach())  # a device op, read at the next evaluation or epoch end
-        self.setup.selector.observe(indices, logits.detach().float(), labels)
+        self.setup.selector.observe(indices, logits.float(), labels)
         n = indices.numel()
         self.counters.step += 1
         self.counters.backprops += n
-        self.counters.training_forwards += n
+        self.counters.training_forwards += forwards
         self.steps.add(
             self.counters.step,
             self.counters.backprops,
@@ -306,6 +351,7 @@ class Trainer:
         self.record.phase_seconds = dict(self.counters.phase_seconds)
         self.record.steps = self.steps.flush()
         self.record.selection_counts = self.selection_counts.tolist()
+        self.record.selector_stats = self.setup.selector.stats()
         if self.tracker is not None:
             self.record.tracked = self.tracker.entries
 

@@ -119,3 +119,16 @@ def test_structured_uses_the_datasets_own_pairs():
     noisy, mask = corruptions.apply(clean, "structured", 0.5, seed=0)
     assert set(clean.labels[mask].tolist()) == {6, 2, 7}  # shirt, pullover, sneaker
     assert dict(zip(clean.labels[mask].tolist(), noisy.labels[mask].tolist())) == {6: 0, 2: 4, 7: 9}
+
+
+def test_paper_ms_label_noise_draws_any_class_so_about_one_in_k_keeps_its_label():
+    from lossprio.corruptions import apply
+
+    clean = synthetic_set(n=4000, classes=10)
+    noisy, mask = apply(clean, "label_noise", 0.5, seed=3)
+    assert int(mask.sum()) == 2000  # exactly the requested fraction is drawn
+    kept = (noisy.labels[mask] == clean.labels[mask]).float().mean().item()
+    assert kept == pytest.approx(1 / 10, abs=0.03)  # so 10 % drawn is about 9 % wrong
+    assert torch.equal(noisy.labels[~mask], clean.labels[~mask])
+    flipped, flip_mask = apply(clean, "label_flip", 0.5, seed=3)
+    assert (flipped.labels[flip_mask] != clean.labels[flip_mask]).all()  # paper J's flips always change the label

@@ -46,3 +46,34 @@ def test_steps_to_accuracy_and_pareto_frontier():
     assert steps_to_accuracy(run, 0.9) is NEVER
     points = [(1, 0.5), (2, 0.3), (3, 0.35), (4, 0.2), (2, 0.4)]
     assert pareto_frontier(points) == [(1, 0.5), (2, 0.3), (4, 0.2)]
+
+
+def test_forward_flops_count_every_multiply_add_of_linear_and_convolution_layers():
+    from lossprio.cost import forward_flops
+
+    mlp = forward_flops("mlp", {"hidden": [512, 512]}, 1, 28, 10)
+    assert mlp == 2 * (784 * 512 + 512 * 512 + 512 * 10)
+    resnet = forward_flops("resnet18", {}, 3, 32, 10)
+    assert 1.0e9 < resnet < 1.2e9  # ResNet-18 on CIFAR: about 0.56 G multiply-adds
+
+
+def test_paper_cost_scales_the_cpu_runs_counts_to_the_papers_size_and_length():
+    from lossprio import cost
+    from lossprio.config import TrainConfig
+    from lossprio.records import RunRecord
+
+    cpu = TrainConfig(dataset="digits", model="mlp", model_kwargs={"hidden": [8]}, epochs=2)
+    record = RunRecord(
+        "r",
+        cpu.to_dict(),
+        "c",
+        {},
+        status="finished",
+        selection_counts=[0] * 100,
+        counters={"selection_forwards": 0, "training_forwards": 200, "backprops": 200},
+    )
+    paper = TrainConfig(dataset="cifar10", model="mlp", model_kwargs={"hidden": [8]}, epochs=4, eval_every=None)
+    forward = cost.forward_flops("mlp", {"hidden": [8]}, 3, 32, 10)
+    # 4 epochs over 50k: 200k training forwards and 200k backprops (2 forwards each), 4 evaluations of 10k
+    expected = forward * (200_000 + 2 * 200_000 + 4 * 10_000)
+    assert cost.estimate({"k": paper}, {"k": record}).petaflops * 1e15 == pytest.approx(expected)

@@ -275,3 +275,60 @@ def test_gradient_norm_scores_are_the_logit_gradient_norm_unless_last_layer_is_a
         exact.select(torch.arange(3), logits, targets)
     with pytest.raises(ValueError, match="norm=.exact. is not allowed"):
         selectors.build(name, keep=1, norm="exact")
+
+
+def peaked_pool(pool: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits whose losses are near zero but for one example in each 32: uneven scores, high τ."""
+    logits = torch.zeros(pool, 10)
+    logits[:, 0] = 20.0
+    logits[::32] = torch.tensor([-20.0] + [0.0] * 9)
+    return logits, torch.zeros(pool, dtype=torch.int64)
+
+
+def run_pools(kath, epochs: int, pools: int = 20, pool: int = 128) -> list[list[bool]]:
+    """Which pools of each epoch were importance-sampled, the training batches fed back as the loop does."""
+    logits, targets = peaked_pool(pool)
+    sampled = []
+    for epoch in range(epochs):
+        kath.start_epoch(epoch)
+        row = []
+        for _ in range(pools):
+            row.append(kath.needs_forward())
+            selection = kath.select(torch.arange(pool), logits if row[-1] else None, targets)
+            chosen = selection.chosen
+            for start in range(0, chosen.numel(), 32):  # the queue's training batches of b = 32
+                part = chosen[start : start + 32]
+                kath.observe(part, logits[part], targets[part])
+        sampled.append(row)
+    return sampled
+
+
+def test_kath18_as_paper_j_ran_it_decides_once_per_epoch_and_never_samples_in_the_first():
+    epoch_switch = run_pools(selectors.build("kath18", keep=32, switch="epoch", unique=True), epochs=3)
+    assert not any(epoch_switch[0]) and all(epoch_switch[1]) and all(epoch_switch[2])
+    batch_switch = run_pools(selectors.build("kath18", keep=32), epochs=1)  # idiap's: on within the first epoch
+    assert sum(batch_switch[0]) >= 10
+
+
+def test_kath18_unique_trains_each_drawn_example_once_and_counts_it_once():
+    scores = torch.zeros(512)
+    scores[:8] = 10.0  # eight examples hold nearly all the probability mass
+    logits, targets = logits_with_losses(scores)
+    kath = selectors.build("kath18", keep=128, tau_switch=False, unique=True, seed=1)
+    selection = kath.select(torch.arange(512), logits, targets)
+    assert selection.chosen.tolist() == sorted(set(selection.chosen.tolist())) and selection.chosen.numel() < 128
+    assert selection.weights.shape == selection.chosen.shape and (selection.weights == 1).all()
+    with_duplicates = selectors.build("kath18", keep=128, tau_switch=False, seed=1).select(
+        torch.arange(512), logits, targets
+    )
+    assert with_duplicates.chosen.numel() == 128
+    assert set(with_duplicates.chosen.tolist()) == set(selection.chosen.tolist())  # the same draws, collapsed
+
+
+def test_kath18_reports_the_share_of_pools_it_sampled():
+    kath = selectors.build("kath18", keep=32, switch="epoch")
+    run_pools(kath, epochs=2)
+    assert kath.stats() == {"sampling_share": 0.5, "pools": 40}
+    assert selectors.build("sb").stats() == {}
+    with pytest.raises(ValueError, match=r"switch='pool' is not allowed; choose one of \['epoch', 'batch'\]"):
+        selectors.build("kath18", keep=32, switch="pool")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lossprio import selectors
 from lossprio.accounting import PHASES
@@ -371,3 +372,56 @@ def test_score_probes_measure_every_selection_function_on_the_same_batches(tmp_p
         r"\(one of \['irreducible', 'rho', 'sb_rho'\]\)",
     ):
         small_config("loss", score_probe_every=2)
+
+
+def one_step(tmp_path, one_forward: bool):
+    """A grad-norm IS trainer on a BatchNorm model after one candidate batch, and copies of its
+    model and selector from before it, with that batch."""
+    import copy
+
+    from lossprio.assemble import assemble, resolve_device
+    from lossprio.train import Trainer
+
+    kwargs = {"keep": 16, "one_forward": one_forward}
+    config = small_config("grad_norm_is", model="fast_cnn", model_kwargs={"width": 4}, selector_kwargs=kwargs, epochs=1)
+    device = resolve_device("cpu")
+    setup = assemble(config, device, tmp_path / "cache", False)
+    trainer = Trainer(config, setup, device, RunRecord(config.run_id, config.to_dict(), "c", {}))
+    batch = next(iter(trainer.candidate_batches.epoch(0)))
+    before = copy.deepcopy((setup.model, setup.optimizer, setup.selector))
+    trainer.select(batch)
+    return trainer, before, batch
+
+
+def test_one_forward_gradient_norm_is_trains_as_paper_ms_reference_on_a_batchnorm_model(tmp_path):
+    trainer, (model, optimizer, selector), batch = one_step(tmp_path, one_forward=True)
+    # paper M's reference on the copies: one train-mode forward over the 64 candidates, the sampled rows' weighted loss
+    model.train()
+    logits = model(batch.inputs)
+    selection = selector.decide(batch.indices, logits.detach().float(), batch.labels, {})
+    losses = F.cross_entropy(logits[selection.chosen], batch.labels[selection.chosen], reduction="none")
+    optimizer.zero_grad()
+    (losses * selection.weights).mean().backward()
+    optimizer.step()
+    for (name, ours), theirs in zip(trainer.setup.model.state_dict().items(), model.state_dict().values()):
+        assert torch.allclose(ours.float(), theirs.float(), atol=1e-6), name  # weights and BatchNorm running statistics
+    counters = trainer.counters
+    assert (counters.step, counters.backprops, counters.training_forwards, counters.selection_forwards) == (
+        1,
+        16,
+        64,
+        0,
+    )
+
+
+def test_two_forward_gradient_norm_is_queues_the_sampled_rows_for_their_own_forward(tmp_path):
+    trainer, _, _ = one_step(tmp_path, one_forward=False)
+    assert trainer.counters.step == 0 and trainer.counters.selection_forwards == 64 and trainer.queue.count == 16
+
+
+def test_weight_decay_follows_the_optimizer_unless_given():
+    assert small_config("uniform", optimizer="adamw").decay == 0.01  # AdamW's own default, and paper M's
+    assert small_config("uniform", optimizer="sgd").decay == 5e-4  # papers J and H
+    assert small_config("uniform", optimizer="adamw", weight_decay=0.0).decay == 0.0
+    with pytest.raises(ValueError, match="weight_decay=-1"):
+        small_config("uniform", weight_decay=-1)

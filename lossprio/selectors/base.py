@@ -77,6 +77,9 @@ class Selector:
     scores_in_eval_mode: bool = False
     #: whether :meth:`prepare` trains a proxy model on the training set (SVP)
     trains_proxy: bool = False
+    #: whether the loop trains through its selection forward: one train-mode forward over the
+    #: candidates, the chosen rows' loss back-propagated through it (paper M's gradient-norm IS)
+    trains_through_selection_forward: bool = False
 
     @classmethod
     def run_settings(cls, run: RunContext) -> dict[str, Any]:
@@ -151,6 +154,11 @@ class Selector:
         """Each candidate's probability of being chosen in the last :meth:`decide`, where the
         selector has one (SB: CDF(score)^β); ``None`` otherwise. For measurements, not the hot path."""
         return None
+
+    def stats(self) -> dict[str, float]:
+        """What the selector did that its record should keep (Kath18: the share of pools it
+        importance-sampled); plain numbers, read at checkpoints and at the end."""
+        return {}
 
     def restrict(self, num_examples: int) -> Tensor | None:
         """Dataset indices the traversal is limited to (an offline core-set), or ``None``."""

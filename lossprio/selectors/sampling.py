@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..checks import check_range
+from ..checks import check_choice, check_range
 from .base import (
     SELECTORS,
     Extras,
@@ -37,6 +37,18 @@ def sample_proportional(scores: Tensor, keep: int, generator: torch.Generator, r
     return Selection(chosen, weights.float(), scores)
 
 
+#: when Kath18's switch is read: at each epoch's start (paper J's code) or after every pool (idiap's)
+SWITCHES = ("epoch", "batch")
+
+
+def unique_positions(chosen: Tensor) -> tuple[Tensor, Tensor]:
+    """(the distinct positions in ``chosen``, ascending; where each first occurs in ``chosen``)."""
+    distinct, inverse = torch.unique(chosen, sorted=True, return_inverse=True)
+    first = torch.full((distinct.numel(),), chosen.numel(), dtype=torch.int64, device=chosen.device)
+    first.scatter_reduce_(0, inverse, torch.arange(chosen.numel(), device=chosen.device), reduce="amin")
+    return distinct, first
+
+
 def variance_reduction_tau(scores: Tensor) -> Tensor:
     """τ = (1 − ‖g − u‖² / ‖g‖²)^(−1/2), g the normalised scores, u uniform (a 0-d tensor)."""
     g = scores.float() / scores.float().sum().clamp_min(1e-12)
@@ -47,12 +59,20 @@ def variance_reduction_tau(scores: Tensor) -> Tensor:
 
 @SELECTORS.register("kath18")
 class Kath18(Selector):
-    """Importance sampling from a pool (Katharopoulos & Fleuret 2018), as papers J and H ran it.
+    """Importance sampling from a pool (Katharopoulos & Fleuret 2018).
 
     The candidate batch is the pool B. While importance sampling is off, every candidate is
     trained on (uniform training, no selection forward) and τ is estimated from the training
-    forwards; once the moving average of τ exceeds ``tau_threshold`` it samples ``keep`` of
-    the pool ∝ score.
+    forwards; once the moving average of τ (from 0) exceeds ``tau_threshold`` it samples
+    ``keep`` of the pool ∝ score. Two readings of the switch exist:
+
+    - ``switch="epoch"`` with ``unique=True``: paper J's code (``pytorch-cifar@131a294``
+      ``lib/trainer.py``, which paper H used): the switch is read once, at each epoch's start (so
+      the first epoch is always uniform), and the examples drawn are marked, so duplicates
+      collapse and only the unique set is trained and counted;
+    - ``switch="batch"`` with ``unique=False`` (the defaults): idiap/importance-sampling's
+      ``ConditionalStartSampler``: the switch is re-decided after every pool, and every draw
+      (duplicates included) is trained.
 
     Args:
         keep: b, examples sampled from each pool.
@@ -62,6 +82,8 @@ class Kath18(Selector):
         tau_switch: use the τ switch; ``False`` samples from the first pool on.
         tau_threshold: switch-on level; ``None`` means (B + 3b)/(3b) for a pool of B.
         tau_momentum: momentum of τ's moving average.
+        switch: ``epoch`` (paper J's code) or ``batch`` (idiap's), see above.
+        unique: train each drawn example once (paper J's code) rather than once per draw.
     """
 
     scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
@@ -75,10 +97,17 @@ class Kath18(Selector):
         tau_switch: bool = True,
         tau_threshold: float | None = None,
         tau_momentum: float = 0.9,
+        switch: str = "batch",
+        unique: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity)
+        check_choice("switch", switch, list(SWITCHES))
+        if not isinstance(unique, bool):
+            raise ValueError(f"unique={unique!r} must be True or False")
+        self.switch, self.unique = switch, unique
+        self.pools = self.sampled_pools = 0  # pools seen, and those importance-sampled
         if score not in ("loss", "grad_norm"):
             raise ValueError(f"score={score!r} is not allowed; choose one of ['grad_norm', 'loss']")
         check_range("tau_momentum", tau_momentum, 0.0, 1.0, high_open=True)
@@ -93,13 +122,26 @@ class Kath18(Selector):
     def scores(self, logits: Tensor, targets: Tensor) -> Tensor:
         return loss_score(logits, targets) if self.score == "loss" else grad_norm_score(logits, targets)
 
+    def threshold(self, pool: int) -> float:
+        """τ's switch-on level for pools of ``pool``: ``tau_threshold``, or (B + 3b)/(3b)."""
+        keep = resolve_keep(self.keep, self.selectivity, pool)
+        return self.tau_threshold or (pool + 3 * keep) / (3 * keep)
+
     def update_tau(self, scores: Tensor, pool: int) -> None:
         tau = variance_reduction_tau(scores)
         previous = torch.zeros_like(tau) if self.tau is None else self.tau
         self.tau = self.tau_momentum * previous + (1 - self.tau_momentum) * tau
-        keep = resolve_keep(self.keep, self.selectivity, pool)
-        threshold = self.tau_threshold or (pool + 3 * keep) / (3 * keep)
-        self.sampling = bool(self.tau > threshold)  # one host sync per pool: it decides the next forward
+        if self.switch == "batch":
+            self.sampling = bool(self.tau > self.threshold(pool))  # one host sync per pool: it decides the next forward
+
+    def start_epoch(self, epoch: int) -> None:
+        super().start_epoch(epoch)
+        if self.tau_switch and self.switch == "epoch":  # paper J's code reads the switch once per epoch
+            self.sampling = self.tau is not None and bool(self.tau > self.threshold(self.pool or 1))
+
+    def stats(self) -> dict[str, float]:
+        """``sampling_share``: the share of pools that were importance-sampled (the rest were uniform training)."""
+        return {"sampling_share": self.sampled_pools / max(1, self.pools), "pools": self.pools}
 
     def needs_forward(self) -> bool:
         return self.sampling
@@ -107,12 +149,17 @@ class Kath18(Selector):
     def decide(
         self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
     ) -> Selection:
+        self.pools += 1
+        self.pool = indices.numel()
         if not self.sampling:
-            self.pool = indices.numel()
             return take_all(indices.numel(), indices.device)
+        self.sampled_pools += 1
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
         scores = self.scores(require_logits(self, logits), targets)
         selection = sample_proportional(scores, keep, self.generator(scores.device), self.reweight)
+        if self.unique:  # marked, not queued per draw: each drawn example trains once, in pool order
+            chosen, first = unique_positions(selection.chosen)
+            selection = Selection(chosen, selection.weights[first], selection.scores)
         if self.tau_switch:
             self.update_tau(scores, indices.numel())
         return selection
@@ -132,6 +179,11 @@ class GradNormIS(GradNormScore, Selector):
         selectivity: instead of ``keep``, the share n_b / n_B in (0, 1].
         reweight: weight by 1/(N·p) (on, as in paper M).
         norm: ``logits`` (‖p − y‖, paper M's reference) or ``last_layer`` (the exact norm).
+        one_forward: as paper M's reference (``ImportanceSamplingModel``): one train-mode forward
+            over all candidates, the sampled rows' weighted loss back-propagated through it, so
+            BatchNorm's statistics come from the n_B candidates; ``False``: a no-grad selection
+            forward, then a training forward on the sampled rows (the same for models without
+            BatchNorm, but a second forward).
     """
 
     def __init__(
@@ -140,11 +192,15 @@ class GradNormIS(GradNormScore, Selector):
         selectivity: float | None = None,
         reweight: bool = True,
         norm: str = "logits",
+        one_forward: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity)
         self.check_norm(norm)
+        if not isinstance(one_forward, bool):
+            raise ValueError(f"one_forward={one_forward!r} must be True or False")
+        self.trains_through_selection_forward = one_forward
         self.keep, self.selectivity, self.reweight = keep, selectivity, reweight
 
     def decide(
