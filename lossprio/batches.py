@@ -43,6 +43,11 @@ class Augment:
         if any(s <= 0 for s in self.std):
             raise ValueError(f"std={self.std} must be positive")
 
+    @property
+    def augments(self) -> bool:
+        """Whether it changes images at random (crop, flip or cutout), not only normalises them."""
+        return bool(self.crop_padding or self.flip or self.cutout)
+
 
 class Batch(NamedTuple):
     """One batch: ``indices`` are positions in the image set (the dataset index)."""

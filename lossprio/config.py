@@ -76,6 +76,9 @@ class TrainConfig:
     cutout: int = 0
     # bookkeeping
     eval_every: int | None = None  # optimizer steps between evaluations (None: every epoch end)
+    # evaluate also at eval_first, 2·eval_first, 4·eval_first, … below eval_every: an early grid that
+    # does not cap speedups at the first regular evaluation (None: the regular grid only)
+    eval_first: int | None = None
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     amp: bool | None = None  # None: bf16 autocast on CUDA only
@@ -144,7 +147,11 @@ class TrainConfig:
             )
         if self.budget is not None:
             check_range("budget", self.budget, 0.0, low_open=True)
-        for name in ("eval_every", "probe_every", "score_probe_every"):
+        if self.eval_first is not None and self.eval_every is None:
+            raise ValueError(
+                f"eval_first={self.eval_first} needs eval_every (the regular grid it leads into), got None"
+            )
+        for name in ("eval_every", "eval_first", "probe_every", "score_probe_every"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
         for position, epoch in enumerate(self.confidence_epochs):
@@ -179,6 +186,20 @@ class TrainConfig:
     def decay(self) -> float:
         """The weight decay the optimizer gets: ``weight_decay``, or the optimizer's usual value."""
         return DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay
+
+    def evaluates_at(self, step: int) -> bool:
+        """Whether the run evaluates after optimizer step ``step`` (besides its last step)."""
+        if self.eval_every is None:
+            return False
+        if step % self.eval_every == 0:
+            return True
+        first = self.eval_first
+        return (
+            first is not None
+            and step < self.eval_every
+            and step % first == 0
+            and (step // first) & (step // first - 1) == 0
+        )
 
     def replace(self, **changes: Any) -> TrainConfig:
         """This config with ``changes``; a new selector gets its own reference selection mode

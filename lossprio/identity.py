@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -36,6 +36,8 @@ class HashRules:
             configs hash every setting.
         neutral: settings added after the format, at the value that does what runs did before
             they existed; at that value they stay out of the hash.
+        il_readers_when: selectors that read the IL settings only with some of their settings
+            (``selector_kwargs``), by selector: those settings and values.
     """
 
     il_settings: tuple[str, ...]
@@ -44,13 +46,23 @@ class HashRules:
     proxy_readers: tuple[str, ...]
     known: tuple[str, ...]
     neutral: dict[str, Any]
+    il_readers_when: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def reads_il(self, values: dict[str, Any]) -> bool:
+        """Whether the config ``values`` reads the IL settings."""
+        selector = values.get("selector")
+        if selector not in self.known or selector in self.il_readers:
+            return True
+        when = self.il_readers_when.get(selector)
+        given = values.get("selector_kwargs") or {}
+        return when is not None and all(given.get(k) == v for k, v in when.items())
 
     def read_settings(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` without the settings its selector never reads and without later settings
         left at their neutral value."""
         selector = values.get("selector")
         unread = set(self.il_settings + self.proxy_settings)
-        if selector not in self.known or selector in self.il_readers:
+        if self.reads_il(values):
             unread -= set(self.il_settings)
         if selector not in self.known or selector in self.proxy_readers:
             unread -= set(self.proxy_settings)
@@ -88,7 +100,10 @@ HASH_RULES: dict[int, HashRules] = {
             "svp",
             "uniform",
         ),
-        neutral={"relevant_classes": (), "score_probe_every": None, "il_model_kwargs": {}},
+        neutral={"relevant_classes": (), "score_probe_every": None, "il_model_kwargs": {}, "eval_first": None},
+        # SVP's proxy is the IL model itself with proxy="holdout" (added with that setting; no
+        # earlier config sets it, so no earlier id moves)
+        il_readers_when={"svp": {"proxy": "holdout"}},
     ),
 }
 #: the format whose rules new runs hash by

@@ -91,11 +91,16 @@ def score(
     device: torch.device,
     kind: str = "loss",
     batch_size: int = 1024,
+    augmented: bool = False,
+    seed: int = 0,
 ) -> Tensor:
-    """Per-example ``loss`` or prediction ``entropy`` on non-augmented inputs, by position, on the CPU."""
+    """Per-example ``loss`` or prediction ``entropy``, by position, on the CPU: on non-augmented
+    inputs, or with ``augmented`` on one random augmentation of each (seeded by ``seed``)."""
     check_choice("kind", kind, ["loss", "entropy"])
     score_fn = loss_score if kind == "loss" else entropy_score
-    iterator = BatchIterator(image_set, batch_size, device=device, augment=augment, evaluation=True, shuffle=False)
+    iterator = BatchIterator(
+        image_set, batch_size, device=device, augment=augment, evaluation=not augmented, shuffle=False, seed=seed
+    )
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -240,7 +240,7 @@ class Trainer:
             loss.detach(),
             self.setup.corrupted[indices].float().mean(),
         )
-        if self.config.eval_every and self.counters.step % self.config.eval_every == 0:
+        if self.config.evaluates_at(self.counters.step):
             self.evaluate()
         if self.config.probe_every and self.counters.step % self.config.probe_every == 0:
             self.probe_gradients()

@@ -195,3 +195,15 @@ def test_mindermann2022_methods_stop_at_the_same_step_on_smoke_records(tmp_path)
         table.loc[(M.RHO, "paper M, CIFAR-10, steps"), M.NOISY] == "5.15x"
         and (M.RHO, "ours, wall clock") in table.index
     )
+
+
+def test_chapter_ms_next_cpu_sweep_has_five_seeds_paper_ms_label_noise_and_reference_baselines():
+    from lossprio.chapters import mindermann2022 as M
+
+    cpu, cpu5 = M.CHAPTER.runs("cpu"), M.CHAPTER.runs("cpu5")
+    assert len(cpu5) == len(cpu) // 3 * 5 and not {c.run_id for c in cpu5.values()} & {c.run_id for c in cpu.values()}
+    noisy = {k.method: c for k, c in cpu5.items() if (k.experiment, k.noise, k.seed) == (M.MAIN, M.NOISY, 0)}
+    assert {c.corruption for c in noisy.values()} == {"label_noise"}
+    assert noisy["gradient norm IS"].selector_kwargs["one_forward"] is True
+    assert noisy["SVP"].selector_kwargs["proxy"] == "holdout" and all(c.eval_first == 10 for c in cpu5.values())
+    assert {c.corruption for k, c in cpu.items() if k.noise == M.NOISY} == {"label_flip"}  # the records it has

@@ -425,3 +425,51 @@ def test_weight_decay_follows_the_optimizer_unless_given():
     assert small_config("uniform", optimizer="adamw", weight_decay=0.0).decay == 0.0
     with pytest.raises(ValueError, match="weight_decay=-1"):
         small_config("uniform", weight_decay=-1)
+
+
+def test_an_early_evaluation_grid_doubles_up_to_the_regular_one(tmp_path):
+    config = small_config("uniform", epochs=2, eval_every=30, eval_first=4)
+    assert [s for s in range(1, 100) if config.evaluates_at(s)] == [4, 8, 16, 30, 60, 90]
+    record = run(config, tmp_path, progress=False)
+    steps = [e["step"] for e in record.evals]
+    assert steps[:5] == [4, 8, 16, 30, 60] and steps[-1] == record.counters["step"]
+    regular = small_config("uniform", epochs=2, eval_every=30)
+    assert regular.run_id != config.run_id and "eval_first" not in regular.run_id  # the regular grid keeps its old ids
+    with pytest.raises(ValueError, match="eval_first=4 needs eval_every"):
+        small_config("uniform", eval_first=4, eval_every=None)
+
+
+def test_svp_as_paper_ms_reference_uses_the_holdout_il_model_as_its_proxy(tmp_path):
+    from lossprio import irreducible
+    from lossprio.assemble import assemble, load_data, resolve_device
+
+    holdout_proxy = {"keep": 16, "proxy": "holdout"}
+    config = small_config("svp", selector_kwargs=holdout_proxy, epochs=1)
+    rho = run(small_config("rho", epochs=1), tmp_path, progress=False)  # trains the IL model this SVP reads
+    svp = run(config, tmp_path, progress=False)
+    assert svp.setup_cached and svp.setup_backprops == rho.setup_backprops
+    # the core-set is the top entropies of that IL model on the training set
+    setup = assemble(config, resolve_device("cpu"), tmp_path / "cache", False)
+    train, holdout, _, _ = load_data(config)
+    il = irreducible.il_config(config)
+    [model] = irreducible.cached_models(
+        (holdout,), il, setup.augment, resolve_device("cpu"), tmp_path / "cache", False, None
+    )
+    assert torch.equal(
+        setup.selector.proxy_entropy, irreducible.score(model, train, setup.augment, resolve_device("cpu"), "entropy")
+    )
+    # its run id reads the IL settings, the training-set proxy's does not
+    assert small_config("svp", selector_kwargs=holdout_proxy, il_epochs=5).run_id != config.run_id
+    trained_proxy = small_config("svp", epochs=1)
+    assert small_config("svp", epochs=1, il_epochs=5).run_id == trained_proxy.run_id
+
+
+def test_svp_scores_augmented_inputs_where_the_run_augments(tmp_path):
+    from lossprio.assemble import assemble, resolve_device
+
+    def entropies(**kwargs) -> torch.Tensor:
+        config = small_config("svp", selector_kwargs={"keep": 16, "proxy": "holdout", **kwargs}, epochs=1)
+        return assemble(config, resolve_device("cpu"), tmp_path / "cache", False).selector.proxy_entropy
+
+    clean, augmented = entropies(), entropies(augment_scores=True)
+    assert clean.shape == augmented.shape and not torch.equal(clean, augmented)  # small_config crops and flips

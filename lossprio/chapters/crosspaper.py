@@ -207,6 +207,13 @@ def relevant_shares(
 
 
 SELECTION_PHASES = ("selection_forward", "selection")
+COST_COLUMNS = (
+    "selecting (% of training time)",
+    "training time per run (s)",
+    "speedup in backprops (median setting)",
+    "speedup in wall clock (median setting)",
+    "runs timed on an idle machine",
+)
 
 
 def selection_cost(records: Mapping[Run, RunRecord], factor: float) -> pd.DataFrame:
@@ -220,14 +227,16 @@ def selection_cost(records: Mapping[Run, RunRecord], factor: float) -> pd.DataFr
         if not timed:
             continue
         selecting = [sum(r.phase_seconds[p] for p in SELECTION_PHASES) / r.train_wall_s for r in timed]
-        rows[method] = {
-            "selecting (% of training time)": 100 * statistics.fmean(selecting),
-            "training time per run (s)": statistics.fmean(r.train_wall_s for r in timed),
-            "speedup in backprops (median setting)": speeds["backprops"].loc[method].median(),
-            "speedup in wall clock (median setting)": speeds["train_wall_s"].loc[method].median(),
-            "runs timed on an idle machine": len(timed),
-        }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+        values = (
+            100 * statistics.fmean(selecting),
+            statistics.fmean(r.train_wall_s for r in timed),
+            speeds["backprops"].loc[method].median(),
+            speeds["train_wall_s"].loc[method].median(),
+            len(timed),
+        )
+        rows[method] = dict(zip(COST_COLUMNS, values))
+    # (with no run timed on an idle machine, an empty table of the same columns)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(COST_COLUMNS)).rename_axis("method")
 
 
 # ----------------------------------------------------------------------------- the guide

@@ -12,6 +12,7 @@ cheap IL models, other target architectures and learning rates (Fig. 5).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -113,6 +114,10 @@ class LoopSettings(Settings):
     svp_fraction: float = 0.1
     svp_proxy_epochs: int = 1
     score_probe_every: int = 2  # candidate batches between Fig. 1's scorings (RHO-LOSS runs with label noise)
+    # round two of the fidelity fixes, off in the profiles whose records predate them (see cpu5):
+    label_noise: str = "label_flip"  # the corruption of "label noise 10 %": paper M's is label_noise
+    reference_baselines: bool = False  # gradient-norm IS and SVP as paper M's code runs them (REFERENCE_KWARGS)
+    eval_first: int | None = None  # an early evaluation grid: this step, then doubling up to eval_every
 
 
 #: the smoke size of paper M's loop, where it differs from :class:`~lossprio.chapters.kit.Settings`
@@ -196,6 +201,13 @@ PROFILES: dict[str, MindermannSettings] = {
         seeds=(0, 1, 2),
     ),
 }
+# The next cpu sweep, under way: the cpu size with 5 seeds, paper M's own label noise and its
+# code's gradient-norm IS and SVP, and evaluations from step 10 on, so no speedup is capped by the
+# first regular evaluation. Its records go to results/mindermann2022/cpu5; once every run is there
+# it replaces cpu (its records move into cpu's folder) and the page is re-executed.
+PROFILES["cpu5"] = dataclasses.replace(
+    PROFILES["cpu"], seeds=(0, 1, 2, 3, 4), label_noise="label_noise", reference_baselines=True, eval_first=10
+)
 
 
 def traversal_epochs(settings: LoopSettings, method: Method) -> int:
@@ -210,12 +222,32 @@ def budget(settings: LoopSettings) -> float:
     return settings.epochs * settings.keep / settings.candidate_batch
 
 
-def loop_config(settings: LoopSettings, method: Method, data: Data, seed: int) -> TrainConfig:
+#: with ``reference_baselines``: paper M's code's gradient-norm IS (one forward over the candidates)
+#: and SVP (the holdout-trained IL model as proxy, entropy on augmented inputs)
+REFERENCE_KWARGS: dict[str, dict[str, Any]] = {
+    "grad_norm_is": {"one_forward": True},
+    "svp": {"proxy": "holdout", "augment_scores": True},
+}
+
+
+def as_run(settings: LoopSettings, method: Method) -> Method:
+    """``method`` as ``settings`` run it (paper M's reference baselines where asked)."""
+    if not settings.reference_baselines or method.selector not in REFERENCE_KWARGS:
+        return method
+    return dataclasses.replace(method, kwargs={**method.kwargs, **REFERENCE_KWARGS[method.selector]})
+
+
+def loop_config(
+    settings: LoopSettings, method: Method, data: Data, seed: int, probed: bool | None = None
+) -> TrainConfig:
     """Paper M's loop at ``settings``' size: ``method`` with candidate sampling (n_B → n_b) on
     ``data`` in the even half of the training split (the odd half is the holdout the default IL
     model learns from), AdamW without a schedule, stopped at the shared budget. Fig. 1's score
-    probes ride on RHO-LOSS's runs with 10 % label noise."""
-    probed = method.selector == METHODS[RHO].selector and data.same_data(NOISES[NOISY])
+    probes ride on RHO-LOSS's runs with 10 % label noise (``probed``; ``None``: decided from
+    ``method`` and ``data``)."""
+    method = as_run(settings, method)
+    if probed is None:
+        probed = method.selector == METHODS[RHO].selector and data.same_data(NOISES[NOISY])
     return TrainConfig(
         **settings.run_fields(),
         split="half",
@@ -240,6 +272,7 @@ def loop_config(settings: LoopSettings, method: Method, data: Data, seed: int) -
         flip=settings.flip,
         seed=seed,
         score_probe_every=settings.score_probe_every if probed else None,
+        eval_first=settings.eval_first,
     )
 
 
@@ -272,7 +305,11 @@ def config(settings: MindermannSettings, experiment: str, method: str, noise: st
     check_choice("noise", noise, list(NOISES))
     known = experiments(settings)
     check_choice("experiment", experiment, list(known))
-    return loop_config(settings, METHODS[method], NOISES[noise], seed).replace(**known[experiment].changes)
+    data = NOISES[noise]
+    if noise == NOISY:  # paper M's draw, or the label flips the earlier records used
+        data = dataclasses.replace(data, corruption=settings.label_noise)
+    probed = (experiment, method, noise) == (MAIN, RHO, NOISY)
+    return loop_config(settings, METHODS[method], data, seed, probed).replace(**known[experiment].changes)
 
 
 def runs(settings: MindermannSettings) -> dict[Run, TrainConfig]:

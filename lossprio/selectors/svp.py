@@ -7,9 +7,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..checks import check_range
+from ..checks import check_choice, check_range
 from .base import SELECTORS, RunContext
 from .uniform import Uniform
+
+#: where SVP's proxy comes from: the holdout-trained IL model (paper M's reference) or the training set
+PROXIES = ("holdout", "train")
 
 
 @SELECTORS.register("svp")
@@ -19,7 +22,13 @@ class SelectionViaProxy(Uniform):
     Args:
         proxy_entropy: entropy of the proxy model's prediction for every training example, by
             dataset index (see :func:`lossprio.irreducible.score`); ``None``: :meth:`prepare`
-            trains the proxy (``il_model`` for ``svp_proxy_epochs``) on the run's training set.
+            makes the proxy as ``proxy`` says.
+        proxy: ``holdout``, paper M's reference (every committed config sets ``pretrained_proxy``):
+            the proxy is the irreducible-loss model trained on the holdout (the same cached model
+            RHO-LOSS uses); ``train``: a proxy trained on the run's (possibly corrupted) training
+            set for ``svp_proxy_epochs`` (the reference's non-default branch).
+        augment_scores: score the entropy on one augmentation of each example where the run
+            augments (the reference scores the augmented training set), not on clean inputs.
         fraction: share of the training set kept in the core-set, in (0, 1].
         keep, selectivity: examples (or share) to train on per candidate batch (neither: all).
     """
@@ -33,12 +42,17 @@ class SelectionViaProxy(Uniform):
         fraction: float = 0.1,
         keep: int | None = None,
         selectivity: float | None = None,
+        proxy: str = "train",
+        augment_scores: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(keep, selectivity, seed)
         check_range("fraction", fraction, 0.0, 1.0, low_open=True)
+        check_choice("proxy", proxy, list(PROXIES))
+        if not isinstance(augment_scores, bool):
+            raise ValueError(f"augment_scores={augment_scores!r} must be True or False")
         self.proxy_entropy = proxy_entropy
-        self.fraction = fraction
+        self.fraction, self.proxy, self.augment_scores = fraction, proxy, augment_scores
 
     @classmethod
     def run_settings(cls, run: RunContext) -> dict:
@@ -48,9 +62,22 @@ class SelectionViaProxy(Uniform):
         if self.proxy_entropy is None:
             from .. import irreducible
 
-            proxy = irreducible.proxy_config(run.config)
-            self.proxy_entropy = irreducible.train_and_score(
-                run.train, run.train, proxy, run.augment, run.device, run.progress, kind="entropy", cost=run.cost
+            augmented = self.augment_scores and run.augment.augments
+            if self.proxy == "holdout":
+                if run.holdout is None:
+                    raise ValueError(
+                        "SVP proxy='holdout' needs a holdout (split='half'): the proxy is the IL model trained on it"
+                    )
+                config = irreducible.il_config(run.config)
+                learns_from = (irreducible.used_holdout(run.holdout, config),)
+                [model] = irreducible.cached_models(
+                    learns_from, config, run.augment, run.device, run.cache_dir, run.progress, run.cost
+                )
+            else:
+                config = irreducible.proxy_config(run.config)
+                model = irreducible.fit_model(run.train, config, run.augment, run.device, run.progress, run.cost)
+            self.proxy_entropy = irreducible.score(
+                model, run.train, run.augment, run.device, kind="entropy", augmented=augmented, seed=self.seed
             )
         return super().prepare(run)
 
