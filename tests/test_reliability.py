@@ -647,11 +647,17 @@ def test_every_run_records_its_one_off_set_up(tmp_path):
     assert records["sb_rho"].setup_backprops == records["rho"].setup_backprops
 
 
-def test_checkpoints_are_written_by_time_and_their_writes_are_not_training_time(tmp_path):
+def test_checkpoints_are_written_by_time_and_their_writes_are_not_training_time(tmp_path, monkeypatch):
+    from lossprio.train import Trainer
+
+    written = []
+    checkpoint = Trainer.checkpoint
+    monkeypatch.setattr(Trainer, "checkpoint", lambda self, *paths: (written.append(paths), checkpoint(self, *paths)))
     config = small_config("uniform", epochs=6)
     never = run(config, tmp_path / "never", progress=False, checkpoint_every_s=3600)
+    assert written == []  # the run ends long before an hour: only its final record is written
     every = run(config, tmp_path / "every", progress=False, checkpoint_every_s=0)
-    assert never.phase_seconds["checkpoint"] < every.phase_seconds["checkpoint"]
+    assert len(written) == 5  # at every epoch end but the last (the final record replaces it)
     for record in (never, every):
         training = record.counters["wall_s"] - sum(
             record.phase_seconds[p] for p in ("evaluation", "probe", "checkpoint")
