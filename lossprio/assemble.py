@@ -83,6 +83,36 @@ def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet,
     return train, holdout, test, corrupted
 
 
+def preflight(config: TrainConfig) -> torch.device:
+    """The run's device, after every check that needs this machine or the data rather than the
+    config alone (the device exists here, the data files load and their labels fit, a candidate
+    batch fits the training set, milestones in backprops are reached), so that a run refused for
+    them writes nothing."""
+    device = resolve_device(config.device)
+    train = load_cached(config.dataset, "train", config.data_root)
+    load_cached(config.dataset, "test", config.data_root)
+    if config.train_fraction < 1:
+        subset = class_balanced_fraction(train, config.train_fraction, seed=0)
+        train = require_examples(subset, "train_fraction", config.train_fraction, len(train))
+    size = len(train)
+    if config.split == "half":
+        size = (size + 1) // 2
+    if config.candidate_size > size:
+        raise ValueError(
+            f"candidate_batch={config.candidate_size} exceeds the {size} training examples: no full candidate batch, "
+            f"so no training step (raise train_fraction={config.train_fraction} or lower candidate_batch)"
+        )
+    if config.lr_unit == "backprops":
+        reach = size * min(config.epochs, config.budget or config.epochs)
+        for position, milestone in enumerate(config.lr_milestones):
+            if milestone >= reach:
+                raise ValueError(
+                    f"lr_milestones[{position}]={milestone:g} backprops is never reached: the run back-propagates at "
+                    f"most {reach} examples ({size} per epoch); give milestones below {reach}"
+                )
+    return device
+
+
 def require_examples(subset: ImageSet, setting: str, value: float, of: int) -> ImageSet:
     """``subset``, or ``ValueError`` naming the setting that left it empty."""
     if len(subset) == 0:

@@ -17,7 +17,6 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +24,9 @@ from torch import Tensor
 
 from . import selectors
 from .accounting import synchronize
-from .checks import int_argument
+from .assemble import resolve_device
+from .checks import check_device, int_argument, path_argument
+from .cli import command
 from .models import build as build_model
 from .records import device_name, git_commit, now
 from .selectors.sb import SelectiveBackprop
@@ -150,6 +151,7 @@ def print_table(result: dict) -> None:
     )
 
 
+@command
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -162,8 +164,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
         help="examples kept by top-k and sampling selectors (default B/10)",
     )
     parser.add_argument("--repeats", type=int_argument(1), default=200)
-    parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    parser.add_argument("--json", type=path_argument(), default=None, help="also write the result as JSON here")
     args = parser.parse_args(argv)
+    if args.json is not None and args.json.is_dir():
+        parser.error(f"--json {str(args.json)!r} is a folder; give a file name, e.g. {args.json / 'bench.json'}")
+    try:
+        check_device(args.device, "--device")
+        resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     if args.keep is not None and args.keep > args.candidates:
         parser.error(f"--keep {args.keep} exceeds --candidates {args.candidates}")
     keep = args.keep or max(1, args.candidates // 10)

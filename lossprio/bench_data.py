@@ -14,6 +14,7 @@ import torch
 
 from .accounting import synchronize
 from .batches import Augment, BatchIterator
+from .cli import command
 from .data import ImageSet, channel_stats, load, make_image_set
 
 
@@ -75,6 +76,7 @@ def time_dataloader(image_set: ImageSet, batch_size: int, workers: int) -> float
     return len(image_set) / (time.perf_counter() - start)
 
 
+@command
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     """Print images/s for both pipelines and their ratio; returns the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -5,10 +5,22 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import PurePath
 from typing import Any
 
 from . import selectors
-from .checks import check_choice, check_finite_tree, check_fraction, check_int, check_positive_int, check_range
+from .checks import (
+    check_bool,
+    check_choice,
+    check_device,
+    check_finite_tree,
+    check_fraction,
+    check_int,
+    check_mapping,
+    check_positive_int,
+    check_range,
+    check_type,
+)
 from .identity import config_hash
 
 
@@ -93,9 +105,11 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        self.lr_milestones = tuple(self.lr_milestones)
-        self.confidence_epochs = tuple(self.confidence_epochs)
-        self.relevant_classes = tuple(self.relevant_classes)
+        for name in ("lr_milestones", "confidence_epochs", "relevant_classes"):
+            check_type(name, getattr(self, name), (list, tuple), "a list or tuple")
+            setattr(self, name, tuple(getattr(self, name)))
+        if isinstance(self.data_root, PurePath):
+            self.data_root = str(self.data_root)
         self.validate()
         if self.selection_eval_mode is None:
             self.selection_eval_mode = selectors.selector_class(self.selector).scores_in_eval_mode
@@ -104,6 +118,7 @@ class TrainConfig:
         """Raise ``ValueError`` naming the first bad setting (NaN and infinities included)."""
         from . import corruptions, data, models
 
+        self.validate_types()
         check_choice("dataset", self.dataset, data.dataset_names())
         check_choice("model", self.model, models.model_names())
         check_choice("il_model", self.il_model, models.model_names())
@@ -119,8 +134,13 @@ class TrainConfig:
         check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
         for name in ("batch_size", "epochs", "il_epochs", "svp_proxy_epochs"):
             check_positive_int(name, getattr(self, name))
-        for name in ("seed", "corruption_seed", "crop_padding", "cutout"):
+        for name in ("seed", "corruption_seed"):
             check_int(name, getattr(self, name), 0)
+            if getattr(self, name) > MAX_SEED:
+                raise ValueError(f"{name}={getattr(self, name)} must be below 2**31 (at most {MAX_SEED})")
+        for name in ("crop_padding", "cutout"):
+            check_int(name, getattr(self, name), 0)
+        check_device(self.device)
         if self.candidate_batch is not None:
             check_positive_int("candidate_batch", self.candidate_batch)
         check_range("lr", self.lr, 0.0, low_open=True)
@@ -130,9 +150,21 @@ class TrainConfig:
             check_range("weight_decay", self.weight_decay, 0.0)
         for position, milestone in enumerate(self.lr_milestones):
             check_range(f"lr_milestones[{position}]", milestone, 0.0)
+        if self.budget is not None:
+            check_range("budget", self.budget, 0.0, low_open=True)
+            if self.budget > self.epochs:
+                raise ValueError(
+                    f"budget={self.budget:g} back-propagated epochs cannot be reached in epochs={self.epochs}: an "
+                    f"epoch back-propagates the training set at most once; raise epochs to >= {self.budget:g}"
+                )
+        self.check_milestones_reached()
         check_finite_tree("selector_kwargs", self.selector_kwargs)
         check_finite_tree("model_kwargs", self.model_kwargs)
         check_finite_tree("il_model_kwargs", self.il_model_kwargs)
+        selectors.check_settings(self.selector, self.selector_kwargs)
+        shape = data.dataset_shape(self.dataset)
+        models.check_settings("model_kwargs", self.model, self.model_kwargs, shape)
+        models.check_settings("il_model_kwargs", self.il_model, self.il_model_kwargs, shape)
         keep = self.selector_kwargs.get("keep")
         if keep is not None and keep > self.candidate_size:
             raise ValueError(
@@ -145,8 +177,6 @@ class TrainConfig:
             raise ValueError(
                 f"corruption_fraction={self.corruption_fraction} needs a corruption kind (corruption=None)"
             )
-        if self.budget is not None:
-            check_range("budget", self.budget, 0.0, low_open=True)
         if self.eval_first is not None and self.eval_every is None:
             raise ValueError(
                 f"eval_first={self.eval_first} needs eval_every (the regular grid it leads into), got None"
@@ -174,8 +204,44 @@ class TrainConfig:
             )
         for position, label in enumerate(self.relevant_classes):
             check_int(f"relevant_classes[{position}]", label, 0)
+            if label >= shape.classes:
+                raise ValueError(
+                    f"relevant_classes[{position}]={label} is not a class of {self.dataset} (0..{shape.classes - 1})"
+                )
         if len(set(self.relevant_classes)) != len(self.relevant_classes):
             raise ValueError(f"relevant_classes={list(self.relevant_classes)} names a class twice")
+
+    def validate_types(self) -> None:
+        """Raise ``ValueError`` naming the first setting of the wrong type (a string where a bool
+        belongs is truthy, so it would otherwise change what runs without a word)."""
+        for name in ("flip", "nesterov", "corrupt_holdout", "time_phases"):
+            check_bool(name, getattr(self, name))
+        for name in ("selection_eval_mode", "amp", "channels_last"):
+            check_bool(name, getattr(self, name), optional=True)
+        for name in ("dataset", "split", "model", "il_model", "selector", "optimizer", "lr_unit", "il_holdout"):
+            check_type(name, getattr(self, name), str, "a string")
+        check_type("device", self.device, str, "a string ('auto', 'cpu', 'cuda', 'cuda:1', …)")
+        if self.data_root is not None:
+            check_type("data_root", self.data_root, str, "a folder path or None")
+            if not self.data_root:
+                raise ValueError("data_root='' is not a folder; give a folder path, or None for the default")
+        if self.corruption is not None:
+            check_type("corruption", self.corruption, str, "a corruption name or None")
+        for name in ("selector_kwargs", "model_kwargs", "il_model_kwargs"):
+            check_mapping(name, getattr(self, name))
+
+    def check_milestones_reached(self) -> None:
+        """``ValueError`` for a learning-rate milestone the run never reaches (the rate would never
+        decay); milestones in backprops are checked against the data at the run's start."""
+        length = {"epoch": self.epochs, "backprop_epochs": min(self.epochs, self.budget or self.epochs)}.get(
+            self.lr_unit
+        )
+        for position, milestone in enumerate(self.lr_milestones):
+            if length is not None and milestone >= length:
+                raise ValueError(
+                    f"lr_milestones[{position}]={milestone:g} ({self.lr_unit}) is never reached: the run ends at "
+                    f"{length:g} (epochs={self.epochs}, budget={self.budget}); give milestones below {length:g}"
+                )
 
     @property
     def candidate_size(self) -> int:
@@ -235,5 +301,8 @@ class TrainConfig:
 #: the weight decay of each optimizer when ``weight_decay`` is None: papers J and H's SGD, and
 #: AdamW's own default (PyTorch's, and paper M's)
 DEFAULT_WEIGHT_DECAY = {"sgd": 5e-4, "adamw": 0.01}
+
+#: seeds stay below 2**31 so that every generator (torch, NumPy, derived seeds) takes them
+MAX_SEED = 2**31 - 1
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._+=-]")

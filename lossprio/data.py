@@ -15,12 +15,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .checks import check_choice, check_fraction
+from .cli import command
 from .registry import Registry
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -117,22 +119,57 @@ DATASETS: Registry[ImageSet] = Registry("dataset")
 SPLITS: dict[str, tuple[str, ...]] = {}
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a dataset holds, known without loading it: image channels, side and class count."""
+
+    channels: int
+    size: int
+    classes: int
+
+
+SHAPES: dict[str, Shape] = {}
+
+
 def default_root() -> Path:
     """Where downloads go: ``$LOSSPRIO_DATA`` or ``~/.cache/lossprio/data``."""
     return Path(os.environ.get("LOSSPRIO_DATA", Path.home() / ".cache" / "lossprio" / "data"))
 
 
 def load(name: str, split: str = "train", root: str | Path | None = None) -> ImageSet:
-    """Load dataset ``name``'s ``split`` into memory.
+    """Load dataset ``name``'s ``split`` into memory; labels are checked against the class count.
 
     Args:
         name: one of :func:`dataset_names`.
         split: one of ``SPLITS[name]``.
-        root: data folder; ``None`` means :func:`default_root` (folder datasets need one).
+        root: data folder; ``None`` means :func:`default_root` (folder datasets need one). A
+            folder given must exist: nothing falls back silently to another copy.
     """
     loader = DATASETS.get(name)
     check_choice("split", split, SPLITS[name])
-    return loader(split=split, root=None if root is None else Path(root))
+    if root is not None and not Path(root).is_dir():
+        raise DataProblem(
+            f"data_root={str(root)!r} is not a folder; give the folder holding the {name} files, or None for "
+            f"the default ({default_root()})"
+        )
+    image_set = loader(split=split, root=None if root is None else Path(root))
+    return check_labels(image_set, f"{name}/{split}")
+
+
+class DataProblem(ValueError):
+    """A data folder or file that cannot be used, with what to do about it."""
+
+
+def check_labels(image_set: ImageSet, where: str) -> ImageSet:
+    """``image_set``, or :class:`DataProblem` if a label lies outside its classes."""
+    labels = image_set.labels
+    if len(labels) and (labels.min() < 0 or labels.max() >= image_set.num_classes):
+        raise DataProblem(
+            f"{where}: labels run from {labels.min().item()} to {labels.max().item()}, outside the "
+            f"{image_set.num_classes} classes 0..{image_set.num_classes - 1}: the label file is damaged or "
+            "of another dataset"
+        )
+    return image_set
 
 
 def dataset_names() -> list[str]:
@@ -140,24 +177,64 @@ def dataset_names() -> list[str]:
     return DATASETS.names()
 
 
-def _register(name: str, splits: tuple[str, ...]) -> Callable[[Loader], Loader]:
+def dataset_shape(name: str) -> Shape:
+    """Channels, image side and class count of dataset ``name``, without loading it."""
+    DATASETS.get(name)
+    return SHAPES[name]
+
+
+def _register(name: str, splits: tuple[str, ...], shape: Shape) -> Callable[[Loader], Loader]:
     SPLITS[name] = splits
+    SHAPES[name] = shape
     return DATASETS.register(name)
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzipped): big-endian dims after a 4-byte magic."""
-    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+IDX_MAGIC = {1: "labels", 3: "images"}  # an IDX file's dimension count says what it holds
+
+
+def _read_idx(path: Path, expect_dims: int) -> np.ndarray:
+    """Read an IDX file (optionally gzipped): a 4-byte magic (0, 0, 8 = uint8, dims), big-endian
+    dims, then the bytes; :class:`DataProblem` naming the file if it is empty, truncated, of another
+    kind (labels where images belong) or not IDX at all."""
+    advice = "delete it and reinstall the files (apt-get install dataset-fashion-mnist, or let torchvision download)"
+    try:
+        raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    except (OSError, EOFError) as error:
+        raise DataProblem(f"{path}: cannot be read ({error}); {advice}") from error
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] not in IDX_MAGIC:
+        raise DataProblem(f"{path}: not an IDX file of uint8 {IDX_MAGIC[expect_dims]} (empty or damaged); {advice}")
     ndim = raw[3]
+    if ndim != expect_dims:
+        raise DataProblem(
+            f"{path}: holds {IDX_MAGIC[ndim]} where {IDX_MAGIC[expect_dims]} belong (files swapped?); {advice}"
+        )
+    if len(raw) < 4 + 4 * ndim:
+        raise DataProblem(f"{path}: truncated inside its header; {advice}")
     dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if len(raw) != expected:
+        raise DataProblem(
+            f"{path}: {len(raw)} bytes where its header {tuple(int(d) for d in dims)} needs {expected} (truncated "
+            f"or damaged); {advice}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def _find_idx(folders: Sequence[Path], stem: str) -> Path | None:
+def _idx_pair(folders: Sequence[Path], prefix: str) -> tuple[Path, Path] | None:
+    """The first folder's (images, labels) IDX files; :class:`DataProblem` naming the missing file
+    when a folder holds one of the pair but not the other (never mixing two folders' files)."""
     for folder in folders:
-        for candidate in (folder / f"{stem}.gz", folder / stem):
-            if candidate.is_file():
-                return candidate
+        found = {}
+        for kind, stem in (("images", f"{prefix}-images-idx3-ubyte"), ("labels", f"{prefix}-labels-idx1-ubyte")):
+            found[kind] = next((c for c in (folder / f"{stem}.gz", folder / stem) if c.exists()), None)
+        if found["images"] and found["labels"]:
+            return found["images"], found["labels"]
+        if found["images"] or found["labels"]:
+            have, lacking = ("images", "labels") if found["images"] else ("labels", "images")
+            raise DataProblem(
+                f"{folder}: has the {prefix} {have} ({found[have].name}) but not its {lacking} file "
+                f"({prefix}-{lacking}-idx{1 if lacking == 'labels' else 3}-ubyte[.gz]); put both in one folder"
+            )
     return None
 
 
@@ -178,59 +255,88 @@ def _from_torchvision(dataset, name: str, split: str, classes: Sequence[str] | N
     return make_image_set(data.to(torch.uint8), targets, classes or dataset.classes, name, split)
 
 
-@_register("fashion-mnist", ("train", "test"))
+def _download(name: str, folder: Path, make: Callable[[], Any], offline_hint: str = "") -> Any:
+    """``make()`` (a torchvision dataset that downloads into ``folder`` if need be), or
+    :class:`DataProblem` saying where the files were looked for and how to get them."""
+    try:
+        return make()
+    except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
+        raise DataProblem(
+            f"{name}: its files are not in {folder} and could not be downloaded ({type(error).__name__}: "
+            f"{error}); {offline_hint or 'connect to the internet once, or put the files there'}"
+        ) from error
+
+
+@_register("fashion-mnist", ("train", "test"), Shape(1, 28, 10))
 def _fashion_mnist(split: str, root: Path | None) -> ImageSet:
     prefix = "train" if split == "train" else "t10k"
     base = root or default_root()
-    folders = [base / "FashionMNIST" / "raw", base, DEBIAN_FASHION_MNIST]
-    images_file = _find_idx(folders, f"{prefix}-images-idx3-ubyte")
-    labels_file = _find_idx(folders, f"{prefix}-labels-idx1-ubyte")
-    if images_file is not None and labels_file is not None:
-        images = torch.from_numpy(_read_idx(images_file).copy()).unsqueeze(1)
-        labels = torch.from_numpy(_read_idx(labels_file).astype(np.int64))
+    folders = [base / "FashionMNIST" / "raw", base] + ([DEBIAN_FASHION_MNIST] if root is None else [])
+    pair = _idx_pair(folders, prefix)
+    if pair is not None:
+        images = torch.from_numpy(_read_idx(pair[0], 3).copy()).unsqueeze(1)
+        labels = torch.from_numpy(_read_idx(pair[1], 1).astype(np.int64))
+        if len(images) != len(labels):
+            raise DataProblem(f"{pair[0]} holds {len(images)} images but {pair[1]} {len(labels)} labels")
         return make_image_set(images, labels, FASHION_MNIST_CLASSES, "fashion-mnist", split)
     from torchvision.datasets import FashionMNIST
 
-    return _from_torchvision(FashionMNIST(base, train=split == "train", download=True), "fashion-mnist", split)
+    hint = (
+        f"offline, install Debian's copy (apt-get install dataset-fashion-mnist, files in {DEBIAN_FASHION_MNIST})"
+        + (" and leave data_root=None" if root is not None else "")
+        + " or put the four *-ubyte.gz files in the folder"
+    )
+    dataset = _download("fashion-mnist", base, lambda: FashionMNIST(base, train=split == "train", download=True), hint)
+    return _from_torchvision(dataset, "fashion-mnist", split)
 
 
-@_register("mnist", ("train", "test"))
+@_register("mnist", ("train", "test"), Shape(1, 28, 10))
 def _mnist(split: str, root: Path | None) -> ImageSet:
     from torchvision.datasets import MNIST
 
-    return _from_torchvision(MNIST(root or default_root(), train=split == "train", download=True), "mnist", split)
+    folder = root or default_root()
+    dataset = _download("mnist", folder, lambda: MNIST(folder, train=split == "train", download=True))
+    return _from_torchvision(dataset, "mnist", split)
 
 
-@_register("qmnist", ("train", "test", "extra"))
+@_register("qmnist", ("train", "test", "extra"), Shape(1, 28, 10))
 def _qmnist(split: str, root: Path | None) -> ImageSet:
     """QMNIST: ``test`` is the 10k MNIST test images, ``extra`` the other 50k (paper M's holdout)."""
     from torchvision.datasets import QMNIST
 
     what = {"train": "train", "test": "test10k", "extra": "test50k"}[split]
-    return _from_torchvision(QMNIST(root or default_root(), what=what, download=True), "qmnist", split)
+    folder = root or default_root()
+    return _from_torchvision(
+        _download("qmnist", folder, lambda: QMNIST(folder, what=what, download=True)), "qmnist", split
+    )
 
 
-@_register("cifar10", ("train", "test"))
+@_register("cifar10", ("train", "test"), Shape(3, 32, 10))
 def _cifar10(split: str, root: Path | None) -> ImageSet:
     from torchvision.datasets import CIFAR10
 
-    return _from_torchvision(CIFAR10(root or default_root(), train=split == "train", download=True), "cifar10", split)
+    folder = root or default_root()
+    dataset = _download("cifar10", folder, lambda: CIFAR10(folder, train=split == "train", download=True))
+    return _from_torchvision(dataset, "cifar10", split)
 
 
-@_register("cifar100", ("train", "test"))
+@_register("cifar100", ("train", "test"), Shape(3, 32, 100))
 def _cifar100(split: str, root: Path | None) -> ImageSet:
     from torchvision.datasets import CIFAR100
 
-    return _from_torchvision(CIFAR100(root or default_root(), train=split == "train", download=True), "cifar100", split)
+    folder = root or default_root()
+    dataset = _download("cifar100", folder, lambda: CIFAR100(folder, train=split == "train", download=True))
+    return _from_torchvision(dataset, "cifar100", split)
 
 
-@_register("svhn", ("train", "extra", "test"))
+@_register("svhn", ("train", "extra", "test"), Shape(3, 32, 10))
 def _svhn(split: str, root: Path | None) -> ImageSet:
     from torchvision.datasets import SVHN
 
     folder = root or default_root()
     # torchvision's SVHN.download() fetches even when the file is there; download only when it is not
-    dataset = SVHN(folder, split=split, download=not (Path(folder) / f"{split}_32x32.mat").exists())
+    present = (Path(folder) / f"{split}_32x32.mat").exists()
+    dataset = _download("svhn", folder, lambda: SVHN(folder, split=split, download=not present))
     return _from_torchvision(dataset, "svhn", split, classes=[str(k) for k in range(10)])
 
 
@@ -258,13 +364,13 @@ def _root_required(name: str, root: Path | None) -> Path:
     return root
 
 
-@_register("cinic10", ("train", "valid", "test"))
+@_register("cinic10", ("train", "valid", "test"), Shape(3, 32, 10))
 def _cinic10(split: str, root: Path | None) -> ImageSet:
     """CINIC-10 from its release layout (``root/{train,valid,test}/<class>/*.png``), 32×32."""
     return _image_folder("cinic10", _root_required("cinic10", root) / split, split, size=32)
 
 
-@_register("clothing1m", ("train", "clean_train", "clean_val", "clean_test"))
+@_register("clothing1m", ("train", "clean_train", "clean_val", "clean_test"), Shape(3, 64, 14))
 def _clothing1m(split: str, root: Path | None) -> ImageSet:
     """Clothing-1M in ImageFolder layout (``root/<split>/<class>/*.jpg``), resized to 64×64.
 
@@ -273,7 +379,7 @@ def _clothing1m(split: str, root: Path | None) -> ImageSet:
     return _image_folder("clothing1m", _root_required("clothing1m", root) / split, split, size=64)
 
 
-@_register("digits", ("train", "test"))
+@_register("digits", ("train", "test"), Shape(1, 28, 10))
 def _digits(split: str, root: Path | None) -> ImageSet:
     """scikit-learn's 8×8 digits (1,797 images, offline), scaled to 0..255 and resized to 28×28.
 
@@ -340,6 +446,7 @@ def channel_stats(image_set: ImageSet) -> tuple[tuple[float, ...], tuple[float, 
     return tuple(pixels.mean(1).tolist()), tuple(pixels.std(1).tolist())
 
 
+@command
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m lossprio.data NAME [NAME ...]``: load (downloading if need be) and summarise."""
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -10,6 +10,7 @@ the claim is *inconclusive*.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,9 +31,13 @@ class Interval:
     low: float
     high: float
     level: float = 0.95
+    zero_is_never: bool = False  # a speedup interval: 0 stands for "never reached the target"
 
     def __str__(self) -> str:
-        return f"({self.low:.1f}–{self.high:.1f})"
+        def show(value: float) -> str:
+            return "never" if self.zero_is_never and value == 0 else f"{value:.1f}"
+
+        return f"({show(self.low)}–{show(self.high)})"
 
     def above(self, threshold: float) -> bool | None:
         """``True`` if the whole interval lies above ``threshold``, ``False`` if it lies at or
@@ -92,7 +97,8 @@ def speedup_interval(
         found = speedup_over_seeds(sampled_baselines, sampled_methods, factor, reference, x)
         return 0.0 if found.value is NEVER else float(found.value)
 
-    return bootstrap(value, [list(baselines), list(methods)], resamples, seed, level)
+    found = bootstrap(value, [list(baselines), list(methods)], resamples, seed, level)
+    return dataclasses.replace(found, zero_is_never=True)
 
 
 def verdict(outcomes: Sequence[bool | None]) -> str:

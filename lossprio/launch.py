@@ -125,7 +125,8 @@ def submit(
 def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict[str, Any]]:
     """Per run: its key, run id and state — ``finished``, ``diverged``, ``running`` (with the lock
     holder and its age in seconds), ``interrupted`` (a checkpoint, nobody running it),
-    ``unreadable`` or ``missing``."""
+    ``unreadable`` (damaged, edited or implausible: the checks the sweep makes), ``foreign``
+    (another config's record) or ``missing``."""
     import time
 
     from .locks import holder
@@ -149,8 +150,10 @@ def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict
                 )
                 if record.status == "diverged":
                     row["detail"] = record.diverged["message"]
+                if record.config_hash != config.config_hash:
+                    row.update(state="foreign", detail=f"the record is run {record.run_id}'s (the sweep sets it aside)")
             except ValueError as problem:
-                row.update(state="unreadable", detail=str(problem))
+                row.update(state="unreadable", detail=f"{problem} (the sweep sets it aside and reruns)")
         elif (folder / CHECKPOINT).exists():
             row.update(state="interrupted")
         rows.append(row)

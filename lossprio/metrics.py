@@ -8,12 +8,15 @@ needed to reach a target accuracy.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .checks import check_choice, check_range
 from .records import RunRecord
+
+if TYPE_CHECKING:
+    from .intervals import Interval
 
 
 class NeverReached:
@@ -105,16 +108,25 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, 
 
 @dataclass(frozen=True)
 class SeedSpeedup:
-    """A method's speedup over several seeds: the median seed's, "never reached" ranked slowest."""
+    """A method's speedup over several seeds: the median seed's, "never reached" ranked slowest.
+
+    ``lower_bound``: the median seed reached the target at its first evaluation, so it may have
+    reached it sooner and the speedup is at least the value (shown ``≥``). ``interval``: a
+    bootstrap interval over seeds (:func:`lossprio.intervals.speedup_interval`), where computed.
+    """
 
     value: float | NeverReached
     reached: int
     seeds: int
     target_error: float
     diverged: int = 0  # seeds of the method whose run diverged (counted as not reaching the target)
+    lower_bound: bool = False
+    interval: Interval | None = None
 
     def __str__(self) -> str:
-        text = "—" if self.value is NEVER else f"{self.value:.1f}x"
+        text = "—" if self.value is NEVER else f"{'≥ ' if self.lower_bound else ''}{self.value:.1f}x"
+        if self.interval is not None and (self.value is not NEVER or self.interval.high > 0):
+            text += f" {self.interval}"  # (never–never) beside "—" would say nothing more
         if 0 < self.reached < self.seeds:
             text += f" ({self.reached}/{self.seeds} seeds)"
         return text + (f" ({self.diverged} diverged)" if self.diverged else "")
@@ -146,10 +158,17 @@ def speedup_over_seeds(
     errors = [b.best_test_error if reference == "best" else b.final_test_error for b in baselines]
     target = factor * sum(errors) / len(errors)
     baseline_costs = [c for c in (first_reaching(*curve(b, x), target) for b in baselines) if c is not NEVER]
-    costs = [NEVER if m.status == "diverged" else first_reaching(*curve(m, x), target) for m in methods]
+    curves = [curve(m, x) for m in methods]
+    costs = [NEVER if m.status == "diverged" else first_reaching(*c, target) for m, c in zip(methods, curves)]
     reached = sum(c is not NEVER for c in costs)
     if not baseline_costs or not costs:
         return SeedSpeedup(NEVER, reached, len(methods), target, diverged)
     baseline_cost = sum(baseline_costs) / len(baseline_costs)
-    median = statistics.median_low([0.0 if c is NEVER else baseline_cost / c for c in costs])
-    return SeedSpeedup(NEVER if median == 0 else median, reached, len(methods), target, diverged)
+    ranked = sorted(
+        (0.0 if cost is NEVER else baseline_cost / cost, cost is not NEVER and cost == xs[0])
+        for cost, (xs, _) in zip(costs, curves)
+    )
+    median, at_first_evaluation = ranked[(len(ranked) - 1) // 2]  # the lower median: one seed's value
+    if median == 0:
+        return SeedSpeedup(NEVER, reached, len(methods), target, diverged)
+    return SeedSpeedup(median, reached, len(methods), target, diverged, lower_bound=at_first_evaluation)

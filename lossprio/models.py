@@ -6,10 +6,16 @@ features (last-layer gradient norms need their norm).
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from .checks import check_positive_int, check_range
+from .checks import check_known, check_positive_int, check_range
 from .registry import Registry
 
 MODELS: Registry[nn.Module] = Registry("model")
@@ -41,6 +47,34 @@ DEFAULT_EVAL_BATCH = 1024
 def eval_batch_size(name: str) -> int:
     """How many examples model ``name`` evaluates per batch (:data:`EVAL_BATCH`)."""
     return EVAL_BATCH.get(name, DEFAULT_EVAL_BATCH)
+
+
+#: the arguments every factory gets from the data, not from the user
+FROM_DATA = ("num_classes", "in_channels", "image_size")
+
+
+def check_settings(setting: str, name: str, settings: Mapping[str, Any], shape: Any) -> None:
+    """``ValueError`` naming ``setting`` if model ``name`` has no setting of one of the keys (listing
+    those it has) or cannot be built with them for data of ``shape`` (a :class:`lossprio.data.Shape`);
+    the trial build is on the meta device (no memory, no initialisation)."""
+    try:
+        key = json.dumps(dict(settings), sort_keys=True)
+    except TypeError:
+        raise ValueError(f"{setting}={settings!r} must hold plain values (numbers, strings, lists)") from None
+    _check_settings(setting, name, key, shape.channels, shape.size, shape.classes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_settings(setting: str, name: str, key: str, channels: int, size: int, classes: int) -> None:
+    settings = json.loads(key)
+    factory = MODELS.get(name)
+    allowed = [p for p in inspect.signature(factory).parameters if p not in FROM_DATA]
+    check_known(setting, settings, allowed, f"model {name!r}")
+    try:
+        with torch.device("meta"):
+            build(name, num_classes=classes, in_channels=channels, image_size=size, **settings)
+    except (ValueError, TypeError, RuntimeError) as error:
+        raise ValueError(f"{setting} of model {name!r}: {error}") from None
 
 
 def model_names() -> list[str]:
@@ -206,6 +240,8 @@ def _small_cnn(num_classes: int, in_channels: int, image_size: int) -> nn.Module
 @MODELS.register("mlp")
 def _mlp(num_classes: int, in_channels: int, image_size: int, hidden: tuple[int, ...] = (1000, 1000)) -> nn.Module:
     """Paper M's MLP for (Q)MNIST: flatten, then ReLU layers of ``hidden`` widths, then the head."""
+    if not isinstance(hidden, (list, tuple)):
+        raise ValueError(f"hidden={hidden!r} must be a list of layer widths, e.g. [1000, 1000]")
     layers: list[nn.Module] = [nn.Flatten()]
     inputs = in_channels * image_size * image_size
     for width in hidden:
@@ -219,6 +255,7 @@ def _mlp(num_classes: int, in_channels: int, image_size: int, hidden: tuple[int,
 def _fast_cnn(num_classes: int, in_channels: int, image_size: int, width: int = 32) -> nn.Module:
     """A 2-conv CNN (``width``/2·``width`` channels) for real runs on a CPU in minutes."""
     _require_size("fast_cnn", image_size, 8)
+    check_positive_int("width", width)
     features = nn.Sequential(
         nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
         nn.BatchNorm2d(width),

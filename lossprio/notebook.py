@@ -10,6 +10,7 @@ its ``parameters`` cell and calls :meth:`ParameterGuard.check` in the first cell
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .checks import check_annotated
+from .cli import command
 from .config import TrainConfig
 from .records import RunRecord
 
@@ -33,13 +36,18 @@ class ParameterGuard:
     def __init__(self, namespace: Mapping[str, Any]) -> None:
         self.before = set(namespace)
 
-    def check(self, namespace: Mapping[str, Any], declared: Iterable[str]) -> None:
+    def check(self, namespace: Mapping[str, Any], declared: Mapping[str, Any] | Iterable[str]) -> None:
         """``ValueError`` naming every new variable that is not a declared parameter (IPython's
-        ``_``-prefixed history names are ignored)."""
+        ``_``-prefixed history names are ignored) and, where ``declared`` maps names to types
+        (``{"profile": str, "data_root": str | None}``), every parameter of the wrong type."""
+        types = dict(declared) if isinstance(declared, Mapping) else {}
         declared = set(declared)
         unknown = sorted(n for n in set(namespace) - self.before - declared if not n.startswith("_"))
         if unknown:
             raise ValueError(f"unknown notebook parameter(s) {unknown}; this notebook takes {sorted(declared)}")
+        for name, hint in types.items():
+            if name in namespace:
+                check_annotated(f"parameter {name}", namespace[name], hint)
 
 
 # ----------------------------------------------------------------------------- a chapter's page
@@ -70,13 +78,21 @@ class ChapterPage:
         if self.chapter.reuses:
             line += f", shared runs read from {', '.join(map(str, self.chapter.reuse_dirs(self.out_dir)))}"
         print(line)
-        values = {f.name: str(getattr(self.settings, f.name)) for f in fields(self.settings)}
+        values = {f.name: readable(f.name, getattr(self.settings, f.name)) for f in fields(self.settings)}
         return pd.DataFrame({"value": values}).rename_axis(f"settings of profile {self.profile!r}")
 
     def run(self, progress: bool = True) -> dict[Any, RunRecord]:
-        """Every run's record: read where it exists (here or in a shared chapter's folder), trained otherwise."""
+        """Every run's record: read where it exists (here or in a shared chapter's folder), trained
+        otherwise; says first how many runs will train (on Colab, where the committed records are
+        not beside the notebook, that is all of them)."""
         from . import store, sweep
 
+        missing = len(self.configs) - len(self.chapter.done_records(self.configs, self.out_dir))
+        if missing:
+            print(
+                f"{missing} of the {len(self.configs)} runs have no record in {self.out_dir} and train now "
+                f"(profile {self.profile!r}; the book's Run it yourself page gives what each profile costs)"
+            )
         return sweep.run_all(
             self.configs,
             self.out_dir,
@@ -115,6 +131,24 @@ SMALLER_SETTING = (
     "These runs differ from the paper's in dataset, model and length, so a disagreement is a finding about "
     "this smaller setting, not a refutation of the paper."
 )
+
+
+def readable(name: str, value: Any) -> str:
+    """A setting as a reader wants it: fractions as %, numbers without float tails, lists and
+    dicts as plain text, None as "—"."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or isinstance(value, str):
+        return str(value)
+    if isinstance(value, float) and ("fraction" in name or "share" in name):
+        return f"{100 * value:.3g} %"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {readable(str(k), v)}" for k, v in value.items()) or "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(readable(name, v) for v in value if v != {}) or "—"
+    return str(value)
 
 
 def claims_table(claims: Sequence[Claim], paper: str) -> Styler:
@@ -172,6 +206,42 @@ def provenance(records: Mapping[Any, RunRecord], chapter: str, profile: str) -> 
     return text + f" The records, one `record.json` per run: [results/{chapter}/{profile}]({folder})."
 
 
+def fold_injected_parameters(notebook: dict) -> dict:
+    """The executed ``notebook`` with papermill's ``injected-parameters`` cell folded into its
+    ``parameters`` cell: each injected value replaces the one assigned there (its comment kept),
+    and the injected cell is removed. The page then shows one parameters cell holding the values
+    it ran with, and a reader who edits it (on Colab) runs what they edited, not an injected
+    override below it."""
+    cells = notebook["cells"]
+    tagged = {tag: i for i, c in enumerate(cells) for tag in c.get("metadata", {}).get("tags", [])}
+    if "injected-parameters" not in tagged:
+        return notebook
+    if "parameters" not in tagged:
+        raise ValueError("the notebook has injected parameters but no cell tagged 'parameters' to fold them into")
+    injected = "".join(cells[tagged["injected-parameters"]]["source"])
+    values = {
+        node.targets[0].id: ast.get_source_segment(injected, node.value)
+        for node in ast.parse(injected).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    cell = cells[tagged["parameters"]]
+    source = "".join(cell["source"])
+    lines = source.split("\n")
+    for node in reversed(ast.parse(source).body):  # from the end, so earlier offsets stay valid
+        name = node.targets[0].id if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) else None
+        if name in values and node.lineno == node.end_lineno:
+            line = lines[node.lineno - 1]
+            start, end = node.value.col_offset, node.value.end_col_offset  # byte offsets: ASCII names before
+            encoded = line.encode()
+            lines[node.lineno - 1] = (encoded[:start] + values.pop(name).encode() + encoded[end:]).decode()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines += [f"{name} = {value}" for name, value in values.items()]  # injected names the cell did not assign
+    cell["source"] = "\n".join(lines).splitlines(keepends=True)
+    del cells[tagged["injected-parameters"]]
+    return notebook
+
+
 def bootstrap_source(url: str) -> str:
     """The first code cell of every chapter notebook: on Colab, install lossprio from ``url``
     (only if it is missing); then open the :class:`ParameterGuard`."""
@@ -208,6 +278,7 @@ def sync_bootstrap(notebooks: Iterable[Path], url: str) -> list[Path]:
     return changed
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     """``python -m lossprio.notebook sync``: write _config.yml's repository URL into every notebook's
     bootstrap cell (then ``make reproduce`` carries it into the book's executed copies)."""

@@ -19,8 +19,10 @@ import torch
 
 from . import packing
 from .accounting import NOT_TRAINING
+from .checks import path_argument
+from .cli import command
 from .identity import config_hash
-from .storage import FileProblem, atomic_write_bytes, atomic_write_json, read_json, set_aside
+from .storage import FileProblem, atomic_write_bytes, atomic_write_json, read_json, require_regular, set_aside
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Version of the record layout. 2: ``format``, ``config_hash`` and ``diverged`` were added.
@@ -273,7 +275,7 @@ def checksum(summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
 def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
     """The long lists of the record ``path``, from its sidecar, checked against ``summary``'s checksum."""
     try:
-        arrays = packing.from_npz(sidecar(path).read_bytes())
+        arrays = packing.from_npz(require_regular(sidecar(path)).read_bytes())
     except FileNotFoundError as error:
         raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN) from error
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -391,14 +393,17 @@ def to_format_3(values: dict[str, Any], path: Path) -> tuple[dict[str, Any], Pat
     return values, target / path.name
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     """``python -m lossprio.records migrate FOLDER``: update old records in place."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("action", choices=["migrate"])
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=path_argument("dir"), help="a results folder (searched recursively)")
     args = parser.parse_args(argv)
+    if not any(args.folder.glob("**/record.json")):
+        parser.error(f"{str(args.folder)!r} holds no record.json (not a results folder?)")
     print(f"{migrate(args.folder)} record(s) migrated to format {RECORD_FORMAT} under {args.folder}")
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import chapters
-from .checks import check_choice
-from .locks import exclusive
+from .checks import check_choice, path_argument
+from .cli import command
+from .locks import Busy, exclusive
+from .notebook import fold_injected_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 #: pages that read every chapter's records: executed after the chapters
@@ -47,6 +50,7 @@ def reproduce(
     progress: bool = True,
 ) -> list[Path]:
     """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
+    import nbformat
     import papermill
 
     check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
@@ -62,6 +66,7 @@ def reproduce(
             f"{sorted(p.stem for p in notebook_dir.glob('*.ipynb'))}"
         )
     book_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_copies(book_dir)
     written = []
     for source in sources:
         names = notebook_parameters(source)
@@ -89,6 +94,8 @@ def reproduce(
                     progress_bar=progress,
                     kernel_name="python3",
                 )
+                executed = nbformat.read(str(temporary), as_version=4)
+                nbformat.write(fold_injected_parameters(executed), str(temporary))
                 os.replace(temporary, target)
             finally:
                 temporary.unlink(missing_ok=True)
@@ -97,21 +104,48 @@ def reproduce(
     return written
 
 
+def remove_stale_copies(book_dir: Path) -> list[Path]:
+    """Delete the partial ``<page>.tmp.ipynb`` copies killed reproductions left in ``book_dir``
+    (a copy whose page another reproduction is writing is left alone)."""
+    removed = []
+    for temporary in book_dir.glob("*.tmp.ipynb"):
+        stem = temporary.name.removesuffix(".tmp.ipynb")
+        try:
+            with exclusive(book_dir / f".{stem}.lock", wait=False):
+                temporary.unlink(missing_ok=True)
+                removed.append(temporary)
+        except Busy:
+            continue
+    return removed
+
+
+@command
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="cpu", choices=list(chapters.PROFILE_NAMES))
-    parser.add_argument("--notebooks", nargs="*", default=None, help="notebook names (default: all of notebooks/)")
-    parser.add_argument("--book-dir", type=Path, default=ROOT / "book")
-    parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
+    parser.add_argument("--notebooks", nargs="+", default=None, help="notebook names (default: all of notebooks/)")
+    parser.add_argument("--book-dir", type=path_argument(), default=ROOT / "book")
+    parser.add_argument("--results-dir", type=path_argument(), default=ROOT / "results")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    reproduce(
-        args.profile,
-        args.notebooks,
-        book_dir=args.book_dir,
-        results_dir=args.results_dir,
-        progress=not args.no_progress,
-    )
+    for flag, folder in (("--book-dir", args.book_dir), ("--results-dir", args.results_dir)):
+        if folder.exists() and not folder.is_dir():
+            parser.error(f"{flag} {str(folder)!r} is a file, not a folder")
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        reproduce(
+            args.profile,
+            args.notebooks,
+            book_dir=args.book_dir,
+            results_dir=args.results_dir,
+            progress=not args.no_progress,
+        )
+    except PapermillExecutionError as error:
+        sys.exit(
+            f"python -m lossprio.reproduce: a notebook failed in cell {error.exec_count}: {error.ename}: "
+            f"{error.evalue} (the page in --book-dir is unchanged; the traceback is in the cell's output above)"
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
 import warnings
 from datetime import datetime, timezone
@@ -47,6 +48,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
+        os.fchmod(handle, FILE_MODE & ~current_umask())  # mkstemp's 0600 would hide records from a group
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -55,6 +57,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+#: what a written file's mode is before the umask: readable by everyone the umask allows (a
+#: shared results folder on a cluster), as ``open()`` would create it
+FILE_MODE = 0o666
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def require_regular(path: Path) -> Path:
+    """``path``, or :class:`FileProblem` if it exists and is not a regular file (a FIFO would
+    block the reader forever, a device would feed it garbage)."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a FIFO" if stat.S_ISFIFO(path.stat().st_mode) else "a special file"
+        raise FileProblem(path, f"is {kind}, not a regular file", "remove it; a run writes its own files there")
+    return path
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -76,7 +100,7 @@ def remove_temporaries(folder: Path, name: str = "*") -> list[Path]:
 def read_json(path: Path) -> Any:
     """Parsed JSON; :class:`FileProblem` naming the file if it is empty, truncated or garbled."""
     try:
-        return json.loads(Path(path).read_bytes())
+        return json.loads(require_regular(path).read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FileProblem(path, f"not valid JSON ({type(error).__name__}: {error})") from error
 
@@ -96,7 +120,7 @@ def save_tensors(obj: Any, path: Path, **meta: Any) -> None:
 
 def read_tensor_header(path: Path) -> tuple[dict[str, Any], bytes]:
     """(header, payload) of a :func:`save_tensors` file, the payload verified against its checksum."""
-    data = Path(path).read_bytes()
+    data = require_regular(path).read_bytes()
     if not data.startswith(TENSOR_MAGIC):
         raise FileProblem(path, "not a lossprio tensor file (empty, truncated, or written by another program)")
     header_line, newline, payload = data[len(TENSOR_MAGIC) :].partition(b"\n")

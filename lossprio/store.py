@@ -93,3 +93,10 @@ def unfinished(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> dict[
     """The configs whose record is not yet finished or diverged (unreadable records count as unfinished)."""
     done = done_records(configs, out_dir)
     return {key: config for key, config in configs.items() if key not in done}
+
+
+def orphans(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[Path]:
+    """Run folders under ``out_dir`` holding a record that none of ``configs`` is (runs of an
+    earlier grid, or of another profile sharing the folder)."""
+    ids = {config.run_id for config in configs.values()}
+    return sorted(p.parent for p in Path(out_dir).glob(f"*/{RECORD}") if p.parent.name not in ids)

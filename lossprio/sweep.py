@@ -9,6 +9,8 @@ holds is skipped and read once that process has finished it.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,12 +21,13 @@ import torch
 from tqdm.auto import tqdm
 
 from . import chapters, launch
-from .checks import int_argument
+from .checks import int_argument, path_argument
+from .cli import command
 from .config import TrainConfig
-from .locks import Busy, exclusive
+from .locks import Busy, exclusive, holder
 from .records import TIMING, RunRecord, set_aside_record
 from .storage import FileProblem
-from .store import LOCK, RECORD, done_in_any, run_folder, shared_cache_dir
+from .store import CHECKPOINT, LOCK, RECORD, done_in_any, finished_record, orphans, run_folder, shared_cache_dir
 from .train import run
 
 Key = TypeVar("Key")
@@ -69,6 +72,7 @@ def run_all(
         torch.set_num_threads(threads)
     chosen = list(configs) if only is None else [k for k in only if k in configs]
     records: dict[Key, RunRecord] = done_in_any({k: configs[k] for k in chosen}, reuse)
+    remove_leftover_checkpoints([configs[k] for k in records], out_dir)
     failures: dict[Key, tuple[Path, BaseException]] = {}
 
     def attempt(key: Key, wait: bool) -> None:
@@ -86,6 +90,10 @@ def run_all(
         except Busy:
             held_elsewhere.append(key)  # another process trains it: come back when the rest are done
     for key in tqdm(held_elsewhere, desc="runs other processes hold", disable=not progress or not held_elsewhere):
+        held = holder(run_folder(out_dir, configs[key].run_id) / LOCK)
+        if held is not None and progress:
+            who = f"host {held.get('host')}, pid {held.get('pid')}, since {held.get('since')}"
+            tqdm.write(f"{configs[key].run_id}: waiting for the process training it ({who})")
         attempt(key, wait=True)
     diverged = [records[k] for k in chosen if k in records and records[k].status == "diverged"]
     if diverged and progress:
@@ -93,6 +101,20 @@ def run_all(
     if failures:
         raise SweepError(failures)
     return {k: records[k] for k in chosen}
+
+
+def remove_leftover_checkpoints(configs: Iterable[TrainConfig], out_dir: str | Path) -> None:
+    """Delete the ``checkpoint.pt`` a kill between a run's last record write and the checkpoint's
+    removal left in a finished run's folder (runs another process holds are left alone)."""
+    for config in configs:
+        folder = run_folder(out_dir, config.run_id)
+        if (folder / CHECKPOINT).exists():
+            try:
+                with exclusive(folder / LOCK, wait=False):
+                    if finished_record(folder / RECORD, config) is not None:
+                        (folder / CHECKPOINT).unlink(missing_ok=True)
+            except Busy:
+                continue
 
 
 def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path, old_timing: bool = False) -> list[Path]:
@@ -129,16 +151,46 @@ def worker_share(text: str) -> tuple[int, int]:
     return k, n
 
 
+#: the cluster launcher's flags and their defaults (refused with the local launcher, which ignores them)
+CLUSTER_FLAGS = {"partition": None, "gpus_per_run": 1, "cpus_per_run": 4, "max_parallel": 16, "timeout_min": 24 * 60}
+
+
+def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, by name, flags that do not apply together (``parser.error``: one line, exit 2);
+    fill in the cluster flags' defaults."""
+    given = [name for name in CLUSTER_FLAGS if getattr(args, name) is not None]
+    if args.launcher == "local" and given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        parser.error(f"{flags}: only for --launcher slurm or submitit-local (the local launcher runs here)")
+    for name, default in CLUSTER_FLAGS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.status and (args.retime_busy or args.launcher != "local"):
+        parser.error("--status only lists the runs: give it without --retime-busy and --launcher")
+    if args.retime_old_timing and not args.retime_busy:
+        parser.error("--retime-old-timing works with --retime-busy: give both")
+    if args.launcher == "slurm" and shutil.which("sbatch") is None:
+        parser.error("--launcher slurm: no sbatch on this machine (not a SLURM login node); use --launcher local")
+
+
+def machine_busy() -> str:
+    """Why this machine would time a run busy now (its 1-minute load above its cores + 0.5, the rule
+    of :attr:`lossprio.records.RunRecord.timed_busy`), or ``""`` when it is quiet."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    return f"the machine is busy (1-minute load {load:.1f} on {cores} cores)" if load > cores + 0.5 else ""
+
+
+@command
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapter", choices=chapters.chapter_names())
     parser.add_argument("--profile", default="smoke", help="one of the chapter's profiles (smoke, cpu, paper, …)")
-    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=path_argument())
     parser.add_argument(
         "--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th"
     )
     parser.add_argument(
-        "--seeds", type=int_argument(0), nargs="*", default=None, help="only these seeds of the profile"
+        "--seeds", type=int_argument(0), nargs="+", default=None, help="only these seeds of the profile"
     )
     parser.add_argument(
         "--launcher",
@@ -148,15 +200,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         "array as processes on this machine",
     )
     parser.add_argument("--partition", default=None, help="SLURM partition (slurm launcher)")
-    parser.add_argument("--gpus-per-run", type=int_argument(0), default=1, help="GPUs per job (slurm launcher)")
-    parser.add_argument("--cpus-per-run", type=int_argument(1), default=4, help="CPUs per job (slurm launcher)")
+    parser.add_argument("--gpus-per-run", type=int_argument(0), default=None, help="GPUs per job (slurm launcher)")
+    parser.add_argument("--cpus-per-run", type=int_argument(1), default=None, help="CPUs per job (slurm launcher)")
     parser.add_argument(
-        "--max-parallel", type=int_argument(1), default=16, help="jobs of the array running at once (slurm launcher)"
+        "--max-parallel", type=int_argument(1), default=None, help="jobs of the array running at once (slurm launcher)"
     )
     parser.add_argument(
         "--timeout-min",
         type=int_argument(1),
-        default=24 * 60,
+        default=None,
         help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint",
     )
     parser.add_argument(
@@ -174,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "inside training time), so that a chapter's comparisons use one definition",
     )
     args = parser.parse_args(argv)
+    check_flags(parser, args)
     profiles = list(chapters.chapter(args.chapter).profiles)
     if args.profile not in profiles:
         parser.error(f"--profile {args.profile!r}: chapter {args.chapter} has profiles {profiles}")
@@ -191,9 +244,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         keys = [key for key in keys if key not in reused]
     chosen = {key: configs[key] for key in keys}
     if args.status:
+        if not args.out.is_dir():
+            parser.error(f"--out {str(args.out)!r} is not a folder: no run of this sweep has started there")
         print(launch.summarize(launch.status(chosen, args.out)))
+        others = orphans(configs, args.out)
+        if others and args.worker == (0, 1):
+            print(
+                f"{len(others)} record(s) in {args.out} are not runs of this profile (an earlier grid, or another "
+                "profile's): " + ", ".join(p.name for p in others[:5]) + (" …" if len(others) > 5 else "")
+            )
         return
     if args.retime_busy:
+        busy = machine_busy()
+        if busy:
+            parser.error(f"--retime-busy: {busy}; the runs would be timed busy again. Rerun it on a quiet machine")
         moved = set_aside_busy([configs[k] for k in keys], args.out, args.retime_old_timing)
         print(f"{len(moved)} record(s) moved aside to be rerun (re-timed)")
     if args.launcher != "local":

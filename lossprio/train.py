@@ -35,14 +35,15 @@ from tqdm.auto import tqdm
 
 from . import probes
 from .accounting import NOT_TRAINING, Counters, PhaseClock, Queue, StepLog
-from .assemble import Setup, amp_enabled, assemble, channels_last, resolve_device
+from .assemble import Setup, amp_enabled, assemble, channels_last, preflight, resolve_device
 from .batches import Batch, BatchIterator, derive_seed
-from .checks import check_range
+from .checks import check_range, path_argument
+from .cli import command
 from .config import TrainConfig
 from .locks import exclusive
 from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
-from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
+from .storage import FileProblem, load_tensors, read_json, remove_temporaries, save_tensors, set_aside
 from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 
 
@@ -442,6 +443,11 @@ def run(
             Writing is its own phase, ``checkpoint``, left out of training wall clock.
     """
     check_range("checkpoint_every_s", checkpoint_every_s, 0.0)
+    if not str(out_dir).strip():
+        raise ValueError(
+            f"out_dir={str(out_dir)!r}: give the results folder (an empty path would mean the current one)"
+        )
+    preflight(config)  # refusals that need the data or this machine come before the run's folder exists
     run_dir = run_folder(out_dir, config.run_id)
     waiting = lambda busy: tqdm.write(f"{config.run_id}: waiting for the process training it ({busy})")
     with exclusive(run_dir / LOCK, wait=wait, on_wait=waiting if progress else None):
@@ -560,11 +566,12 @@ class InterruptAtEpochEnd:
         self.previous = {}
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     """``python -m lossprio.train CONFIG.json [--out DIR]``: one run from a JSON config."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("config", help="JSON file of TrainConfig settings")
-    parser.add_argument("--out", default="results")
+    parser.add_argument("config", type=path_argument("file"), help="JSON file of TrainConfig settings")
+    parser.add_argument("--out", default="results", type=path_argument())
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
         "--checkpoint-every",
@@ -574,7 +581,11 @@ def main(argv: list[str] | None = None) -> None:
         help=f"seconds between checkpoints, written at epoch ends (0: every epoch; default {CHECKPOINT_EVERY_S:g})",
     )
     args = parser.parse_args(argv)
-    config = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+    check_range("--checkpoint-every", args.checkpoint_every, 0.0)
+    values = read_json(args.config)
+    if not isinstance(values, dict):
+        raise FileProblem(args.config, f"holds a JSON {type(values).__name__}, not an object of TrainConfig settings")
+    config = TrainConfig.from_dict(values)
     record = run(config, args.out, progress=not args.no_progress, checkpoint_every_s=args.checkpoint_every)
     print(json.dumps({"run_id": record.run_id, "best_test_error": record.best_test_error, "counters": record.counters}))
 

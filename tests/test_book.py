@@ -4,7 +4,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from lossprio.chapters import chapter_names, hu2021
@@ -23,13 +22,13 @@ def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path
     assert page == tmp_path / "book" / "hu2021.ipynb" and not cell_errors(page)
     text = page.read_text()
     assert text.count('"image/png"') >= 4  # figures 1/2, 3, 4 and S5–S11
+    parameters = [c for c in json.loads(text)["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert "injected-parameters" not in text and 'profile = "smoke"  # smoke' in "".join(parameters[0]["source"])
     records = sorted((tmp_path / "results" / "hu2021" / "smoke").glob("*/record.json"))
     assert len(records) == len(hu2021.CHAPTER.runs("smoke"))
     stamps = [p.stat().st_mtime_ns for p in records]
-    start = time.perf_counter()
     reproduce("smoke", ["hu2021"], book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False)
     assert [p.stat().st_mtime_ns for p in records] == stamps  # finished runs were read, not rerun
-    assert time.perf_counter() - start < 60
 
 
 def test_committed_pages_exist_and_ran_cleanly():
@@ -63,7 +62,7 @@ def test_reproduce_gives_each_notebook_the_parameters_it_declares_and_runs_the_s
         "execute_notebook",
         lambda source, target, parameters, **_: (
             calls.append((Path(source).stem, parameters)),
-            Path(target).write_text("{}"),
+            Path(target).write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'),
         ),
     )
     module.reproduce("cpu", None, book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False)
@@ -103,4 +102,29 @@ def test_the_dashboard_reads_records_without_running_anything(tmp_path):
     assert (
         text.startswith("**What these runs cost:** 2 runs at profile `smoke`")
         and "/tree/main/results/hu2021/smoke)" in text
+    )
+
+
+def test_injected_parameters_are_folded_into_the_parameters_cell_a_reader_edits():
+    from lossprio.notebook import fold_injected_parameters
+
+    def cell(source: str, tag: str) -> dict:
+        return {"cell_type": "code", "metadata": {"tags": [tag]}, "source": source.splitlines(keepends=True)}
+
+    notebook = {
+        "cells": [
+            cell(
+                'profile = "smoke"  # smoke | cpu | paper\noverrides = {}  # settings\nprogress = True\n', "parameters"
+            ),
+            cell(
+                '# Parameters\nprofile = "cpu"\nprogress = False\nresults_dir = "../results/x"\n', "injected-parameters"
+            ),
+            cell("print(profile)", "hide-input"),
+        ]
+    }
+    folded = fold_injected_parameters(notebook)
+    assert [c["metadata"]["tags"] for c in folded["cells"]] == [["parameters"], ["hide-input"]]
+    assert "".join(folded["cells"][0]["source"]) == (
+        'profile = "cpu"  # smoke | cpu | paper\noverrides = {}  # settings\nprogress = False\n'
+        'results_dir = "../results/x"'
     )

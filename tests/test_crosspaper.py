@@ -41,29 +41,32 @@ def test_grid_is_every_method_on_every_data_setting_at_one_budget():
     assert runs[X.Run(X.NEW, X.PRISTINE, 0)].selector == "sb_rho"
 
 
-def test_runs_chapter_m_has_are_chapter_ms_runs():
-    for profile in ("smoke", "cpu", "paper"):
-        settings = X.CHAPTER.profile(profile)
-        ours, theirs = X.runs(settings), M.CHAPTER.runs(profile)
-        theirs_by_key = {(k.experiment, k.method, k.noise, k.seed): c.run_id for k, c in theirs.items()}
-        # chapter M's methods (its uniform as "uniform, n_B → n_b") on the data chapter M has
-        # (its relevance split as "low relevance")
-        m_label = {"uniform, n_B → n_b": M.BASELINE, **{m: m for m in M.METHODS if m != M.BASELINE}}
-        m_data = {
-            "pristine": (M.MAIN, M.CLEAN),
-            "label flips 10 %": (M.MAIN, M.NOISY),
-            "structured noise": (M.MAIN, "structured noise"),
-            "low relevance": (M.RELEVANCE, M.CLEAN),
-        }
-        shared = 0
-        for key, config in ours.items():
-            if key.method in m_label and key.data in m_data:
-                experiment, noise = m_data[key.data]
-                assert config.run_id == theirs_by_key[experiment, m_label[key.method], noise, key.seed], key
-                shared += 1
-            else:
-                assert config.run_id not in theirs_by_key.values(), key
-        assert shared == len(m_label) * len(m_data) * len(settings.seeds)
+@pytest.mark.parametrize(
+    "ours_profile, theirs", [("smoke", "smoke"), ("cpu5", "cpu"), ("paper", "paper"), ("cpu", "cpu three seeds")]
+)
+def test_runs_chapter_m_has_are_chapter_ms_runs(ours_profile, theirs):
+    settings = X.CHAPTER.profile(ours_profile)
+    their_settings = M.CPU_THREE_SEEDS if theirs == "cpu three seeds" else M.CHAPTER.profile(theirs)
+    ours, theirs = X.runs(settings), M.CHAPTER.expand(their_settings)
+    theirs_by_key = {(k.experiment, k.method, k.noise, k.seed): c.run_id for k, c in theirs.items()}
+    # chapter M's methods (its uniform as "uniform, n_B → n_b") on the data chapter M has
+    # (its relevance split as "low relevance")
+    m_label = {"uniform, n_B → n_b": M.BASELINE, **{m: m for m in M.METHODS if m != M.BASELINE}}
+    m_data = {
+        "pristine": (M.MAIN, M.CLEAN),
+        "label flips 10 %": (M.MAIN, M.NOISY),  # chapter M's label noise where the settings ask for it
+        "structured noise": (M.MAIN, "structured noise"),
+        "low relevance": (M.RELEVANCE, M.CLEAN),
+    }
+    shared = 0
+    for key, config in ours.items():
+        if key.method in m_label and key.data in m_data:
+            experiment, noise = m_data[key.data]
+            assert config.run_id == theirs_by_key[experiment, m_label[key.method], noise, key.seed], key
+            shared += 1
+        else:
+            assert config.run_id not in theirs_by_key.values(), key
+    assert shared == len(m_label) * len(m_data) * len(settings.seeds)
 
 
 def test_sweep_reads_shared_runs_from_the_reused_chapters_folder_and_trains_the_rest(tmp_path):

@@ -32,8 +32,10 @@ def test_unknown_names_list_what_is_allowed():
 def test_folder_datasets_need_an_existing_root(tmp_path):
     with pytest.raises(ValueError, match="root=None"):
         data.load("cinic10", "train")
-    with pytest.raises(ValueError, match="root: the cinic10 folder .* does not exist"):
+    with pytest.raises(ValueError, match="data_root='.*nowhere' is not a folder"):
         data.load("cinic10", "train", tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="root: the cinic10 folder .*train' does not exist"):
+        data.load("cinic10", "train", tmp_path)  # a root without the split's folder
 
 
 def test_image_folder_layout_loads_and_resizes(tmp_path):

@@ -332,9 +332,9 @@ def test_select_names_the_bad_argument(name):
             r"extras\['irreducible_loss'\] must be a 1-D",
         ),
         ((indices, logits, torch.full((8,), -100), extras), r"targets must lie in \[0, 10\), got values from -100"),
-        ((indices, logits, targets.float(), extras), "targets must be a 1-D integer tensor"),
+        ((indices, logits, targets.float(), extras), "targets must be a 1-D int64 .* dtype torch.float32"),
         ((indices, torch.full((8, 10), float("nan")), targets, extras), "logits holds NaN or infinite values"),
-        ((indices.view(2, 4), logits, targets, extras), "indices must be a 1-D integer tensor"),
+        ((indices.view(2, 4), logits, targets, extras), r"indices must be a 1-D int64 .* shape \(2, 4\)"),
     ]
     for arguments, message in cases:
         with pytest.raises(ValueError, match=message):

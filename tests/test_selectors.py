@@ -332,3 +332,19 @@ def test_kath18_reports_the_share_of_pools_it_sampled():
     assert selectors.build("sb").stats() == {}
     with pytest.raises(ValueError, match=r"switch='pool' is not allowed; choose one of \['epoch', 'batch'\]"):
         selectors.build("kath18", keep=32, switch="pool")
+
+
+def test_kath18_updates_tau_once_when_a_sampled_pool_switches_sampling_off():
+    kath = selectors.build("kath18", keep=32, tau_threshold=1.5)  # idiap's per-pool switch
+    kath.sampling = True
+    kath.tau = torch.tensor(1.55)  # just above the threshold: one even pool brings it below
+    logits, targets = torch.zeros(128, 10), torch.zeros(128, dtype=torch.int64)  # even losses: τ of the pool is 1
+    selection = kath.select(torch.arange(128), logits, targets)
+    after_pool = kath.tau.clone()
+    assert after_pool == pytest.approx(0.9 * 1.55 + 0.1 * 1.0) and not kath.needs_forward()
+    chosen = selection.chosen
+    kath.observe(chosen, logits[chosen], targets[chosen])  # the pool's training batch: no second update
+    assert torch.equal(kath.tau, after_pool)
+    kath.select(torch.arange(128), None, targets)  # a uniform pool: its training batches update τ again
+    kath.observe(torch.arange(32), logits[:32], targets[:32])
+    assert kath.tau == pytest.approx(0.9 * after_pool + 0.1 * 1.0)

@@ -4,12 +4,13 @@ their records. Chapter modules register themselves here; ``chapter(name)`` finds
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ..checks import check_choice
+from ..checks import check_annotated, check_choice
 from ..config import TrainConfig
 from ..records import RunRecord
 from ..registry import Registry
@@ -61,10 +62,15 @@ class Chapter(Generic[Settings]):
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ValueError(f"unknown {type(base).__name__} {unknown}; allowed: {sorted(known)}")
+        hints = typing.get_type_hints(type(base))
         for name_, value in overrides.items():  # JSON (papermill) gives lists where the settings hold tuples
+            check_annotated(f"overrides[{name_!r}]", value, hints.get(name_, Any))
             if isinstance(getattr(base, name_), tuple) and isinstance(value, list):
                 overrides[name_] = tuple(value)
-        return dataclasses.replace(base, **overrides)
+        settings = dataclasses.replace(base, **overrides)
+        if not settings.seeds:
+            raise ValueError(f"seeds={list(settings.seeds)}: give at least one seed")
+        return settings
 
     def runs(self, profile: str, **overrides: Any) -> dict[Key, TrainConfig]:
         """Every run of the chapter at ``profile`` with ``overrides``."""

@@ -7,7 +7,7 @@ runs), Table 1 beside the paper's, and the paper's claims checked against the re
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ from .kit import (
     diverged_note,
     pick,
     register_methods,
+    sampling_share,
     speedup,
     speedup_value,
 )
@@ -51,7 +52,8 @@ SETTING_LABELS = {
     ("gaussian", 0.5): "gauss 50 %",
 }
 
-# Paper H's methods (VR: loss score, no re-weighting, τ switch, b sampled from a pool of 3b / 2b)
+# Paper H's methods (VR: paper J's Kath18 code, which paper H used: loss score, no re-weighting, τ switch
+# read at each epoch's start, b drawn from a pool of 3b / 2b and the unique draws trained)
 METHODS: dict[str, Method] = register_methods(
     {
         "standard": Method("uniform", {}, "standard training", "black"),
@@ -59,14 +61,28 @@ METHODS: dict[str, Method] = register_methods(
         "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
         "VR max 33 %": Method(
             "kath18",
-            {"selectivity": 1 / 3, "score": "loss", "reweight": False, "tau_switch": True},
+            {
+                "selectivity": 1 / 3,
+                "score": "loss",
+                "reweight": False,
+                "tau_switch": True,
+                "switch": "epoch",
+                "unique": True,
+            },
             "J, H",
             "#31a354",
             pool=3,
         ),
         "VR max 50 %": Method(
             "kath18",
-            {"selectivity": 1 / 2, "score": "loss", "reweight": False, "tau_switch": True},
+            {
+                "selectivity": 1 / 2,
+                "score": "loss",
+                "reweight": False,
+                "tau_switch": True,
+                "switch": "epoch",
+                "unique": True,
+            },
             "J, H",
             "#a1d99b",
             pool=2,
@@ -76,6 +92,7 @@ METHODS: dict[str, Method] = register_methods(
 )
 BASELINE = {"method": "standard"}
 TABLE_METHODS = ("standard", "SB 50 %", "SB 33 %", "VR max 33 %", "VR max 50 %")
+VR_METHODS = ("VR max 33 %", "VR max 50 %")
 SBE_SETTINGS = (("random_labels", 0.5), ("gaussian", 0.5), ("shuffle_pixels", 0.5))
 
 # Paper H, Table 1 (CIFAR-10, WRN-28-10, 5 seeds): speedup in backprops to 1.2 × standard's best
@@ -237,6 +254,21 @@ def phase_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     return phases
 
 
+def vr_sampling_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """How often VR importance-sampled, per VR method and data setting (its τ switch keeps it
+    uniform until the losses are uneven enough): where no pool was sampled, VR's numbers are
+    uniform training's."""
+    rows = {
+        method: {
+            SETTING_LABELS[s]: sampling_share(pick(records, method=method, corruption=s[0], fraction=s[1]))
+            for s in SETTINGS
+            if pick(records, method=method, corruption=s[0], fraction=s[1])
+        }
+        for method in VR_METHODS
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("VR: pools importance-sampled")
+
+
 # ----------------------------------------------------------------------------- claims
 
 
@@ -281,6 +313,10 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
     def excess(method: str) -> float:
         return statistics.fmean(error[method, s] - error["standard", s] for s in corrupted)
 
+    def vr_sampling(methods: Sequence[str], settings: Sequence[tuple[str | None, float]]) -> str:
+        found = [r for m in methods for s in settings for r in pick(records, method=m, corruption=s[0], fraction=s[1])]
+        return f"; VR on these runs: {sampling_share(found)}"
+
     vr_milder = [v for v in ("VR max 33 %", "VR max 50 %") if excess(v) < excess("SB 33 %")]
     found.append(
         Claim(
@@ -288,7 +324,7 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
             f"mean excess best error over standard across the 6 corrupted settings: SB 33 % {excess('SB 33 %'):+.2f} "
             "pts, "
             f"SB 50 % {excess('SB 50 %'):+.2f} pts, VR max 33 % {excess('VR max 33 %'):+.2f} pts, VR max 50 % "
-            f"{excess('VR max 50 %'):+.2f} pts",
+            f"{excess('VR max 50 %'):+.2f} pts" + vr_sampling(VR_METHODS, corrupted),
             verdict(len(vr_milder), 2),
         )
     )
@@ -306,7 +342,8 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
         Claim(
             "SB and VR over-sample corrupted examples: more than the 25 % standard training sees (Fig. 3).",
             "share of corrupted examples among trained ones after epoch 1: "
-            + ", ".join(f"{m} {SETTING_LABELS[s]} {100 * v:.1f} %" for (m, s), v in shares.items()),
+            + ", ".join(f"{m} {SETTING_LABELS[s]} {100 * v:.1f} %" for (m, s), v in shares.items())
+            + vr_sampling(["VR max 33 %"], quarter),
             verdict(len(over), len(shares)),
         )
     )

@@ -4,12 +4,14 @@ size fields every chapter's settings share, one record lookup (:func:`pick`) and
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .. import palette
+from ..intervals import speedup_interval
 from ..metrics import NEVER, WITH_SETUP, SeedSpeedup, speedup_over_seeds
 from ..records import RunRecord
 
@@ -137,18 +139,23 @@ def speedup(
     factor: float = 1.0,
     x: str = "backprops",
     reference: str = "best",
+    interval: bool = True,
     **fields: Any,
 ) -> SeedSpeedup:
     """Speedup of the runs with ``fields`` over the baseline's, the runs with ``fields`` changed by
     ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the baseline seeds' mean
     ``reference`` (best or final) test error, in ``x``; the median seed's, as
-    :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle machine)."""
+    :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle machine),
+    with its 95 % bootstrap interval over seeds (:func:`~lossprio.intervals.speedup_interval`)
+    where both sides have two seeds or more and ``interval``."""
     baselines = pick(records, **{**fields, **baseline})
     if x in WALL_CLOCK:
         require_one_timing(baselines + pick(records, **fields))
-    return speedup_over_seeds(
-        fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x), factor=factor, reference=reference, x=x
-    )
+    baselines, methods = fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x)
+    found = speedup_over_seeds(baselines, methods, factor=factor, reference=reference, x=x)
+    if interval and len(baselines) > 1 and len(methods) > 1:
+        found = dataclasses.replace(found, interval=speedup_interval(baselines, methods, factor, reference, x))
+    return found
 
 
 def require_one_timing(records: Sequence[RunRecord]) -> None:
@@ -194,3 +201,20 @@ def corrupted_share_after(record: RunRecord, epochs: int = 1) -> float:
         start = record.epoch_ends[epochs - 1] if len(record.epoch_ends) >= epochs else len(record.steps["batch"])
     shares, sizes = record.steps["corrupted_share"][start:], record.steps["batch"][start:]
     return sum(s * n for s, n in zip(shares, sizes)) / max(1, sum(sizes))
+
+
+def sampling_share(records: Sequence[RunRecord]) -> str:
+    """How much of a Kath18 (VR) method's training was importance sampling: the mean share of
+    pools it sampled (``selector_stats``, kept since record format 4) and how many runs never
+    sampled, i.e. were uniform training throughout (for older records: no selection forward)."""
+    if not records:
+        return "no runs"
+    shares = [r.selector_stats["sampling_share"] for r in records if "sampling_share" in r.selector_stats]
+    uniform = sum(
+        r.selector_stats["sampling_share"] == 0
+        if "sampling_share" in r.selector_stats
+        else r.counters.get("selection_forwards") == 0
+        for r in records
+    )
+    share = f"{100 * statistics.fmean(shares):.0f} % of pools sampled, " if len(shares) == len(records) else ""
+    return f"{share}{uniform}/{len(records)} runs uniform throughout"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..accounting import SetupCost
-from ..checks import check_choice, check_positive_int, check_range
+from ..checks import check_choice, check_known, check_positive_int, check_range
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -81,6 +84,10 @@ class Selector:
     #: candidates, the chosen rows' loss back-propagated through it (paper M's gradient-norm IS)
     trains_through_selection_forward: bool = False
 
+    #: stand-ins for the constructor arguments :meth:`run_settings` supplies without a default,
+    #: so that :func:`check_settings` can try a user's settings before any run exists
+    trial_run_settings: dict[str, Any] = {}
+
     @classmethod
     def run_settings(cls, run: RunContext) -> dict[str, Any]:
         """Constructor settings taken from the run rather than from the user (a training set's
@@ -138,8 +145,13 @@ class Selector:
             targets: (N,) class labels in [0, C).
             extras: per-candidate (N,) tensors, e.g. ``irreducible_loss``.
         """
-        check_inputs(indices, logits, targets, extras)
+        check_inputs(indices, logits, targets, extras, self.index_limit())
         return self.decide(indices, logits, targets, extras)
+
+    def index_limit(self) -> int | None:
+        """The number of dataset indices the selector keeps state for (indices must lie below
+        it), or ``None`` when it keeps none."""
+        return None
 
     def decide(
         self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
@@ -192,17 +204,24 @@ class Selector:
             self._generator.set_state(generator_state)
 
 
-def check_inputs(indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None) -> None:
+def check_inputs(
+    indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None, index_limit: int | None = None
+) -> None:
     """``ValueError`` naming the argument unless the shapes, dtypes and devices of a
-    :meth:`Selector.select` call agree; on the CPU also unless the targets are in [0, C) and the
-    logits and float extras finite. (On a GPU the value checks would each cost a device
+    :meth:`Selector.select` call agree: int64 indices and targets, float logits that do not
+    require grad, extras a mapping of per-candidate tensors, one device with values (not meta).
+    On the CPU also unless indices lie in [0, ``index_limit``), targets in [0, C) and the logits
+    and float extras are finite. (On a GPU the value checks would each cost a device
     synchronisation; there cross-entropy's own device assertion catches bad targets.)
     """
-    if not isinstance(indices, Tensor) or indices.dim() != 1 or indices.is_floating_point():
-        raise ValueError(f"indices must be a 1-D integer tensor, got {describe(indices)}")
+    if not isinstance(indices, Tensor) or indices.dim() != 1 or indices.dtype != torch.int64:
+        raise ValueError(f"indices must be a 1-D int64 (torch.long) tensor of dataset indices, got {describe(indices)}")
     count, device = indices.shape[0], indices.device
-    if not isinstance(targets, Tensor) or targets.shape != (count,) or targets.is_floating_point():
-        raise ValueError(f"targets must be a 1-D integer tensor of the {count} candidates, got {describe(targets)}")
+    if not isinstance(targets, Tensor) or targets.shape != (count,) or targets.dtype != torch.int64:
+        raise ValueError(
+            f"targets must be a 1-D int64 (torch.long) tensor of the {count} candidates' labels, got "
+            f"{describe(targets)}"
+        )
     if logits is not None and (
         not isinstance(logits, Tensor)
         or logits.dim() != 2
@@ -213,6 +232,10 @@ def check_inputs(indices: Tensor, logits: Tensor | None, targets: Tensor, extras
             f"logits must be a float tensor of shape ({count}, classes) for the {count} candidates, got "
             f"{describe(logits)}"
         )
+    if logits is not None and logits.requires_grad:
+        raise ValueError("logits require grad: a selector only reads them; pass logits.detach() (or score in no_grad)")
+    if extras is not None and not isinstance(extras, Mapping):
+        raise ValueError(f"extras must be a dict of per-candidate tensors by name, got {type(extras).__name__}")
     for name, value in (extras or {}).items():
         if not isinstance(value, Tensor) or value.shape != (count,):
             raise ValueError(f"extras[{name!r}] must be a 1-D tensor of the {count} candidates, got {describe(value)}")
@@ -225,9 +248,17 @@ def check_inputs(indices: Tensor, logits: Tensor | None, targets: Tensor, extras
     for name, value in tensors.items():
         if value is not None and value.device != device:
             raise ValueError(f"{name} is on {value.device}, indices on {device}: give every input on one device")
+    if device.type == "meta":
+        raise ValueError("the inputs are on the meta device, which holds no values: give them on 'cpu' or 'cuda'")
     if device.type != "cpu" or count == 0:
         return
     # NumPy views: a few µs, well under the selection forward these inputs come from
+    positions = indices.detach().numpy()
+    if positions.min() < 0 or (index_limit is not None and positions.max() >= index_limit):
+        allowed = f"[0, {index_limit})" if index_limit is not None else "non-negative"
+        raise ValueError(
+            f"indices must be {allowed} dataset indices, got values from {positions.min()} to {positions.max()}"
+        )
     labels = targets.detach().numpy()
     classes = logits.shape[1] if logits is not None else None
     if labels.min() < 0 or (classes is not None and labels.max() >= classes):
@@ -382,3 +413,31 @@ def selector_names() -> list[str]:
 def selector_class(name: str) -> type[Selector]:
     """The class registered under ``name`` (its settings without building one)."""
     return SELECTORS.get(name)
+
+
+def check_settings(name: str, settings: Mapping[str, Any], setting: str = "selector_kwargs") -> None:
+    """``ValueError`` naming ``setting`` if selector ``name`` has no setting of one of the keys
+    (listing those it has) or refuses a value; nothing is trained or allocated beyond a selector."""
+    try:
+        key = json.dumps(dict(settings), sort_keys=True)
+    except TypeError:
+        key = None  # tensors and other non-JSON values: checked each time
+    if key is None:
+        _check_settings(name, dict(settings), setting)
+    else:
+        _check_settings_once(name, key, setting)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_settings_once(name: str, key: str, setting: str) -> None:
+    _check_settings(name, json.loads(key), setting)
+
+
+def _check_settings(name: str, settings: dict[str, Any], setting: str) -> None:
+    kind = selector_class(name)
+    allowed = [p for p in inspect.signature(kind.__init__).parameters if p != "self"]
+    check_known(setting, settings, allowed, f"selector {name!r}")
+    try:
+        kind(**{**kind.trial_run_settings, **settings})
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{setting} of selector {name!r}: {error}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..checks import check_choice, check_range
+from ..checks import check_bool, check_choice, check_range
 from .base import (
     SELECTORS,
     Extras,
@@ -104,8 +104,8 @@ class Kath18(Selector):
         super().__init__(seed)
         check_keep(keep, selectivity)
         check_choice("switch", switch, list(SWITCHES))
-        if not isinstance(unique, bool):
-            raise ValueError(f"unique={unique!r} must be True or False")
+        for name, value in (("unique", unique), ("reweight", reweight), ("tau_switch", tau_switch)):
+            check_bool(name, value)
         self.switch, self.unique = switch, unique
         self.pools = self.sampled_pools = 0  # pools seen, and those importance-sampled
         if score not in ("loss", "grad_norm"):
@@ -118,6 +118,7 @@ class Kath18(Selector):
         self.tau: Tensor | None = None  # moving average, on the device; starts at 0 as in the reference code
         self.sampling = not tau_switch
         self.pool = 0  # size of the last pool, for the threshold while τ is read off training batches
+        self.sampled_last = False  # the last pool was sampled (its scores already updated τ)
 
     def scores(self, logits: Tensor, targets: Tensor) -> Tensor:
         return loss_score(logits, targets) if self.score == "loss" else grad_norm_score(logits, targets)
@@ -151,6 +152,7 @@ class Kath18(Selector):
     ) -> Selection:
         self.pools += 1
         self.pool = indices.numel()
+        self.sampled_last = self.sampling
         if not self.sampling:
             return take_all(indices.numel(), indices.device)
         self.sampled_pools += 1
@@ -165,7 +167,9 @@ class Kath18(Selector):
         return selection
 
     def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
-        if self.tau_switch and not self.sampling:
+        # τ is read off training batches only while uniform; a sampled pool's scores updated it already,
+        # also when that pool switched sampling off (idiap's previously_satisfied guard)
+        if self.tau_switch and not self.sampling and not self.sampled_last:
             self.update_tau(self.scores(logits, targets), self.pool or indices.numel())
 
 

@@ -206,6 +206,8 @@ class StaleSelectiveBackprop(SelectiveBackprop):
         staleness: n >= 1 (1 is plain SB).
     """
 
+    trial_run_settings = {"num_examples": 1}
+
     @classmethod
     def run_settings(cls, run: RunContext) -> dict:
         return {"num_examples": len(run.train)}
@@ -225,6 +227,9 @@ class StaleSelectiveBackprop(SelectiveBackprop):
         self.staleness = staleness
         self.num_examples = num_examples
         self.stored: Tensor | None = None
+
+    def index_limit(self) -> int:
+        return self.num_examples
 
     def fresh(self) -> bool:
         return self.epoch % self.staleness == 0

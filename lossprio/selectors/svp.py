@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..checks import check_choice, check_range
-from .base import SELECTORS, RunContext
+from .base import SELECTORS, RunContext, describe
 from .uniform import Uniform
 
 #: where SVP's proxy comes from: the holdout-trained IL model (paper M's reference) or the training set
@@ -47,6 +47,11 @@ class SelectionViaProxy(Uniform):
         seed: int = 0,
     ) -> None:
         super().__init__(keep, selectivity, seed)
+        if proxy_entropy is not None and (not isinstance(proxy_entropy, Tensor) or proxy_entropy.dim() != 1):
+            raise ValueError(
+                f"proxy_entropy must be a 1-D tensor of every training example's entropy (by dataset index), got "
+                f"{describe(proxy_entropy)}"
+            )
         check_range("fraction", fraction, 0.0, 1.0, low_open=True)
         check_choice("proxy", proxy, list(PROXIES))
         if not isinstance(augment_scores, bool):
