@@ -1,10 +1,13 @@
 """The book pipeline: a smoke reproduction into a temporary folder, and the jupyter-book build."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from lossprio.chapters import chapter_names, hu2021
 from lossprio.reproduce import ROOT, reproduce
@@ -15,6 +18,7 @@ def cell_errors(notebook: Path) -> list[str]:
     return [o["ename"] for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
+@pytest.mark.slow
 def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path):
     [page] = reproduce(
         "smoke", ["hu2021"], book_dir=tmp_path / "book", results_dir=tmp_path / "results", progress=False
@@ -38,6 +42,7 @@ def test_committed_pages_exist_and_ran_cleanly():
         assert not cell_errors(ROOT / "book" / f"{page}.ipynb")
 
 
+@pytest.mark.slow
 def test_book_builds_with_warnings_as_errors(tmp_path):
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     result = subprocess.run(
@@ -49,6 +54,36 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for page in ("intro", *chapter_names(), "run_it_yourself", "own_loop", "contributing", "references"):
         assert (tmp_path / "_build" / "html" / "book" / f"{page}.html").exists(), page
+    raw = {page.name: raw_output(page.read_text()) for page in (tmp_path / "_build" / "html" / "book").glob("*.html")}
+    assert not {page: found for page, found in raw.items() if found}, "raw output on the pages"
+
+
+#: what a reader should never see on a page: Python reprs, pandas printouts, float tails, markdown in cells
+RAW_OUTPUT = {
+    "a matplotlib repr": re.compile(r"&lt;matplotlib\.|<matplotlib\."),
+    "a pandas printout": re.compile(r"dtype: (float|int|object)"),
+    "an object repr": re.compile(r"object at 0x[0-9a-f]+"),
+    "a float tail": re.compile(r"<td[^>]*>[^<]*\d\.\d{6,}[^<]*</td>"),
+    "markdown backticks in a table cell": re.compile(r"<td[^>]*>[^<]*`[^<]*</td>"),
+}
+
+
+def raw_output(html: str) -> list[str]:
+    """What of :data:`RAW_OUTPUT` a built page holds, with a little context."""
+    found = []
+    for what, pattern in RAW_OUTPUT.items():
+        for match in pattern.finditer(html):
+            found.append(f"{what}: {html[max(0, match.start() - 40) : match.end() + 20]!r}")
+    return found
+
+
+def test_the_raw_output_scan_finds_what_it_looks_for():
+    planted = (
+        "<pre>&lt;matplotlib.legend.Legend at 0x7f6e25387250&gt;</pre><pre>Name: share, dtype: float64</pre>"
+        "<td>0.16666666666666666</td><td>`kath18`</td><pre>&lt;lossprio.records.RunRecord object at 0x7f00&gt;</pre>"
+    )
+    assert len(raw_output(planted)) == 5
+    assert raw_output("<td>16.7 %</td><td>kath18</td><p>`code` in prose</p>") == []
 
 
 def test_reproduce_gives_each_notebook_the_parameters_it_declares_and_runs_the_summaries_last(tmp_path, monkeypatch):

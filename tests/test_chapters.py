@@ -114,7 +114,9 @@ def test_jiang2019_tables_and_claims_run_on_smoke_records(tmp_path):
         table.loc[("SB β=2", "paper J, wall clock"), "1.4 ×"] == "1.5x"
         and ("Stale-SB n=2", "ours, backprops") in table.index
     )
-    assert [c.verdict in ("confirmed", "contradicted", "mixed") for c in J.claims(records)] == [True] * 4
+    assert [c.verdict in ("confirmed", "contradicted", "mixed", "inconclusive") for c in J.claims(records)] == [
+        True
+    ] * 5
     times = J.per_example_times(list(records.values()))
     traditional = pick(records, method="Traditional", schedule="A", flips=0.0)[0]
     counts = traditional.counters  # the model prices counts; no measured time is compared (a busy machine passes)
@@ -223,3 +225,23 @@ def test_settings_read_as_text_not_python_values():
     assert readable("cheap_il_models", {"small CNN": ["small_cnn", {}]}) == "small CNN: small_cnn"
     assert readable("data_root", None) == readable("relevant_classes", ()) == "—"
     assert readable("seeds", (0, 1, 2)) == "0, 1, 2" and readable("flip", True) == "True"
+
+
+def test_verdict_changes_list_the_claims_whose_verdict_moved_and_the_new_ones():
+    from lossprio.chapters.claims import Claim, verdict_changes
+
+    claims = [Claim("A holds.", "", "confirmed"), Claim("B holds.", "", "inconclusive"), Claim("C holds.", "", "mixed")]
+    changes = verdict_changes(claims, {"A hol": "confirmed", "B hol": "confirmed"})
+    assert changes.to_dict("records") == [
+        {"claim": "B holds.", "before": "confirmed", "now": "inconclusive"},
+        {"claim": "C holds.", "before": "(not checked)", "now": "mixed"},
+    ]
+
+
+def test_the_dashboard_lists_chapters_in_the_books_order(tmp_path):
+    from lossprio.chapters import book_order
+
+    assert book_order() == ["jiang2019", "hu2021", "mindermann2022", "crosspaper"]
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("- file: book/crosspaper\n- file: book/hu2021\n")
+    assert book_order(toc) == ["crosspaper", "hu2021", "jiang2019", "mindermann2022"]

@@ -22,6 +22,7 @@ from .test_train import small_config, strip_timing
 ROOT = Path(__file__).parents[1]
 
 
+@pytest.mark.slow
 def test_submitit_local_jobs_preempted_mid_run_end_with_the_records_of_a_plain_sweep(tmp_path):
     pytest.importorskip("submitit")
     configs = {k: small_config("sb", epochs=20, batch_size=8, eval_every=100, seed=k) for k in range(2)}

@@ -179,6 +179,7 @@ cifar.check_integrity = lambda path, md5=None: utils.check_integrity(path)  # te
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SHRINK))
 def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp_path, monkeypatch, name):
     import papermill

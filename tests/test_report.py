@@ -77,3 +77,13 @@ def test_wall_clock_speedups_leave_out_runs_timed_on_a_busy_machine():
     wall = hu2021.seed_speedup(records, "SB 50 %", None, 0.0, x="train_wall_s")
     assert (wall.seeds, str(wall)) == (0, "—")  # its only seed is not a fair timing
     assert str(hu2021.seed_speedup(records, "SB 33 %", None, 0.0, x="train_wall_s")) == "2.0x"
+
+
+def test_a_speedup_claim_is_inconclusive_when_its_interval_straddles_one():
+    records = {}
+    for key in hu2021.runs(hu2021.CHAPTER.profile("smoke", seeds=[0, 1, 2])):
+        method, corruption, _, seed = key
+        fast_here = method.startswith("SB ") and corruption is None and seed != 2  # one seed never gets there
+        records[key] = planted(FAST if fast_here else NEVER if method.startswith("SB ") else STANDARD)
+    first = hu2021.claims(records)[0]
+    assert first.verdict == "inconclusive" and "(never–2.0)" in first.ours and "95 % intervals" in first.rule

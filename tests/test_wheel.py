@@ -36,6 +36,7 @@ def run(*command: str, cwd: Path = ROOT) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_without_extras_and_runs_selective_backprop(tmp_path):
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path / "dist"), str(ROOT))
     [wheel] = (tmp_path / "dist").glob("lossprio-*.whl")

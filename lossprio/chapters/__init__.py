@@ -6,7 +6,7 @@ imported here (registering itself); ``chapter(name)`` finds one."""
 import importlib
 import pkgutil
 
-from .base import CHAPTERS, PROFILE_NAMES, Chapter, chapter, chapter_names
+from .base import CHAPTERS, PROFILE_NAMES, Chapter, book_order, chapter, chapter_names
 from .claims import Claim, claims_frame
 
 #: the modules of this folder that are the kit, not chapters
@@ -16,4 +16,14 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in KIT:
         importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["CHAPTERS", "KIT", "PROFILE_NAMES", "Chapter", "Claim", "chapter", "chapter_names", "claims_frame"]
+__all__ = [
+    "CHAPTERS",
+    "KIT",
+    "PROFILE_NAMES",
+    "Chapter",
+    "Claim",
+    "book_order",
+    "chapter",
+    "chapter_names",
+    "claims_frame",
+]

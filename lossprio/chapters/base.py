@@ -114,4 +114,17 @@ def chapter(name: str) -> Chapter:
 
 
 def chapter_names() -> list[str]:
+    """The chapters' names, sorted."""
     return CHAPTERS.names()
+
+
+#: the book's table of contents, beside the package in a checkout
+TOC = Path(__file__).resolve().parents[2] / "_toc.yml"
+
+
+def book_order(toc: Path = TOC) -> list[str]:
+    """The chapters' names in the order the book's table of contents lists them (those it does not
+    list, or all where there is no ``_toc.yml``, as in an installed package, at the end, sorted)."""
+    text = toc.read_text() if toc.exists() else ""
+    listed = {name: text.find(f"book/{name}") for name in chapter_names()}
+    return sorted(listed, key=lambda name: (listed[name] < 0, listed[name], name))

@@ -35,7 +35,7 @@ from . import hu2021 as H
 from . import jiang2019 as J
 from . import mindermann2022 as M
 from .base import Chapter, register
-from .claims import Claim, verdict
+from .claims import COUNT_RULE, INTERVAL_RULE, Claim, interval_verdict, verdict
 from .kit import (
     CANDIDATES,
     Data,
@@ -43,6 +43,7 @@ from .kit import (
     best_error_percent,
     corrupted_share_after,
     fairly_timed,
+    faster_than,
     pick,
     register_methods,
     sampling_share,
@@ -332,6 +333,16 @@ def guide(records: Mapping[Run, RunRecord], factor: float) -> list[str]:
     return sentences
 
 
+#: each claim's verdict on the previous page (verdicts by counting comparisons of median seeds), by the start of
+#: its text: the page says what changed
+PREVIOUS_VERDICTS: dict[str, str] = {
+    "Paper M: RHO-LOSS trains on fewer corrupted points than the": "mixed",
+    "Paper H: SB over-samples corrupted examples — also under pap": "confirmed",
+    "This book: SB's rule on the reducible loss trains on fewer c": "confirmed",
+    "Paper M: RHO-LOSS is faster than loss selection on noisy or": "confirmed",
+}
+
+
 # ----------------------------------------------------------------------------- claims
 
 
@@ -350,6 +361,7 @@ def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Cl
             "corruptions (random labels, shuffled pixels, Gaussian images).",
             ", ".join(f"{d}: {shares.loc['RHO-LOSS', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted),
             verdict(len(rho_low), len(corrupted)),
+            COUNT_RULE,
         )
     )
 
@@ -359,6 +371,7 @@ def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Cl
             "Paper H: SB over-samples corrupted examples — also under paper M's structured noise and ambiguous inputs.",
             ", ".join(f"{d}: {shares.loc['SB β=1', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted),
             verdict(len(sb_high), len(corrupted)),
+            COUNT_RULE,
         )
     )
 
@@ -369,14 +382,13 @@ def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Cl
             "selectivity, β = 1).",
             ", ".join(f"{d}: {shares.loc[NEW, d]:.1f} % vs {shares.loc['SB β=1', d]:.1f} %" for d in corrupted),
             verdict(len(new_low), len(corrupted)),
+            COUNT_RULE,
         )
     )
 
     noisy = [d for d in DATA if d != PRISTINE]
     rho_vs_loss = [
-        d
-        for d in noisy
-        if speedup_value(speedup(records, "RHO-LOSS", d, factor)) > speedup_value(speedup(records, "loss", d, factor))
+        faster_than(speedup(records, "RHO-LOSS", d, factor), speedup(records, "loss", d, factor)) for d in noisy
     ]
     found.append(
         Claim(
@@ -386,7 +398,8 @@ def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Cl
                 f"{d}: RHO-LOSS {speedup(records, 'RHO-LOSS', d, factor)}, loss {speedup(records, 'loss', d, factor)}"
                 for d in noisy
             ),
-            verdict(len(rho_vs_loss), len(noisy)),
+            interval_verdict(rho_vs_loss),
+            INTERVAL_RULE,
         )
     )
     return found

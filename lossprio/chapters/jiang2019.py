@@ -23,12 +23,14 @@ from ..config import TrainConfig
 from ..metrics import SeedSpeedup, pareto_frontier
 from ..records import RunRecord
 from .base import Chapter, register
-from .claims import Claim, verdict
+from .claims import COUNT_RULE, INTERVAL_RULE, Claim, interval_verdict, verdict
 from .kit import (
     Method,
     Settings,
+    beats,
     best_error_percent,
     fairly_timed,
+    faster_than,
     pick,
     register_methods,
     sampling_share,
@@ -43,19 +45,13 @@ METHODS: dict[str, Method] = register_methods(
         "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
         "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
         "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#6a51a3"),
-        # as J ran it: loss score, no re-weighting, τ switch read at each epoch's start, b drawn from a
-        # pool of 4b and the unique draws trained (J's code)
+        # loss score, no re-weighting, τ switch, b sampled from a pool of 4b, as J ran it; the switch is
+        # still idiap's per-pool reading: paper J's (switch="epoch", unique=True) comes with the chapter's
+        # 5-seed rerun, which re-times every run by one wall-clock definition (its 6 Kath18 records
+        # are in results/jiang2019/cpu already)
         "Kath18": Method(
             "kath18",
-            {
-                "keep": None,
-                "selectivity": 0.25,
-                "score": "loss",
-                "reweight": False,
-                "tau_switch": True,
-                "switch": "epoch",
-                "unique": True,
-            },
+            {"keep": None, "selectivity": 0.25, "score": "loss", "reweight": False, "tau_switch": True},
             "J",
             "#31a354",
             pool=4,
@@ -510,6 +506,16 @@ def tracked_examples(records: Mapping[Run, RunRecord], per_kind: int = 2) -> dic
     return {kind: {p: series[p] for p in positions} for kind, positions in kinds.items()}
 
 
+#: each claim's verdict on the previous page (3 seeds; verdicts by counting comparisons of median seeds), by the
+#: start of its text: the page says what changed
+PREVIOUS_VERDICTS: dict[str, str] = {
+    "SB reaches 1.1 / 1.2 / 1.4 × Traditional's final error soone": "contradicted",
+    "Stale-SB is faster still: n = 3 reaches the targets 26 % soo": "confirmed",
+    "SB is robust to 1 % and 10 % flipped labels (final error clo": "mixed",
+    "Higher selectivity (larger β) trades final error for speed.": "contradicted",
+}
+
+
 # ----------------------------------------------------------------------------- claims
 
 
@@ -518,8 +524,6 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
     found = []
     wall = {(m, f): speedup(records, m, f) for m in MAIN_METHODS[1:] for f in TARGETS}
 
-    faster = [f for f in TARGETS if speedup_value(wall[SB, f]) > 1.0]
-    than_kath = [f for f in TARGETS if speedup_value(wall[SB, f]) > speedup_value(wall["Kath18", f])]
     found.append(
         Claim(
             "SB reaches 1.1 / 1.2 / 1.4 × Traditional's final error sooner in wall clock than Traditional and than "
@@ -527,19 +531,29 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
             f"SB β=2: {' / '.join(str(wall[SB, f]) for f in TARGETS)}; Kath18: "
             f"{' / '.join(str(wall['Kath18', f]) for f in TARGETS)} "
             f"(Kath18: {sampling_share(pick(records, method='Kath18', **CLEAN_A))})",
-            verdict(len(faster) + len(than_kath), 2 * len(TARGETS)),
+            interval_verdict(
+                [beats(wall[SB, f]) for f in TARGETS] + [faster_than(wall[SB, f], wall["Kath18", f]) for f in TARGETS]
+            ),
+            INTERVAL_RULE,
         )
     )
 
-    stale = [f for f in TARGETS if speedup_value(wall["Stale-SB n=3", f]) > speedup_value(wall[SB, f])]
+    ratios = [
+        speedup_value(wall["Stale-SB n=3", f]) / speedup_value(wall[SB, f])
+        for f in TARGETS
+        if speedup_value(wall[SB, f])
+    ]
+    size = statistics.fmean(ratios) if ratios else math.nan
     found.append(
         Claim(
             "Stale-SB is faster still: n = 3 reaches the targets 26 % sooner than SB on average (paper: 1.5x / 2.0x "
             "at 1.2 / 1.4 ×).",
             f"Stale-SB n=3: {' / '.join(str(wall['Stale-SB n=3', f]) for f in TARGETS)}; n=2: "
             f"{' / '.join(str(wall['Stale-SB n=2', f]) for f in TARGETS)}; SB β=2: "
-            f"{' / '.join(str(wall[SB, f]) for f in TARGETS)}",
-            verdict(len(stale), len(TARGETS)),
+            f"{' / '.join(str(wall[SB, f]) for f in TARGETS)}; Stale-SB n=3 ÷ SB β=2, mean over the targets: "
+            f"{size:.2f}",
+            interval_verdict([faster_than(wall["Stale-SB n=3", f], wall[SB, f]) for f in TARGETS] + [size >= 1.26]),
+            INTERVAL_RULE + "; the size: the ratio of median seeds, at least 1.26",
         )
     )
 
@@ -554,9 +568,19 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
         Claim(
             "SB is robust to 1 % and 10 % flipped labels (final error close to Traditional's) but not to 20 %.",
             "SB β=2 final error minus Traditional's: "
-            + ", ".join(f"{100 * f:g} % flips {excess[f]:+.2f} pts" for f in FLIPS)
-            + " (robust taken as within 1 pt)",
+            + ", ".join(f"{100 * f:g} % flips {excess[f]:+.2f} pts" for f in FLIPS),
             verdict(len(robust) + int(fragile), 3),
+            COUNT_RULE + "; robust: within 1 point of Traditional's",
+        )
+    )
+    flipped = {f: speedup(records, SB, 1.2, "backprops", flips=f) for f in FLIPS}
+    found.append(
+        Claim(
+            "SB still accelerates training under every level of flipped labels (Fig. 12).",
+            "SB β=2's speedup in backprops to 1.2 × Traditional's final error: "
+            + ", ".join(f"{100 * f:g} % flips {s}" for f, s in flipped.items()),
+            interval_verdict([beats(s) for s in flipped.values()]),
+            INTERVAL_RULE,
         )
     )
 
@@ -570,6 +594,7 @@ def claims(records: Mapping[Run, RunRecord]) -> list[Claim]:
             "Higher selectivity (larger β) trades final error for speed.",
             ", ".join(f"{m}: {speed[m]:.1f}x to 1.4 × in backprops, final error {errors[m]:.2f} %" for m in betas),
             verdict(len(trade), len(pairs)),
+            COUNT_RULE + " (the speedups: median seeds)",
         )
     )
     return found

@@ -174,6 +174,27 @@ def speedup_value(speedup: SeedSpeedup) -> float:
     return 0.0 if speedup.value is NEVER else float(speedup.value)
 
 
+def beats(found: SeedSpeedup, threshold: float = 1.0) -> bool | None:
+    """Whether a speedup is above ``threshold`` (1×: no effect): decided by its interval where it
+    has one (``None`` when the interval straddles the threshold), else by its value."""
+    if found.interval is not None:
+        return found.interval.above(threshold)
+    return speedup_value(found) > threshold
+
+
+def faster_than(first: SeedSpeedup, second: SeedSpeedup) -> bool | None:
+    """Whether ``first`` is the larger speedup: by their intervals where both have one (``True``
+    if they do not overlap and ``first``'s lies above, ``False`` if ``first``'s lies below,
+    ``None`` if they overlap), else by their values."""
+    if first.interval is not None and second.interval is not None:
+        if first.interval.low > second.interval.high:
+            return True
+        if first.interval.high < second.interval.low:
+            return False
+        return None
+    return speedup_value(first) > speedup_value(second)
+
+
 # ----------------------------------------------------------------------------- record summaries
 
 
