@@ -54,16 +54,22 @@ def load_cached(name: str, split: str, root: str | None) -> ImageSet:
     return load(name, split, root)
 
 
+@functools.lru_cache(maxsize=8)
+def used_part(name: str, split: str, root: str | None, fraction: float) -> ImageSet:
+    """The class-balanced ``fraction`` of a split that a run uses (the whole split at 1), kept in
+    memory across a sweep's runs, and between a run's :func:`preflight` and its :func:`load_data`."""
+    loaded = load_cached(name, split, root)
+    if fraction == 1:
+        return loaded
+    return require_examples(
+        class_balanced_fraction(loaded, fraction, seed=0), f"{split}_fraction", fraction, len(loaded)
+    )
+
+
 def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet, Tensor]:
     """(train, holdout or None, test, corrupted mask over train) as the config asks."""
-    train = load_cached(config.dataset, "train", config.data_root)
-    test = load_cached(config.dataset, "test", config.data_root)
-    if config.train_fraction < 1:
-        subset = class_balanced_fraction(train, config.train_fraction, seed=0)
-        train = require_examples(subset, "train_fraction", config.train_fraction, len(train))
-    if config.test_fraction < 1:
-        subset = class_balanced_fraction(test, config.test_fraction, seed=0)
-        test = require_examples(subset, "test_fraction", config.test_fraction, len(test))
+    train = used_part(config.dataset, "train", config.data_root, config.train_fraction)
+    test = used_part(config.dataset, "test", config.data_root, config.test_fraction)
     holdout = None
     if config.split == "half":
         train, holdout = halves(train)
@@ -89,12 +95,8 @@ def preflight(config: TrainConfig) -> torch.device:
     batch fits the training set, milestones in backprops are reached), so that a run refused for
     them writes nothing."""
     device = resolve_device(config.device)
-    train = load_cached(config.dataset, "train", config.data_root)
-    load_cached(config.dataset, "test", config.data_root)
-    if config.train_fraction < 1:
-        subset = class_balanced_fraction(train, config.train_fraction, seed=0)
-        train = require_examples(subset, "train_fraction", config.train_fraction, len(train))
-    size = len(train)
+    size = len(used_part(config.dataset, "train", config.data_root, config.train_fraction))
+    used_part(config.dataset, "test", config.data_root, config.test_fraction)
     if config.split == "half":
         size = (size + 1) // 2
     if config.candidate_size > size:

@@ -23,11 +23,9 @@ class Busy(RuntimeError):
 
     def __init__(self, path: Path, holder: dict[str, Any] | None) -> None:
         self.path, self.holder = path, holder
-        who = (
-            f"host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('since')}"
-            if holder
-            else "another process"
-        )
+        since = holder.get("since") if holder else None
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(since)) if isinstance(since, (int, float)) else since
+        who = f"host {holder.get('host')}, pid {holder.get('pid')}, since {when}" if holder else "another process"
         super().__init__(f"{path} is held by {who}")
 
 

@@ -87,7 +87,8 @@ class ChapterPage:
         not beside the notebook, that is all of them)."""
         from . import store, sweep
 
-        missing = len(self.configs) - len(self.chapter.done_records(self.configs, self.out_dir))
+        folders = [self.out_dir, *self.chapter.reuse_dirs(self.out_dir)]  # a look, not a read: run_all reads them
+        missing = sum(not any(store.record_path(f, c.run_id).exists() for f in folders) for c in self.configs.values())
         if missing:
             print(
                 f"{missing} of the {len(self.configs)} runs have no record in {self.out_dir} and train now "

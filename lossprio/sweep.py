@@ -25,10 +25,10 @@ from .checks import int_argument, path_argument
 from .cli import command
 from .config import TrainConfig
 from .locks import Busy, exclusive, holder
-from .records import TIMING, RunRecord, set_aside_record
+from .records import TIMING, RunRecord, busy_load, set_aside_record
 from .storage import FileProblem
-from .store import CHECKPOINT, LOCK, RECORD, done_in_any, finished_record, orphans, run_folder, shared_cache_dir
-from .train import run
+from .store import LOCK, RECORD, done_in_any, orphans, run_folder, shared_cache_dir
+from .train import run, waiting_message
 
 Key = TypeVar("Key")
 
@@ -72,7 +72,6 @@ def run_all(
         torch.set_num_threads(threads)
     chosen = list(configs) if only is None else [k for k in only if k in configs]
     records: dict[Key, RunRecord] = done_in_any({k: configs[k] for k in chosen}, reuse)
-    remove_leftover_checkpoints([configs[k] for k in records], out_dir)
     failures: dict[Key, tuple[Path, BaseException]] = {}
 
     def attempt(key: Key, wait: bool) -> None:
@@ -90,10 +89,10 @@ def run_all(
         except Busy:
             held_elsewhere.append(key)  # another process trains it: come back when the rest are done
     for key in tqdm(held_elsewhere, desc="runs other processes hold", disable=not progress or not held_elsewhere):
-        held = holder(run_folder(out_dir, configs[key].run_id) / LOCK)
+        lock = run_folder(out_dir, configs[key].run_id) / LOCK
+        held = holder(lock)
         if held is not None and progress:
-            who = f"host {held.get('host')}, pid {held.get('pid')}, since {held.get('since')}"
-            tqdm.write(f"{configs[key].run_id}: waiting for the process training it ({who})")
+            tqdm.write(waiting_message(configs[key].run_id, Busy(lock, held)))
         attempt(key, wait=True)
     diverged = [records[k] for k in chosen if k in records and records[k].status == "diverged"]
     if diverged and progress:
@@ -101,20 +100,6 @@ def run_all(
     if failures:
         raise SweepError(failures)
     return {k: records[k] for k in chosen}
-
-
-def remove_leftover_checkpoints(configs: Iterable[TrainConfig], out_dir: str | Path) -> None:
-    """Delete the ``checkpoint.pt`` a kill between a run's last record write and the checkpoint's
-    removal left in a finished run's folder (runs another process holds are left alone)."""
-    for config in configs:
-        folder = run_folder(out_dir, config.run_id)
-        if (folder / CHECKPOINT).exists():
-            try:
-                with exclusive(folder / LOCK, wait=False):
-                    if finished_record(folder / RECORD, config) is not None:
-                        (folder / CHECKPOINT).unlink(missing_ok=True)
-            except Busy:
-                continue
 
 
 def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path, old_timing: bool = False) -> list[Path]:
@@ -174,10 +159,10 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 
 
 def machine_busy() -> str:
-    """Why this machine would time a run busy now (its 1-minute load above its cores + 0.5, the rule
-    of :attr:`lossprio.records.RunRecord.timed_busy`), or ``""`` when it is quiet."""
+    """Why this machine would time a run busy now (:func:`lossprio.records.busy_load`), or ``""``
+    when it is quiet."""
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    return f"the machine is busy (1-minute load {load:.1f} on {cores} cores)" if load > cores + 0.5 else ""
+    return f"the machine is busy (1-minute load {load:.1f} on {cores} cores)" if busy_load(load, cores) else ""
 
 
 @command

@@ -40,7 +40,7 @@ from .batches import Batch, BatchIterator, derive_seed
 from .checks import check_range, path_argument
 from .cli import command
 from .config import TrainConfig
-from .locks import exclusive
+from .locks import Busy, exclusive
 from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
 from .storage import FileProblem, load_tensors, read_json, remove_temporaries, save_tensors, set_aside
@@ -413,6 +413,11 @@ class DivergenceWarning(RuntimeWarning):
 CHECKPOINT_EVERY_S = 60.0
 
 
+def waiting_message(run_id: str, busy: Busy) -> str:
+    """What a process says while it waits for the one training ``run_id`` (host, pid, since when)."""
+    return f"{run_id}: waiting for the process training it ({busy})"
+
+
 def run(
     config: TrainConfig,
     out_dir: str | Path = "results",
@@ -449,7 +454,7 @@ def run(
         )
     preflight(config)  # refusals that need the data or this machine come before the run's folder exists
     run_dir = run_folder(out_dir, config.run_id)
-    waiting = lambda busy: tqdm.write(f"{config.run_id}: waiting for the process training it ({busy})")
+    waiting = lambda busy: tqdm.write(waiting_message(config.run_id, busy))
     with exclusive(run_dir / LOCK, wait=wait, on_wait=waiting if progress else None):
         remove_temporaries(run_dir)
         done = finished_record(run_dir / RECORD, config)

@@ -22,6 +22,7 @@ import torch
 from lossprio import bench, chapters, data, launch, records, reproduce, selectors, sweep, train
 from lossprio.config import TrainConfig
 from lossprio.notebook import ChapterPage, ParameterGuard
+from lossprio.storage import FileProblem, read_json, read_tensor_header
 from lossprio.store import CHECKPOINT, RECORD, run_folder
 from lossprio.sweep import run_all
 from lossprio.train import run
@@ -453,20 +454,24 @@ def test_another_runs_record_copied_in_is_foreign_for_status(finished, tmp_path)
     assert row["state"] == "foreign" and config.run_id in row["detail"]
 
 
-@pytest.mark.parametrize("name", [CHECKPOINT, RECORD])
-def test_a_fifo_in_a_run_folder_is_refused_by_name_not_waited_on(name, finished, tmp_path):
+@pytest.mark.parametrize("name, read", [(CHECKPOINT, read_tensor_header), (RECORD, read_json)])
+def test_a_fifo_in_a_run_folder_is_refused_by_name_not_waited_on(name, read, finished, tmp_path):
     config, _ = finished
     folder = run_folder(tmp_path, config.run_id)
     folder.mkdir(parents=True)
     os.mkfifo(folder / name)
+    # the readers refuse it without opening it: were one to open it, it would block for good, so
+    # the alarm turns that hang into a failure (it bounds no measured work: the refusal is a stat)
     previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"reading a FIFO {name} hung"))
-    signal.alarm(120)
+    signal.alarm(60)
     try:
-        with pytest.warns(RuntimeWarning, match=rf"{name}: is a FIFO, not a regular file"):
-            record = run(config, tmp_path, progress=False)
+        with pytest.raises(FileProblem, match=rf"{name}: is a FIFO, not a regular file"):
+            read(folder / name)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+    with pytest.warns(RuntimeWarning, match=rf"{name}: is a FIFO, not a regular file"):
+        record = run(config, tmp_path, progress=False)
     assert record.status == "finished" and (folder / RECORD).is_file()
 
 
@@ -485,17 +490,26 @@ def test_a_checkpoint_left_in_a_finished_run_is_removed_by_the_next_sweep(finish
     assert records["run"].status == "finished" and not (folder / CHECKPOINT).exists()
 
 
-def test_a_sweep_names_the_holder_of_a_run_it_waits_for(tmp_path, capsys):
+def test_a_sweep_names_the_holder_of_a_run_it_waits_for(tmp_path, capsys, monkeypatch):
     configs = {k: small_config("uniform", epochs=1, seed=k) for k in range(2)}
     folder = run_folder(tmp_path, configs[0].run_id)
-    holder = hold(folder / "lock", 3.0)
-    try:
-        run_all(configs, tmp_path, progress=True)
-    finally:
+    holder = hold(folder / "lock", 600.0)
+    said, message = [], sweep.waiting_message
+
+    def release_once_named(run_id, busy):  # the holder lets go once the sweep has said who it is
+        said.append(message(run_id, busy))
+        holder.kill()
         holder.wait()
-    captured = capsys.readouterr()
-    assert "waiting for the process training it (host " in captured.out + captured.err
-    assert f"pid {holder.pid}" in captured.out + captured.err
+        return said[-1]
+
+    monkeypatch.setattr(sweep, "waiting_message", release_once_named)
+    try:
+        records = run_all(configs, tmp_path, progress=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert said and f"pid {holder.pid}" in said[0] and "waiting for the process training it" in said[0]
+    assert said[0] in capsys.readouterr().out and all(r.status == "finished" for r in records.values())
 
 
 # ----------------------------------------------------------------------------- command lines
