@@ -17,7 +17,7 @@ from . import corruptions, selectors
 from .accounting import SetupCost
 from .batches import Augment, derive_seed
 from .config import TrainConfig
-from .data import ImageSet, channel_stats, class_balanced_fraction, halves, keep_classes, load
+from .data import ImageSet, channel_stats, class_balanced_fraction, class_balanced_split, halves, keep_classes, load
 from .models import build as build_model
 from .selectors.base import RunContext
 
@@ -67,12 +67,19 @@ def used_part(name: str, split: str, root: str | None, fraction: float) -> Image
 
 
 def load_data(config: TrainConfig) -> tuple[ImageSet, ImageSet | None, ImageSet, Tensor]:
-    """(train, holdout or None, test, corrupted mask over train) as the config asks."""
+    """(train, holdout or None, evaluation set, corrupted mask over train) as the config asks;
+    the evaluation set is the test set, or with ``evaluate_on="validation"`` the validation split
+    carved from the training examples (which no run trains on once ``validation_fraction`` is set)."""
     train = used_part(config.dataset, "train", config.data_root, config.train_fraction)
     test = used_part(config.dataset, "test", config.data_root, config.test_fraction)
     holdout = None
     if config.split == "half":
         train, holdout = halves(train)
+    if config.validation_fraction:
+        validation, train = class_balanced_split(train, config.validation_fraction, seed=VALIDATION_SEED)
+        require_examples(validation, "validation_fraction", config.validation_fraction, len(train) + len(validation))
+        if config.evaluate_on == "validation":
+            test = validation
     corrupted = torch.zeros(len(train), dtype=torch.bool)
     if config.corruption is not None:
         train, corrupted = corruptions.apply(
@@ -99,6 +106,7 @@ def preflight(config: TrainConfig) -> torch.device:
     used_part(config.dataset, "test", config.data_root, config.test_fraction)
     if config.split == "half":
         size = (size + 1) // 2
+    size -= round(config.validation_fraction * size)  # about: the split rounds per class
     if config.candidate_size > size:
         raise ValueError(
             f"candidate_batch={config.candidate_size} exceeds the {size} training examples: no full candidate batch, "
@@ -113,6 +121,11 @@ def preflight(config: TrainConfig) -> torch.device:
                     f"most {reach} examples ({size} per epoch); give milestones below {reach}"
                 )
     return device
+
+
+#: the validation split is one fixed draw (not the run's seed): every run of a chapter tunes on,
+#: and leaves out, the same examples
+VALIDATION_SEED = 1
 
 
 def require_examples(subset: ImageSet, setting: str, value: float, of: int) -> ImageSet:

@@ -65,7 +65,13 @@ FULL_WORK = {"warmup_epochs": 0, "tau_switch": False}
 def selector_settings(name: str, candidates: int, keep: int, num_examples: int, device: torch.device) -> dict:
     """Settings that make selector ``name`` do its full work, read off its constructor's signature."""
     accepted = inspect.signature(selectors.selector_class(name)).parameters
-    offered = {**FULL_WORK, "keep": keep, "num_examples": num_examples, "proxy_entropy": torch.rand(num_examples)}
+    offered = {
+        **FULL_WORK,
+        "keep": keep,
+        "num_examples": num_examples,
+        "epochs": 10,  # InfoBatch: a run's length
+        "proxy_entropy": torch.rand(num_examples),
+    }
     return {k: v for k, v in offered.items() if k in accepted}
 
 

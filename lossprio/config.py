@@ -48,6 +48,11 @@ class TrainConfig:
         False  # paper M's reference corrupts training points only; True gives the holdout the same corruption
     )
     relevant_classes: tuple[int, ...] = ()  # paper M's Fig. 4: holdout and test keep only these classes (empty: all)
+    # a class-balanced share of the training examples (after any split="half", before corruption, so
+    # with clean labels) set aside for choosing settings; evaluate_on="validation" evaluates on it
+    # instead of the test set (tuning never sees the test set)
+    validation_fraction: float = 0.0
+    evaluate_on: str = "test"  # "test" or "validation"
     # model
     model: str = "fast_cnn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -82,6 +87,9 @@ class TrainConfig:
     lr_unit: str = (
         "epoch"  # "epoch", "backprops", or "backprop_epochs" (backprops / training-set size, as paper J's code)
     )
+    # "step": lr × lr_gamma at each of lr_milestones; "cosine" / "linear": from lr down to 0 at the end
+    # of the run's budget, by back-propagated examples (every method's rate reaches 0 as its budget ends)
+    lr_schedule: str = "step"
     # augmentation
     crop_padding: int = 0
     flip: bool = False
@@ -131,6 +139,24 @@ class TrainConfig:
         check_choice("split", self.split, ["full", "half"])
         check_choice("optimizer", self.optimizer, ["sgd", "adamw"])
         check_choice("lr_unit", self.lr_unit, ["epoch", "backprops", "backprop_epochs"])
+        check_choice("lr_schedule", self.lr_schedule, list(LR_SCHEDULES))
+        check_range("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
+        check_choice("evaluate_on", self.evaluate_on, ["test", "validation"])
+        if self.evaluate_on == "validation" and not self.validation_fraction:
+            raise ValueError(
+                "evaluate_on='validation' needs a validation split: give validation_fraction > 0 (a share of the "
+                "training examples set aside)"
+            )
+        if self.lr_schedule != "step" and self.budget is None:
+            raise ValueError(
+                f"lr_schedule={self.lr_schedule!r} decays to 0 at the end of the budget: give a budget (in "
+                "back-propagated epochs), or use lr_schedule='step'"
+            )
+        if self.lr_schedule != "step" and self.lr_milestones:
+            raise ValueError(
+                f"lr_milestones={self.lr_milestones} are for lr_schedule='step'; lr_schedule={self.lr_schedule!r} "
+                "takes none"
+            )
         check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
         for name in ("batch_size", "epochs", "il_epochs", "svp_proxy_epochs"):
             check_positive_int(name, getattr(self, name))
@@ -218,7 +244,18 @@ class TrainConfig:
             check_bool(name, getattr(self, name))
         for name in ("selection_eval_mode", "amp", "channels_last"):
             check_bool(name, getattr(self, name), optional=True)
-        for name in ("dataset", "split", "model", "il_model", "selector", "optimizer", "lr_unit", "il_holdout"):
+        for name in (
+            "dataset",
+            "split",
+            "model",
+            "il_model",
+            "selector",
+            "optimizer",
+            "lr_unit",
+            "lr_schedule",
+            "evaluate_on",
+            "il_holdout",
+        ):
             check_type(name, getattr(self, name), str, "a string")
         check_type("device", self.device, str, "a string ('auto', 'cpu', 'cuda', 'cuda:1', …)")
         if self.data_root is not None:
@@ -301,6 +338,9 @@ class TrainConfig:
 #: the weight decay of each optimizer when ``weight_decay`` is None: papers J and H's SGD, and
 #: AdamW's own default (PyTorch's, and paper M's)
 DEFAULT_WEIGHT_DECAY = {"sgd": 5e-4, "adamw": 0.01}
+
+#: the learning-rate schedules (``TrainConfig.lr_schedule``)
+LR_SCHEDULES = ("step", "cosine", "linear")
 
 #: seeds stay below 2**31 so that every generator (torch, NumPy, derived seeds) takes them
 MAX_SEED = 2**31 - 1

@@ -89,10 +89,12 @@ HASH_RULES: dict[int, HashRules] = {
         known=(
             "grad_norm",
             "grad_norm_is",
+            "infobatch",  # (added with the selector; no earlier config names it)
             "irreducible",
             "kath18",
             "loss",
             "rho",
+            "rs2",  # (added with the selector)
             "sb",
             "sb_rho",
             "sbe",
@@ -100,7 +102,15 @@ HASH_RULES: dict[int, HashRules] = {
             "svp",
             "uniform",
         ),
-        neutral={"relevant_classes": (), "score_probe_every": None, "il_model_kwargs": {}, "eval_first": None},
+        neutral={
+            "relevant_classes": (),
+            "score_probe_every": None,
+            "il_model_kwargs": {},
+            "eval_first": None,
+            "lr_schedule": "step",
+            "validation_fraction": 0.0,
+            "evaluate_on": "test",
+        },
         # SVP's proxy is the IL model itself with proxy="holdout" (added with that setting; no
         # earlier config sets it, so no earlier id moves)
         il_readers_when={"svp": {"proxy": "holdout"}},

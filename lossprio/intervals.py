@@ -88,13 +88,14 @@ def speedup_interval(
     resamples: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    target_share: float = 1.0,
 ) -> Interval:
     """Bootstrap interval of :func:`~lossprio.metrics.speedup_over_seeds` (the median seed's
     speedup, "never reached" as 0), baseline and method seeds resampled, the target recomputed in
     every resample."""
 
     def value(sampled_baselines: Sequence[RunRecord], sampled_methods: Sequence[RunRecord]) -> float:
-        found = speedup_over_seeds(sampled_baselines, sampled_methods, factor, reference, x)
+        found = speedup_over_seeds(sampled_baselines, sampled_methods, factor, reference, x, target_share)
         return 0.0 if found.value is NEVER else float(found.value)
 
     found = bootstrap(value, [list(baselines), list(methods)], resamples, seed, level)

@@ -183,6 +183,12 @@ class Prioritizer:
         self.batches.add(inputs[chosen], targets[chosen], indices[chosen], selection.weights)
         return [self.train_on(*batch, optimizer) for batch in self.batches.full()]
 
+    def epoch_indices(self) -> Tensor | None:
+        """The dataset indices the current epoch should traverse, for a selector that decides
+        them at an epoch's start (RS2's round, InfoBatch's pruned set: build the epoch's loader
+        over them), or ``None``: every example. Call once per epoch, before its first step."""
+        return self.selector.epoch_pool(self.epoch)
+
     def finish_epoch(self, optimizer: torch.optim.Optimizer) -> list[Tensor]:
         """Train on what is left in the queue and start the selector's next epoch (SB's warm-up
         counts epochs); returns the losses of the steps taken."""

@@ -48,8 +48,12 @@ from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 
 
 def learning_rate(config: TrainConfig, counters: Counters, train_size: int) -> float:
-    """Step schedule: ``lr × gamma^(milestones passed)``, milestones in epochs, backprops, or
-    backprops per training-set size (``backprop_epochs``)."""
+    """The rate of the next step. Step schedule: ``lr × gamma^(milestones passed)``, milestones
+    in epochs, backprops, or backprops per training-set size (``backprop_epochs``). Cosine or
+    linear: from ``lr`` to 0 over the budget's back-propagated examples."""
+    if config.lr_schedule != "step":
+        done = min(1.0, counters.backprops / (config.budget * train_size))
+        return config.lr * (0.5 * (1.0 + math.cos(math.pi * done)) if config.lr_schedule == "cosine" else 1.0 - done)
     progress = {
         "epoch": counters.epoch,
         "backprops": counters.backprops,
@@ -284,7 +288,8 @@ class Trainer:
         epoch = self.counters.epoch
         self.setup.selector.start_epoch(epoch)
         torch.manual_seed(derive_seed(self.config.seed, epoch, 2))  # dropout and other global-RNG users
-        for batch in self.candidate_batches.epoch(epoch, self.setup.among):
+        among = self.setup.selector.epoch_pool(epoch)
+        for batch in self.candidate_batches.epoch(epoch, self.setup.among if among is None else among):
             self.select(batch)
             while not self.budget_spent() and (chunk := self.queue.pop()) is not None:
                 self.train_on(*chunk)

@@ -79,3 +79,26 @@ def test_channel_stats_match_pixels(tiny_set):
     assert len(mean) == 3
     assert mean[0] == pytest.approx(tiny_set.images[:, 0].double().mean().item() / 255)
     assert std[2] == pytest.approx(tiny_set.images[:, 2].double().std().item() / 255)
+
+
+def test_a_validation_split_is_carved_from_the_training_examples_with_clean_labels_and_left_out_of_training():
+    from lossprio.assemble import load_data
+    from lossprio.config import TrainConfig
+    from lossprio.data import load
+
+    noisy = {"corruption": "random_labels", "corruption_fraction": 0.5}
+    whole, _, test, _ = load_data(TrainConfig(dataset="digits", **noisy))
+    train, _, validation, corrupted = load_data(
+        TrainConfig(dataset="digits", validation_fraction=0.2, evaluate_on="validation", **noisy)
+    )
+    trained_on, _, tested_on, _ = load_data(TrainConfig(dataset="digits", validation_fraction=0.2, **noisy))
+    assert len(train) + len(validation) == len(whole) and len(trained_on) == len(train)
+    assert torch.equal(tested_on.images, test.images)  # evaluate_on="test" keeps the test set
+    clean = load("digits", "train")
+    pixels = {bytes(image.flatten().tolist()): int(label) for image, label in zip(clean.images, clean.labels)}
+    assert all(pixels[bytes(i.flatten().tolist())] == int(y) for i, y in zip(validation.images, validation.labels))
+    seen = {bytes(i.flatten().tolist()) for i in train.images}
+    assert not any(bytes(i.flatten().tolist()) in seen for i in validation.images)
+    per_class = torch.bincount(clean.labels, minlength=10)
+    assert torch.bincount(validation.labels, minlength=10).tolist() == [round(0.2 * int(n)) for n in per_class]
+    assert corrupted.float().mean().item() == pytest.approx(0.5, abs=0.01)  # the corruption hits the training part

@@ -65,3 +65,35 @@ def test_seed_drops_count_the_single_seed_removals_that_keep_a_verdict():
         return ["confirmed" if max(a) < 0.5 else "contradicted", "confirmed"]
 
     assert seed_drops(records, verdicts) == [(4, 5), (5, 5)]  # only dropping seed 2 flips the first claim
+
+
+def test_the_target_is_the_worst_baseline_seeds_error_so_every_baseline_seed_reaches_it():
+    from lossprio.metrics import speedup_over_seeds
+
+    # best errors 0.10, 0.20, 0.30: the target is 1.0 × 0.30, which the worst seed reaches only at its end
+    baselines = [curve([(100, 0.4), (200, e)]) for e in (0.10, 0.20, 0.30)]
+    found = speedup_over_seeds(baselines, baselines, factor=1.0)
+    assert found.target_error == pytest.approx(0.30)
+    assert found.value == pytest.approx(1.0) and found.reached == 3  # the baseline against itself: 1x, every seed
+    stricter = speedup_over_seeds(baselines, baselines, factor=1.0, target_share=0.5)
+    assert stricter.target_error == pytest.approx(0.15) and stricter.reached == 1  # a stricter target may be missed
+    with pytest.raises(ValueError, match="target_share=0"):
+        speedup_over_seeds(baselines, baselines, target_share=0.0)
+    with pytest.raises(ValueError, match="target_share=1.5"):
+        speedup_over_seeds(baselines, baselines, target_share=1.5)
+
+
+def test_a_sensitivity_table_shows_each_headline_at_each_share_of_the_target():
+    from lossprio.chapters.kit import SENSITIVITY_SHARES, target_sensitivity
+    from lossprio.metrics import speedup_over_seeds
+
+    # target 0.19: the seeds get there at 400 and 200 (cost 300); below it only the second seed does (200)
+    baselines = [curve([(100, 0.5), (200, 0.2), (400, 0.19)]), curve([(100, 0.5), (200, 0.18), (400, 0.15)])]
+    method = [curve([(50, 0.3), (100, 0.185)])] * 2
+
+    def at(target_share: float):
+        return speedup_over_seeds(baselines, method, 1.0, target_share=target_share)
+
+    table = target_sensitivity({"m": at})
+    assert list(table.columns) == [f"{100 * s:g} % of the target" for s in SENSITIVITY_SHARES]
+    assert table.loc["m"].tolist() == ["3.0x", "2.0x", "2.0x"]

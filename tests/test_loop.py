@@ -30,6 +30,8 @@ def selector_for(name: str):
         "stale_sb": {"num_examples": N, "warmup_epochs": 0},
         "svp": {"proxy_entropy": torch.rand(N, generator=torch.Generator().manual_seed(1)), "keep": 4},
         "kath18": {"keep": 4, "tau_switch": False},
+        "rs2": {"num_examples": N, "fraction": 0.5},
+        "infobatch": {"num_examples": N, "epochs": 4},
     }.get(name, {})
     if name in ("sb", "sbe", "sb_rho"):
         settings = {"warmup_epochs": 0}

@@ -241,7 +241,7 @@ def test_bad_selector_parameters_are_named():
         )
     with pytest.raises(ValueError, match=r"needs extras \['irreducible_loss'\]"):
         selectors.build("rho", keep=4).select(torch.arange(32), torch.randn(32, 10), torch.zeros(32, dtype=torch.int64))
-    with pytest.raises(ValueError, match="unknown selector 'greedy'; allowed: grad_norm, grad_norm_is, irreducible"):
+    with pytest.raises(ValueError, match="unknown selector 'greedy'; allowed: grad_norm, grad_norm_is, infobatch, irr"):
         selectors.build("greedy")
     with pytest.raises(ValueError, match="score='margin'"):
         selectors.build("sb", score="margin")

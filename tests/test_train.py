@@ -33,8 +33,11 @@ SETTINGS = {
     "irreducible": {"keep": 16},
     "rho": {"keep": 16},
     "svp": {"keep": 16},
+    "rs2": {"fraction": 0.5},
+    "infobatch": {},
 }
-EPOCH_TRAVERSAL = ("uniform", "sb", "sbe", "stale_sb", "sb_rho")  # B = b; the others draw candidate batches of 64
+# B = b; the others draw candidate batches of 64
+EPOCH_TRAVERSAL = ("uniform", "sb", "sbe", "stale_sb", "sb_rho", "rs2", "infobatch")
 
 
 def small_config(selector: str = "uniform", **changes) -> TrainConfig:
@@ -75,12 +78,13 @@ def test_accounting_identities_hold_for_every_selector(name, tmp_path):
     assert counters["backprops"] == sum(steps["batch"]) == counters["training_forwards"]
     assert sum(record.selection_counts) == counters["backprops"]
     assert counters["step"] == len(steps["batch"]) == len(steps["loss"]) == len(steps["corrupted_share"])
-    n = (
-        len(record.selection_counts)
-        if name != "svp"
-        else round(record.config["svp_fraction"] * len(record.selection_counts))
-    )
-    assert counters["candidates"] == 3 * (n if name in EPOCH_TRAVERSAL else n // 64 * 64)
+    n = {  # the examples an epoch traverses: SVP's core-set, RS2's round, InfoBatch's less what it pruned
+        "svp": round(record.config["svp_fraction"] * len(record.selection_counts)),
+        "rs2": round(0.5 * len(record.selection_counts)),
+    }.get(name, len(record.selection_counts))
+    pruned = int(record.selector_stats.get("pruned_examples", 0))
+    assert counters["candidates"] == 3 * (n if name in EPOCH_TRAVERSAL else n // 64 * 64) - pruned
+    assert (pruned > 0) is (name == "infobatch")
     assert all(0.0 <= share <= 1.0 for share in steps["corrupted_share"])
     assert len(record.corrupted) == round(0.2 * len(record.selection_counts))
     assert 0.0 <= record.best_test_error <= 1.0 and len(record.evals) == 3
@@ -271,6 +275,8 @@ SELECTION_MODES = {
     "rho": False,
     "svp": False,
     "sb_rho": True,
+    "rs2": False,  # moot for both (no selection forward)
+    "infobatch": False,
 }  # this book's: SB's rule and traversal, so SB's mode
 
 
@@ -477,3 +483,16 @@ def test_svp_scores_augmented_inputs_where_the_run_augments(tmp_path):
 
     clean, augmented = entropies(), entropies(augment_scores=True)
     assert clean.shape == augmented.shape and not torch.equal(clean, augmented)  # small_config crops and flips
+
+
+def test_cosine_and_linear_schedules_fall_from_lr_to_zero_over_the_budget():
+    from lossprio.accounting import Counters
+    from lossprio.train import learning_rate
+
+    for schedule in ("cosine", "linear"):
+        config = small_config("uniform", lr=0.1, budget=2.0, epochs=3, lr_schedule=schedule)
+        at = [learning_rate(config, Counters(backprops=b), 100) for b in (0, 50, 100, 150, 200, 250)]
+        assert at[0] == pytest.approx(0.1) and at[2] == pytest.approx(0.05) and at[4] == at[5] == pytest.approx(0)
+        assert all(a >= b for a, b in zip(at, at[1:]))  # never rises
+    cosine = small_config("uniform", lr=0.1, budget=2.0, epochs=3, lr_schedule="cosine")
+    assert learning_rate(cosine, Counters(backprops=50), 100) == pytest.approx(0.05 * (1 + 2**-0.5))

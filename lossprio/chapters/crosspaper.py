@@ -10,7 +10,7 @@ model, one optimiser (AdamW, no schedule) and one budget of back-propagated exam
 - M methods draw n_B candidates without replacement and train on n_b of them per step.
 
 Where a run coincides with one of chapter M's (its selection functions on clean data, 10 %
-label flips, structured noise and the relevance split), its settings and so its record are
+label noise, structured noise and the relevance split), its settings and so its record are
 the same: :data:`CHAPTER` names ``mindermann2022`` in ``reuses`` and the sweep reads them from
 there instead of training them twice.
 """
@@ -18,6 +18,7 @@ there instead of training them twice.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ import pandas as pd
 
 from ..checks import check_choice
 from ..config import TrainConfig
-from ..metrics import SeedSpeedup
+from ..metrics import WITH_SETUP, SeedSpeedup
 from ..records import RunRecord
 from . import hu2021 as H
 from . import jiang2019 as J
@@ -44,12 +45,14 @@ from .kit import (
     corrupted_share_after,
     fairly_timed,
     faster_than,
+    idiap_kath18,
     pick,
     register_methods,
     sampling_share,
     speedup_value,
 )
 from .kit import speedup as kit_speedup
+from .kit import target_sensitivity as kit_target_sensitivity
 
 BASELINE = "uniform"
 NEW = "SB on reducible loss"
@@ -68,12 +71,14 @@ METHODS: dict[str, Method] = register_methods(
 )
 
 CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT = "clean data", "label noise", "input noise", "irrelevant classes"
+LABEL_NOISE_10 = "label noise 10 %"
 PRISTINE, RELEVANCE = "pristine", "low relevance"
 DATA: dict[str, Data] = {
     PRISTINE: Data(None, 0.0, CLEAN, "J, H, M"),
     "random labels 25 %": Data("random_labels", 0.25, LABEL_NOISE, "H"),
-    # J's flips; run as chapter M's label noise (paper M's draw) where the settings say so (M.noisy_data)
-    "label flips 10 %": Data("label_flip", 0.1, LABEL_NOISE, "J, M"),
+    # paper M's draw (a new label uniform over all classes); run as the settings' label_noise says
+    # (M.noisy_data: chapter M's first cpu sweep flipped labels as paper J does)
+    LABEL_NOISE_10: Data("label_noise", 0.1, LABEL_NOISE, "M"),
     "structured noise": Data("structured", 0.5, LABEL_NOISE, "M"),
     "shuffled pixels 25 %": Data("shuffle_pixels", 0.25, INPUT_NOISE, "H"),
     "Gaussian images 25 %": Data("gaussian", 0.25, INPUT_NOISE, "H"),
@@ -107,14 +112,12 @@ def from_mindermann(settings: M.LoopSettings, **changes: Any) -> CrossSettings:
 
 PROFILES: dict[str, CrossSettings] = {
     "smoke": from_mindermann(M.PROFILES["smoke"]),
-    # Chapter M's first cpu size (Fashion-MNIST, MLP 784-512-512-10, n_B = 320 → n_b = 32, a budget
-    # of 4 epochs of backprops, 3 seeds): 336 runs, 84 of them once shared with chapter M (their
-    # records are in this chapter's folder since chapter M moved to 5 seeds).
-    "cpu": from_mindermann(M.CPU_THREE_SEEDS),
-    # The next cpu sweep, under way: chapter M's cpu size now (5 seeds, paper M's label noise, the
-    # reference baselines, paper J's Kath18 for VR, the early evaluation grid). Its records go to
-    # results/crosspaper/cpu beside the first sweep's; once complete it becomes cpu.
-    "cpu5": from_mindermann(M.PROFILES["cpu"]),
+    # Chapter M's cpu size (Fashion-MNIST, MLP 784-512-512-10, n_B = 320 → n_b = 32, a budget of 4
+    # epochs of backprops, 5 seeds, paper M's label noise, the reference baselines, paper J's Kath18
+    # for VR, evaluations from step 10): 560 runs, 140 of them chapter M's (read from its records),
+    # the other 420 sized from measured costs to about 2.5 hours on 2 cores, one thread per run.
+    "cpu": from_mindermann(M.PROFILES["cpu"]),
+    "cpu5": from_mindermann(M.PROFILES["cpu"]),  # the sweep's name while it ran (the same runs as cpu)
     # Paper M's CIFAR-10 setup (ResNet-18, crop and flip, 3 seeds), for a GPU.
     "paper": from_mindermann(M.PROFILES["paper"]),
 }
@@ -131,7 +134,7 @@ def config(settings: CrossSettings, method: str, data: str, seed: int) -> TrainC
     check_choice("method", method, list(METHODS))
     check_choice("data", data, list(DATA))
     chosen, setting = as_run(settings, METHODS[method]), DATA[data]
-    if setting.same_data(DATA["label flips 10 %"]):  # as chapter M runs its label noise (shared runs)
+    if setting.same_data(DATA[LABEL_NOISE_10]):  # as chapter M runs its label noise (shared runs)
         setting = dataclasses.replace(setting, corruption=M.noisy_data(settings).corruption)
     if chosen.traversal == CANDIDATES:
         return M.loop_config(settings, chosen, setting, seed)
@@ -146,17 +149,10 @@ def config(settings: CrossSettings, method: str, data: str, seed: int) -> TrainC
     )
 
 
-#: Kath18's settings that make it paper J's code (read at epoch starts, unique draws trained); the
-#: first cpu sweep ran idiap's reading, which runs without ``reference_baselines`` keep
-PAPER_J_KATH18 = ("switch", "unique")
-
-
 def as_run(settings: CrossSettings, method: Method) -> Method:
     """``method`` as ``settings`` run it: without ``reference_baselines``, Kath18 (VR) as the first
-    cpu sweep ran it (idiap's per-pool switch, every draw trained)."""
-    if settings.reference_baselines or method.selector != "kath18":
-        return method
-    return dataclasses.replace(method, kwargs={k: v for k, v in method.kwargs.items() if k not in PAPER_J_KATH18})
+    cpu sweep ran it (:func:`~lossprio.chapters.kit.idiap_kath18`)."""
+    return method if settings.reference_baselines else idiap_kath18(method)
 
 
 def runs(settings: CrossSettings) -> dict[Run, TrainConfig]:
@@ -168,11 +164,17 @@ def runs(settings: CrossSettings) -> dict[Run, TrainConfig]:
 
 
 def speedup(
-    records: Mapping[Run, RunRecord], method: str, data: str, factor: float, x: str = "backprops"
+    records: Mapping[Run, RunRecord],
+    method: str,
+    data: str,
+    factor: float,
+    x: str = "backprops",
+    target_share: float = 1.0,
 ) -> SeedSpeedup:
-    """``method``'s speedup over uniform to ``factor`` × uniform's mean best test error on the same
-    data, in ``x`` (backprops; ``train_wall_s`` of the seeds timed on an idle machine); the median seed's."""
-    return kit_speedup(records, {"method": BASELINE}, factor, x, method=method, data=data)
+    """``method``'s speedup over uniform to ``factor`` × uniform's best test error on the same data
+    (its worst seed's), in ``x`` (backprops; ``train_wall_s`` of the seeds timed on an idle
+    machine); the median seed's."""
+    return kit_speedup(records, {"method": BASELINE}, factor, x, target_share=target_share, method=method, data=data)
 
 
 def grid(records: Mapping[Run, RunRecord], value: Any, data: Sequence[str] = tuple(DATA)) -> pd.DataFrame:
@@ -192,6 +194,56 @@ def speedup_grid(records: Mapping[Run, RunRecord], factor: float, x: str = "back
     )
 
 
+def speedup_table(records: Mapping[Run, RunRecord], factor: float, x: str = "backprops") -> pd.DataFrame:
+    """The speedup grid as the book prints speedups: the median seed's, its 95 % interval over
+    seeds, ``≥`` where it was reached at the first evaluation ("" where there are no records)."""
+    return grid(
+        records,
+        lambda m, d: str(speedup(records, m, d, factor, x)) if pick(records, method=BASELINE, data=d) else "",
+    )
+
+
+#: the measures a method that trains something before its loop (an IL model, a proxy) is shown in
+SETUP_MEASURES = (("backprops", "backprops"), ("training wall clock", "train_wall_s"), ("+ one-off set-up", WITH_SETUP))
+
+
+def setup_cost_table(records: Mapping[Run, RunRecord], factor: float) -> pd.DataFrame:
+    """The methods that train something first (paper M's IL model, SVP's proxy): speedup in
+    backprops, in training wall clock, and in wall clock with that one-off set-up added, per data
+    setting; uniform against itself first (the noise floor)."""
+    prepared = []
+    for method in METHODS:
+        found = [r for d in DATA for r in pick(records, method=method, data=d)]
+        if found and all(r.setup_seconds for r in found):
+            prepared.append(method)
+    rows = {}
+    for method in [BASELINE, *prepared]:
+        label = f"{BASELINE} (against itself: the noise floor)" if method == BASELINE else method
+        for measure, x in SETUP_MEASURES:
+            if method == BASELINE and x == WITH_SETUP:
+                continue
+            compared = [d for d in DATA if pick(records, method=BASELINE, data=d)]
+            rows[label, measure] = {d: str(speedup(records, method, d, factor, x)) for d in compared}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "speedup in"])
+
+
+def target_sensitivity(records: Mapping[Run, RunRecord], factor: float) -> pd.DataFrame:
+    """The grid's headline speedups (per kind of data, the method with the highest median speedup
+    over the kind's settings, on its fastest one) at 100 / 99 / 98 % of the target error: how much
+    they rest on where the target sits."""
+    speeds, finals = speedup_grid(records, factor), final_error_grid(records)
+    headlines = {}
+    for group in (CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT):
+        scores = group_scores(speeds, finals, group)
+        if scores.empty:
+            continue
+        method = scores["median speedup"].idxmax()
+        settings = [d for d, s in DATA.items() if s.group == group]
+        data = speeds.loc[method, settings].idxmax()
+        headlines[f"{method}, {data}"] = functools.partial(speedup, records, method, data, factor)
+    return kit_target_sensitivity(headlines)
+
+
 def vr_sampling(records: Mapping[Run, RunRecord]) -> pd.Series:
     """Per data setting, how much of VR's training was importance sampling (where none was, its
     cells above are uniform training's)."""
@@ -203,6 +255,10 @@ def vr_sampling(records: Mapping[Run, RunRecord]) -> pd.Series:
 def final_error_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     """Final test error in %, mean over the seeds that did not diverge."""
     return grid(records, lambda m, d: best_error_percent(pick(records, method=m, data=d), final=True)[0])
+
+
+#: the row of :func:`corrupted_share_grid` that holds the data's own corrupted share
+DATA_ROW = "(the training data)"
 
 
 def corrupted_share_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
@@ -219,7 +275,51 @@ def corrupted_share_grid(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
         for d in corrupted
         if (r := pick(records, method=BASELINE, data=d))
     }
-    return pd.concat([pd.DataFrame(data_share, index=["(the training data)"]), frame]).rename_axis("method")
+    return pd.concat([pd.DataFrame(data_share, index=[DATA_ROW]), frame]).rename_axis("method")
+
+
+#: a cell is an anomaly the page explains when a method ends this many points above uniform's error
+ANOMALY_POINTS = 10.0
+
+#: why a method can end far above uniform, by selector: what its rule does that explains it
+MECHANISMS = {
+    "loss": ("it trains on the candidates with the highest loss, and under label noise those are the mislabeled ones"),
+    "grad_norm": (
+        "it trains on the candidates with the largest gradient norm, and under label noise those are the "
+        "mislabeled ones"
+    ),
+    "svp": (
+        "it trains only within its core-set, the tenth of the data on which the proxy's prediction has the "
+        "highest entropy: a tenth of the data, and where the corrupted examples are the most uncertain, mostly them"
+    ),
+    "irreducible": (
+        "it trains on the candidates with the lowest irreducible loss, the ones the holdout model already gets "
+        "right, so it spends its budget on the easiest examples and never learns the rest"
+    ),
+}
+
+
+def anomalies(records: Mapping[Run, RunRecord]) -> list[str]:
+    """Per method, the data settings where it ends more than :data:`ANOMALY_POINTS` above
+    uniform's final error, each with what it trained on (its corrupted share against the data's)
+    and, where known, why (:data:`MECHANISMS`)."""
+    finals, shares = final_error_grid(records), corrupted_share_grid(records)
+    found = []
+    for method in finals.index.drop(BASELINE, errors="ignore"):
+        cells = []
+        for data in finals.columns:
+            error, reference = finals.loc[method, data], finals.loc[BASELINE, data]
+            if not error - reference > ANOMALY_POINTS:
+                continue
+            cell = f"{data} ({error:.1f} % against {reference:.1f} %"
+            if data in shares.columns and method in shares.index:
+                corrupted = shares.loc[method, data]
+                cell += f"; {corrupted:.1f} % of its training corrupted, the data {shares.loc[DATA_ROW, data]:.1f} %"
+            cells.append(cell + ")")
+        if cells:
+            reason = MECHANISMS.get(METHODS[method].selector)
+            found.append(f"**{method}**: {'; '.join(cells)}." + (f" Why: {reason}." if reason else ""))
+    return found
 
 
 def relevant_shares(
@@ -232,7 +332,7 @@ def relevant_shares(
         {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
         settings.relevant_classes,
     )
-    shares = {"(the training data)": shares.pop("training set"), **shares}
+    shares = {DATA_ROW: shares.pop("training set"), **shares}
     return pd.Series({k: 100 * v for k, v in shares.items()}, name="relevant share of selections (%)")
 
 
@@ -333,8 +433,9 @@ def guide(records: Mapping[Run, RunRecord], factor: float) -> list[str]:
     return sentences
 
 
-#: each claim's verdict on the previous page (verdicts by counting comparisons of median seeds), by the start of
-#: its text: the page says what changed
+#: each claim's verdict on the previous page (the first cpu sweep: 3 seeds, label flips, idiap's Kath18 for VR, our
+#: gradient-norm IS and SVP; targets from the mean of uniform's seeds), by the start of its text: the page says what
+#: changed
 PREVIOUS_VERDICTS: dict[str, str] = {
     "Paper M: RHO-LOSS trains on fewer corrupted points than the": "mixed",
     "Paper H: SB over-samples corrupted examples — also under pap": "confirmed",
@@ -350,7 +451,7 @@ def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Cl
     """The three papers' claims carried to the data settings their papers did not test."""
     factor = settings.target_factor
     shares = corrupted_share_grid(records)
-    data_share = shares.loc["(the training data)"]
+    data_share = shares.loc[DATA_ROW]
     corrupted = list(data_share.index)
     found = []
 
@@ -417,6 +518,10 @@ def tables(
     return {
         "speedup_grid backprops": speedup_grid(records, factor),
         "speedup_grid train_wall_s": speedup_grid(records, factor, "train_wall_s"),
+        "speedup_table": speedup_table(records, factor),
+        "setup_cost_table": setup_cost_table(records, factor),
+        "target_sensitivity": target_sensitivity(records, factor),
+        "anomalies": anomalies(records),
         "final_error_grid": final_error_grid(records),
         "corrupted_share_grid": corrupted_share_grid(records),
         "relevant_shares": relevant_shares(records, configs, settings),

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import pandas as pd
 
 from .. import palette
 from ..intervals import speedup_interval
@@ -68,6 +70,19 @@ class Data:
     def same_data(self, other: Data) -> bool:
         """Whether both settings train and test on the same data (whatever they are called)."""
         return (self.corruption, self.fraction, self.relevance) == (other.corruption, other.fraction, other.relevance)
+
+
+#: Kath18's settings that make it paper J's code (the switch read at epoch starts, unique draws
+#: trained); without them it is idiap's per-pool reading, which the first cpu sweeps ran
+PAPER_J_KATH18 = ("switch", "unique")
+
+
+def idiap_kath18(method: Method) -> Method:
+    """``method`` as the first cpu sweeps ran it: Kath18 without paper J's settings (idiap's per-pool
+    switch, every draw trained); any other method unchanged."""
+    if method.selector != "kath18":
+        return method
+    return dataclasses.replace(method, kwargs={k: v for k, v in method.kwargs.items() if k not in PAPER_J_KATH18})
 
 
 def register_methods(methods: Mapping[str, Method]) -> Mapping[str, Method]:
@@ -140,22 +155,41 @@ def speedup(
     x: str = "backprops",
     reference: str = "best",
     interval: bool = True,
+    target_share: float = 1.0,
     **fields: Any,
 ) -> SeedSpeedup:
     """Speedup of the runs with ``fields`` over the baseline's, the runs with ``fields`` changed by
-    ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the baseline seeds' mean
-    ``reference`` (best or final) test error, in ``x``; the median seed's, as
-    :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle machine),
-    with its 95 % bootstrap interval over seeds (:func:`~lossprio.intervals.speedup_interval`)
-    where both sides have two seeds or more and ``interval``."""
+    ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the worst baseline seed's
+    ``reference`` (best or final) test error (times ``target_share``), in ``x``; the median seed's,
+    as :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle
+    machine), with its 95 % bootstrap interval over seeds
+    (:func:`~lossprio.intervals.speedup_interval`) where both sides have two seeds or more and
+    ``interval``."""
     baselines = pick(records, **{**fields, **baseline})
     if x in WALL_CLOCK:
         require_one_timing(baselines + pick(records, **fields))
     baselines, methods = fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x)
-    found = speedup_over_seeds(baselines, methods, factor=factor, reference=reference, x=x)
+    found = speedup_over_seeds(baselines, methods, factor, reference, x, target_share)
     if interval and len(baselines) > 1 and len(methods) > 1:
-        found = dataclasses.replace(found, interval=speedup_interval(baselines, methods, factor, reference, x))
+        spread = speedup_interval(baselines, methods, factor, reference, x, target_share=target_share)
+        found = dataclasses.replace(found, interval=spread)
     return found
+
+
+#: the shares of the target a sensitivity table tries (1: the target itself; 0.98: 2 % lower error)
+SENSITIVITY_SHARES = (1.0, 0.99, 0.98)
+
+
+def target_sensitivity(
+    headlines: Mapping[str, Callable[..., SeedSpeedup]], shares: Sequence[float] = SENSITIVITY_SHARES
+) -> pd.DataFrame:
+    """How much the headline speedups depend on where the target sits: each headline (label → a
+    function of ``target_share`` giving its speedup) at each of ``shares`` of the target error."""
+    rows = {
+        label: {f"{100 * share:g} % of the target": str(at(target_share=share)) for share in shares}
+        for label, at in headlines.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("speedup")
 
 
 def require_one_timing(records: Sequence[RunRecord]) -> None:

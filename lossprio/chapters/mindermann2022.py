@@ -13,6 +13,7 @@ cheap IL models, other target architectures and learning rates (Fig. 5).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -42,6 +43,7 @@ from .kit import (
     register_methods,
 )
 from .kit import speedup as kit_speedup
+from .kit import target_sensitivity as kit_target_sensitivity
 
 RHO = "RHO-LOSS"
 METHODS: dict[str, Method] = register_methods(
@@ -351,8 +353,9 @@ def speedup(
     experiment: str = MAIN,
     x: str = "step",
     against: str | None = None,
+    target_share: float = 1.0,
 ) -> SeedSpeedup:
-    """Speedup of ``method`` over uniform to uniform's best test accuracy (mean over seeds) in
+    """Speedup of ``method`` over uniform to uniform's best test accuracy (its worst seed's) in
     ``x`` (``step``, or ``train_wall_s`` of the seeds timed on an idle machine); median seed, as
     :func:`~lossprio.metrics.speedup_over_seeds`. ``against``: the experiment whose uniform runs
     are the baseline (default: ``experiment``'s own; :meth:`Experiment.baseline`)."""
@@ -361,6 +364,7 @@ def speedup(
         {"method": BASELINE, "experiment": against or experiment},
         1.0,
         x,
+        target_share=target_share,
         method=method,
         noise=noise,
         experiment=experiment,
@@ -368,12 +372,13 @@ def speedup(
 
 
 def best_accuracy(found: Sequence[RunRecord]) -> float:
-    """Mean over seeds of each run's best test accuracy."""
-    return statistics.fmean(1 - r.best_test_error for r in found)
+    """The best test accuracy of the worst of the seeds (every seed reaches it; the book's target
+    rule, :data:`~lossprio.metrics.TARGET_RULE`)."""
+    return min(1 - r.best_test_error for r in found)
 
 
 def target_accuracies(records: Mapping[Run, RunRecord], noise: str, experiment: str = MAIN) -> list[float]:
-    """Fig. 3's targets: :data:`TARGET_SHARES` of uniform's best accuracy on that data."""
+    """Fig. 3's targets: :data:`TARGET_SHARES` of uniform's best accuracy on that data (its worst seed's)."""
     best = best_accuracy(pick(records, method=BASELINE, noise=noise, experiment=experiment))
     return [share * best for share in TARGET_SHARES]
 
@@ -420,6 +425,20 @@ def speedup_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
     for dataset, (clean, noisy) in PAPER_SPEEDUPS.items():
         rows[RHO, f"paper M, {dataset}, steps"] = {CLEAN: f"{clean:.2f}x", NOISY: f"{noisy:.2f}x"}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "source"])
+
+
+def target_sensitivity(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
+    """RHO-LOSS's headline speedups (in steps, to uniform's best accuracy) at 100 / 99 / 98 % of
+    the target error, on clean data, with label noise and on the relevance split."""
+    cases = ((CLEAN, MAIN), (NOISY, MAIN), (CLEAN, RELEVANCE))
+    headlines = {
+        f"{RHO}, {noise if experiment == MAIN else experiment}": functools.partial(
+            speedup, records, RHO, noise, experiment
+        )
+        for noise, experiment in cases
+        if pick(records, method=RHO, noise=noise, experiment=experiment)
+    }
+    return kit_target_sensitivity(headlines)
 
 
 def phase_table(records: Mapping[Run, RunRecord], noise: str = CLEAN) -> pd.DataFrame:
@@ -666,7 +685,7 @@ def tables(
 ) -> dict[str, Any]:
     """The chapter's tables: speedups beside paper M's, Fig. 3's steps to each target per kind of
     data, Fig. 1's score concentration, corrupted and relevant shares, Fig. 5, and the claims."""
-    found: dict[str, Any] = {"speedup_table": speedup_table(records)}
+    found: dict[str, Any] = {"speedup_table": speedup_table(records), "target_sensitivity": target_sensitivity(records)}
     for noise in NOISES:
         found[f"steps_to_targets {noise}"] = steps_to_targets(records, noise)
     found["score_concentration"] = score_concentration(records)

@@ -1,10 +1,11 @@
-"""Selectors: every selection method of papers J, H and M behind one interface.
+"""Selectors: every selection method of papers J, H and M, and the per-epoch pruning of RS2 and
+InfoBatch, behind one interface.
 
 ``build(name, **settings)`` makes one; ``selector.select(indices, logits, targets, extras)``
 returns a :class:`Selection`.
 """
 
-from . import sampling, sb, svp, topk, uniform  # noqa: F401  (registers the selectors)
+from . import pruning, sampling, sb, svp, topk, uniform  # noqa: F401  (registers the selectors)
 from .base import (
     SELECTORS,
     RunContext,

@@ -176,6 +176,12 @@ class Selector:
         """Dataset indices the traversal is limited to (an offline core-set), or ``None``."""
         return None
 
+    def epoch_pool(self, epoch: int) -> Tensor | None:
+        """Dataset indices ``epoch`` traverses, decided at its start (RS2's round, InfoBatch's
+        pruned set), or ``None``: the run's fixed traversal (everything, or :meth:`restrict`'s
+        core-set). Called once per epoch, in order; what it draws is part of the selector's state."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of everything needed to resume selection exactly, in plain containers of
         tensors, numbers and strings (so a checkpoint loads with ``weights_only=True``)."""
