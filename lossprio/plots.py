@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def show_image(ax: plt.Axes, image: Tensor, title: str = "") -> None:
+def show_image(ax: plt.Axes, image: Tensor, title: str = "", fontsize: float = 7) -> None:
     """Draw one uint8 C×H×W image without axes."""
     if image.shape[0] == 1:
         ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=255)
     else:
         ax.imshow(image.permute(1, 2, 0).numpy())
-    ax.set_title(title, fontsize=7)
+    ax.set_title(title, fontsize=fontsize)
     ax.axis("off")
 
 
@@ -36,8 +36,9 @@ def corruption_gallery(
 
     Titles give the class name; a changed label reads ``old → new``.
     """
+    # wide enough cells that an "old →\nnew" title reads at the book's width (≈ 9 pt rendered)
     fig, axes = plt.subplots(
-        2 * len(corrupted), per_kind, figsize=(1.2 * per_kind, 2.7 * len(corrupted)), squeeze=False
+        2 * len(corrupted), per_kind, figsize=(1.6 * per_kind, 3.4 * len(corrupted)), squeeze=False
     )
     for row, (kind, (image_set, mask)) in enumerate(corrupted.items()):
         positions = mask.nonzero().flatten()[:per_kind]
@@ -48,13 +49,13 @@ def corruption_gallery(
                 continue
             p = int(positions[col])
             old, new = clean.classes[int(clean.labels[p])], image_set.classes[int(image_set.labels[p])]
-            show_image(top, clean.images[p], old)
-            show_image(bottom, image_set.images[p], new if new == old else f"{old} → {new}")
+            show_image(top, clean.images[p], old, fontsize=10)
+            show_image(bottom, image_set.images[p], new if new == old else f"{old} →\n{new}", fontsize=10)
         axes[2 * row, 0].annotate(
-            f"{kind}\nclean", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8
+            f"{kind}\nclean", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=11
         )
         axes[2 * row + 1, 0].annotate(
-            "corrupted", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=8
+            "corrupted", (-0.15, 0.5), xycoords="axes fraction", ha="right", va="center", fontsize=11
         )
     fig.tight_layout()
     return fig
@@ -170,6 +171,16 @@ def error_curve_grid(
     return fig
 
 
+def shared_legend(fig: plt.Figure, axes: Sequence[plt.Axes], fontsize: float = 8) -> None:
+    """One legend for every line drawn on ``axes`` (each label once), to the right of the figure,
+    outside the data."""
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+
+
 def log_percent_axis(ax: plt.Axes) -> None:
     """A log y-axis of percentages with plain labels: every tick within one decade, else 1, 2 and 5 × 10^k."""
     ax.set_yscale("log")
@@ -269,6 +280,8 @@ def steps_to_target_lines(
     (columns, e.g. ``"85.0 %"``); a method that never reached a target has no point there."""
     targets = [float(str(c).rstrip(" %")) for c in table.columns]
     for method, row in table.iterrows():
+        if row.isna().all():  # never reached a target: no line, and so no legend entry
+            continue
         ax.plot(targets, row.to_numpy(dtype=float), marker="o", ms=3, lw=1.3, label=method, color=colour(str(method)))
     ax.set_xlabel("target test accuracy (%)")
     ax.set_ylabel(ylabel)
@@ -283,13 +296,19 @@ def share_bars(
     ax.barh(labels, 100 * shares.to_numpy(dtype=float), color=[colour(k) for k in labels], alpha=0.85)
     if reference is not None:
         ax.axvline(100 * reference, color="k", ls=":", lw=1, label=reference_label)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)  # below the bars
     ax.invert_yaxis()
     ax.set_xlabel("%")
     ax.set_title(title, fontsize=10)
 
 
 # ----------------------------------------------------------------------------- grids of methods × data
+
+
+def cell_text(value: float, fmt: str) -> str:
+    """``value`` in ``fmt``, a value that rounds to zero shown without a sign (no "-0.0")."""
+    text = format(value, fmt)
+    return text.lstrip("+-") if float(text) == 0 else text
 
 
 def grid_heatmap(
@@ -329,7 +348,7 @@ def grid_heatmap(
     sns.heatmap(
         shade,
         mask=hidden,
-        annot=numbers.map(lambda v: format(v, fmt) if np.isfinite(v) else ""),
+        annot=numbers.map(lambda v: cell_text(v, fmt) if np.isfinite(v) else ""),
         fmt="",
         cmap=cmap,
         center=middle,

@@ -245,3 +245,34 @@ def test_the_dashboard_lists_chapters_in_the_books_order(tmp_path):
     toc = tmp_path / "_toc.yml"
     toc.write_text("- file: book/crosspaper\n- file: book/hu2021\n")
     assert book_order(toc) == ["crosspaper", "hu2021", "jiang2019", "mindermann2022"]
+
+
+#: CIE76 ΔE below which two lines of one figure are hard to tell apart
+MIN_COLOUR_DIFFERENCE = 12.0
+
+
+@pytest.mark.parametrize("vision", ["normal", "protanopia", "deuteranopia"])
+def test_every_method_on_one_figure_has_a_colour_told_apart_also_by_colour_blind_readers(vision):
+    from lossprio import palette
+    from lossprio.chapters import crosspaper as X
+    from lossprio.chapters import hu2021 as H
+    from lossprio.chapters import jiang2019 as J
+    from lossprio.chapters import mindermann2022 as M
+
+    figures = {
+        "J, Fig. 6/7": J.MAIN_METHODS,
+        "J, Fig. 13": J.BETA_METHODS,
+        "H, Fig. 3/4": H.TABLE_METHODS + ("SBE 50 %",),
+        "M, Fig. 3": tuple(M.METHODS),
+        "crosspaper, curves": X.CURVE_METHODS,
+    }
+    for figure, methods in figures.items():
+        difference, first, second = palette.closest_pair(list(methods), vision)
+        assert difference >= MIN_COLOUR_DIFFERENCE, f"{figure}: {first} and {second} (ΔE {difference:.1f}, {vision})"
+    assert palette.difference("#000000", "#ffffff") == pytest.approx(100, abs=0.5)  # black to white: L* 0 to 100
+
+
+def test_heatmap_cells_show_no_negative_zero():
+    from lossprio.plots import cell_text
+
+    assert [cell_text(v, "+.1f") for v in (-0.04, 0.04, -1.26, 2.0)] == ["0.0", "0.0", "-1.3", "+2.0"]

@@ -64,11 +64,15 @@ METHODS: dict[str, Method] = register_methods(
         **{label: J.METHODS[label] for label in ("SB β=1", "SB β=2", "Stale-SB n=2")},
         "SBE β=1": H.METHODS["SBE 50 %"],
         "VR max 33 %": H.METHODS["VR max 33 %"],
-        NEW: Method("sb_rho", {"beta": 1.0}, "this book", "#9467bd"),
+        NEW: Method("sb_rho", {"beta": 1.0}, "this book", "#6a3d9a"),
         "uniform, n_B → n_b": dataclasses.replace(M.METHODS[M.BASELINE], paper="M", colour="#525252"),
         **{label: method for label, method in M.METHODS.items() if label != M.BASELINE},
     }
 )
+
+#: the methods the test-error curves draw: one of each family (the tables and heatmaps have them all), few
+#: enough that every line's colour tells it apart, also to colour-blind readers
+CURVE_METHODS = (BASELINE, "SB β=1", "SBE β=1", "VR max 33 %", NEW, "loss", "RHO-LOSS")
 
 CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT = "clean data", "label noise", "input noise", "irrelevant classes"
 LABEL_NOISE_10 = "label noise 10 %"
@@ -117,7 +121,6 @@ PROFILES: dict[str, CrossSettings] = {
     # for VR, evaluations from step 10): 560 runs, 140 of them chapter M's (read from its records),
     # the other 420 sized from measured costs to about 2.5 hours on 2 cores, one thread per run.
     "cpu": from_mindermann(M.PROFILES["cpu"]),
-    "cpu5": from_mindermann(M.PROFILES["cpu"]),  # the sweep's name while it ran (the same runs as cpu)
     # Paper M's CIFAR-10 setup (ResNet-18, crop and flip, 3 seeds), for a GPU.
     "paper": from_mindermann(M.PROFILES["paper"]),
 }

@@ -62,8 +62,8 @@ SETTING_LABELS = {
 METHODS: dict[str, Method] = register_methods(
     {
         "standard": Method("uniform", {}, "standard training", "black"),
-        "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
-        "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
+        "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#56B4E9"),
+        "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#0072B2"),
         "VR max 33 %": Method(
             "kath18",
             {
@@ -75,7 +75,7 @@ METHODS: dict[str, Method] = register_methods(
                 "unique": True,
             },
             "J, H",
-            "#31a354",
+            "#009E73",
             pool=3,
         ),
         "VR max 50 %": Method(
@@ -92,7 +92,7 @@ METHODS: dict[str, Method] = register_methods(
             "#a1d99b",
             pool=2,
         ),
-        "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#17becf"),
+        "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#8e0152"),  # apart from SB's blues
     }
 )
 BASELINE = {"method": "standard"}

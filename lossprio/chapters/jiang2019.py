@@ -45,10 +45,10 @@ from .kit import target_sensitivity as kit_target_sensitivity
 METHODS: dict[str, Method] = register_methods(
     {
         "Traditional": Method("uniform", {}, "standard training", "black"),
-        "SB β=1": Method("sb", {"beta": 1.0}, "J", "#6baed6"),
-        "SB β=2": Method("sb", {"beta": 2.0}, "J", "#2171b5"),
-        "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#9e9ac8"),
-        "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#6a51a3"),
+        "SB β=1": Method("sb", {"beta": 1.0}, "J", "#56B4E9"),
+        "SB β=2": Method("sb", {"beta": 2.0}, "J", "#0072B2"),
+        "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#CC79A7"),
+        "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#D55E00"),
         # as paper J's code ran it: loss score, no re-weighting, b sampled from a pool of 4b, the τ
         # switch read at epoch starts, unique draws trained (profiles without ``reference_baselines``
         # run idiap's per-pool reading, :func:`~lossprio.chapters.kit.idiap_kath18`)
@@ -64,7 +64,7 @@ METHODS: dict[str, Method] = register_methods(
                 "unique": True,
             },
             "J",
-            "#31a354",
+            "#009E73",
             pool=4,
         ),
         "SB β=0.5": Method("sb", {"beta": 0.5}, "J", "#c6dbef"),
