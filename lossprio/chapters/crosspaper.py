@@ -50,6 +50,7 @@ from .kit import (
     register_methods,
     sampling_share,
     speedup_value,
+    trained_before_loop,
 )
 from .kit import speedup as kit_speedup
 from .kit import target_sensitivity as kit_target_sensitivity
@@ -217,7 +218,7 @@ def setup_cost_table(records: Mapping[Run, RunRecord], factor: float) -> pd.Data
     prepared = []
     for method in METHODS:
         found = [r for d in DATA for r in pick(records, method=method, data=d)]
-        if found and all(r.setup_seconds for r in found):
+        if trained_before_loop(found):
             prepared.append(method)
     rows = {}
     for method in [BASELINE, *prepared]:
@@ -395,7 +396,7 @@ def with_setup(records: Mapping[Run, RunRecord], method: str, settings: Sequence
     """For a method that trains a model before its loop (an IL model, a proxy): its median speedup
     over ``settings`` in wall clock with that one-off set-up counted (``""`` for other methods)."""
     found = [r for d in settings for r in pick(records, method=method, data=d)]
-    if not found or not all(r.setup_seconds for r in found):
+    if not trained_before_loop(found):
         return ""
     values = [
         speedup_value(

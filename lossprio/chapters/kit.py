@@ -258,6 +258,12 @@ def corrupted_share_after(record: RunRecord, epochs: int = 1) -> float:
     return sum(s * n for s, n in zip(shares, sizes)) / max(1, sum(sizes))
 
 
+def trained_before_loop(records: Sequence[RunRecord]) -> bool:
+    """Whether there are runs and every one trained something before its loop (an IL model, a
+    proxy): a one-off set-up recorded in its ``setup_seconds`` (record format 4 on)."""
+    return bool(records) and all(r.setup_seconds for r in records)
+
+
 def sampling_share(records: Sequence[RunRecord]) -> str:
     """How much of a Kath18 (VR) method's training was importance sampling: the mean share of
     pools it sampled (``selector_stats``, kept since record format 4) and how many runs never

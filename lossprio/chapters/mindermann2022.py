@@ -41,6 +41,7 @@ from .kit import (
     faster_than,
     pick,
     register_methods,
+    trained_before_loop,
 )
 from .kit import speedup as kit_speedup
 from .kit import target_sensitivity as kit_target_sensitivity
@@ -419,7 +420,7 @@ def speedup_table(records: Mapping[Run, RunRecord]) -> pd.DataFrame:
         for measure, x in (("ours, steps", "step"), ("ours, wall clock", "train_wall_s")):
             rows[method, measure] = {noise: str(speedup(records, method, noise, x=x)) for noise in (CLEAN, NOISY)}
         runs = [r for noise in (CLEAN, NOISY) for r in pick(records, method=method, noise=noise, experiment=MAIN)]
-        if runs and all(r.setup_seconds for r in runs):  # a one-off set-up, recorded (format 4 on)
+        if trained_before_loop(runs):
             with_setup = {noise: str(speedup(records, method, noise, x=WITH_SETUP)) for noise in (CLEAN, NOISY)}
             rows[method, "ours, wall clock + one-off set-up"] = with_setup
     for dataset, (clean, noisy) in PAPER_SPEEDUPS.items():
