@@ -88,7 +88,8 @@ class TrainConfig:
         "epoch"  # "epoch", "backprops", or "backprop_epochs" (backprops / training-set size, as paper J's code)
     )
     # "step": lr × lr_gamma at each of lr_milestones; "cosine" / "linear": from lr down to 0 at the end
-    # of the run's budget, by back-propagated examples (every method's rate reaches 0 as its budget ends)
+    # of the run's budget, by back-propagated examples (every method's rate reaches 0 as its budget ends),
+    # or without a budget, at the end of its epochs
     lr_schedule: str = "step"
     # augmentation
     crop_padding: int = 0
@@ -146,11 +147,6 @@ class TrainConfig:
             raise ValueError(
                 "evaluate_on='validation' needs a validation split: give validation_fraction > 0 (a share of the "
                 "training examples set aside)"
-            )
-        if self.lr_schedule != "step" and self.budget is None:
-            raise ValueError(
-                f"lr_schedule={self.lr_schedule!r} decays to 0 at the end of the budget: give a budget (in "
-                "back-propagated epochs), or use lr_schedule='step'"
             )
         if self.lr_schedule != "step" and self.lr_milestones:
             raise ValueError(

@@ -86,12 +86,19 @@ def length(config: Mapping[str, Any]) -> float:
     return float(config["budget"] if config.get("budget") is not None else config["epochs"])
 
 
+def cached_forward_flops(model: str, model_kwargs: Mapping[str, Any], dataset: str, flops: dict[tuple, float]) -> float:
+    """:func:`forward_flops` of ``model`` on ``dataset``'s images, counted once per model and
+    dataset in ``flops`` (building a WRN-28-10 takes about a second; a chapter has hundreds of runs)."""
+    _, _, channels, side, classes = DATASET_SHAPES[dataset]
+    key = (model, json.dumps(model_kwargs, sort_keys=True), channels, side, classes)
+    if key not in flops:
+        flops[key] = forward_flops(model, model_kwargs, channels, side, classes)
+    return flops[key]
+
+
 def run_flops(config: TrainConfig, cpu: RunRecord, flops: dict[tuple, float]) -> float:
     """Estimated operations of one paper run, its counts per training example read off ``cpu``."""
-    _, _, channels, side, classes = DATASET_SHAPES[config.dataset]
-    key = (config.model, json.dumps(config.model_kwargs, sort_keys=True), channels, side, classes)
-    if key not in flops:
-        flops[key] = forward_flops(config.model, config.model_kwargs, channels, side, classes)
+    forward = cached_forward_flops(config.model, config.model_kwargs, config.dataset, flops)
     train, test = training_size(config)
     cpu_train = len(cpu.selection_counts)
     # the cpu run is shorter: its counts per training example scale with the length (budget or epochs)
@@ -104,16 +111,15 @@ def run_flops(config: TrainConfig, cpu: RunRecord, flops: dict[tuple, float]) ->
     steps = backprops / config.batch_size
     evaluations = steps / config.eval_every if config.eval_every else config.epochs
     examples = per_example["selection_forwards"] * train + per_example["training_forwards"] * train + 2 * backprops
-    return flops[key] * (examples + evaluations * test)
+    return forward * (examples + evaluations * test)
 
 
 def setup_flops(configs: Mapping[Any, TrainConfig], flops: dict[tuple, float]) -> float:
     """Operations of the IL models (each distinct one once: they are cached) and SVP proxies."""
     total, seen = 0.0, set()
     for config in configs.values():
-        _, _, channels, side, classes = DATASET_SHAPES[config.dataset]
         train, _ = training_size(config)
-        forward = forward_flops(config.il_model, config.il_model_kwargs, channels, side, classes)
+        forward = cached_forward_flops(config.il_model, config.il_model_kwargs, config.dataset, flops)
         if config.selector in ("rho", "irreducible", "sb_rho"):
             il = (
                 config.il_model,

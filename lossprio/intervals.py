@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import statistics
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -100,6 +101,16 @@ def speedup_interval(
 
     found = bootstrap(value, [list(baselines), list(methods)], resamples, seed, level)
     return dataclasses.replace(found, zero_is_never=True)
+
+
+def difference_interval(
+    first: Sequence[float], second: Sequence[float], resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> Interval:
+    """Bootstrap interval of ``mean(first) − mean(second)``, each group resampled with replacement
+    (e.g. a method's final errors over seeds against the baseline's)."""
+    return bootstrap(
+        lambda a, b: statistics.fmean(a) - statistics.fmean(b), [list(first), list(second)], resamples, seed, level
+    )
 
 
 def verdict(outcomes: Sequence[bool | None]) -> str:

@@ -24,7 +24,6 @@ from .config import TrainConfig
 from .records import RunRecord
 
 if TYPE_CHECKING:
-    import pandas as pd
     from pandas.io.formats.style import Styler
 
     from .chapters import Chapter, Claim
@@ -70,16 +69,25 @@ class ChapterPage:
         settings = chapter.profile(profile, **overrides)
         return cls(chapter, profile, settings, chapter.expand(settings), Path(out_dir))
 
-    def describe(self) -> pd.DataFrame:
-        """Print the runs and where their records are; return the settings as a table."""
+    def with_settings(self, settings: Any) -> ChapterPage:
+        """The same page at other ``settings`` (e.g. a later stage's), records in the same folder."""
+        return ChapterPage(self.chapter, self.profile, settings, self.chapter.expand(settings), self.out_dir)
+
+    def describe(self) -> Styler:
+        """Print the runs and where their records are; return the settings as a table (every
+        value in full: a plain frame's display cuts long text short)."""
         import pandas as pd
 
         line = f"profile {self.profile!r}: {len(self.configs)} runs, records in {self.out_dir}"
         if self.chapter.reuses:
             line += f", shared runs read from {', '.join(map(str, self.chapter.reuse_dirs(self.out_dir)))}"
         print(line)
-        values = {f.name: readable(f.name, getattr(self.settings, f.name)) for f in fields(self.settings)}
-        return pd.DataFrame({"value": values}).rename_axis(f"settings of profile {self.profile!r}")
+        values = {  # a field too long for a cell says where the page shows it (its metadata's "shown_as")
+            f.name: f.metadata.get("shown_as") or readable(f.name, getattr(self.settings, f.name))
+            for f in fields(self.settings)
+        }
+        frame = pd.DataFrame({"value": values}).rename_axis(f"settings of profile {self.profile!r}")
+        return frame.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 
     def run(self, progress: bool = True) -> dict[Any, RunRecord]:
         """Every run's record: read where it exists (here or in a shared chapter's folder), trained

@@ -81,6 +81,11 @@ def pixel_histograms(clean: ImageSet, corrupted: Mapping[str, tuple[ImageSet, Te
 _FALLBACK = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
+#: the widest a figure's panels are drawn (inches at the book's 100 dpi): the pages scale wider figures
+#: down to their text column, and their 10-point text with them
+PAGE_WIDTH_INCHES = 10.0
+
+
 def colour(method: str) -> str:
     """``method``'s colour, as its chapter registered it in :mod:`lossprio.palette` (the baseline
     black; SB's family blue to purple; the importance samplers green; paper M's functions warm;
@@ -154,7 +159,8 @@ def error_curve_grid(
     """One :func:`error_curves` panel per setting, a shared legend below; ``logy`` for a log
     error axis (the early errors are many times the late ones)."""
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False)
+    width = min(4.0, PAGE_WIDTH_INCHES / columns)  # no wider than the page: its text stays legible
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, 3.2 * rows), squeeze=False)
     for ax, (title, runs) in zip(axes.flat, panels.items()):
         error_curves(ax, runs, x, (targets or {}).get(title), title, target_label)
         if ylim:
@@ -171,14 +177,19 @@ def error_curve_grid(
     return fig
 
 
-def shared_legend(fig: plt.Figure, axes: Sequence[plt.Axes], fontsize: float = 8) -> None:
-    """One legend for every line drawn on ``axes`` (each label once), to the right of the figure,
-    outside the data."""
+def shared_legend(fig: plt.Figure, axes: Sequence[plt.Axes], fontsize: float = 8, below: bool = False) -> None:
+    """One legend for every line drawn on ``axes`` (each label once), outside the data: to the
+    right of the figure, or ``below`` it, four entries a row (a wide figure that must not grow wider)."""
     handles: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles), fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+    where = (
+        {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": min(len(handles), 4), "frameon": False}
+        if below
+        else {"loc": "upper left", "bbox_to_anchor": (1.0, 0.95)}
+    )
+    fig.legend(list(handles.values()), list(handles), fontsize=fontsize, **where)
 
 
 def log_percent_axis(ax: plt.Axes) -> None:
@@ -296,9 +307,38 @@ def share_bars(
     ax.barh(labels, 100 * shares.to_numpy(dtype=float), color=[colour(k) for k in labels], alpha=0.85)
     if reference is not None:
         ax.axvline(100 * reference, color="k", ls=":", lw=1, label=reference_label)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)  # below the bars
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)  # below the axis label
     ax.invert_yaxis()
     ax.set_xlabel("%")
+    ax.set_title(title, fontsize=10)
+
+
+def method_lines(
+    ax: plt.Axes,
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    title: str = "",
+    interval: tuple[str, str] | None = None,
+    dodge: float = 0.0,
+) -> None:
+    """One line with markers per ``method`` of ``frame`` (columns ``method``, ``x``, ``y`` and,
+    with ``interval``, the columns of each point's low and high ends, drawn as error bars), on a
+    log2 x axis; ``dodge`` shifts each method's points sideways by that share of a doubling, so
+    that bars at the same x do not hide each other."""
+    methods = list(dict.fromkeys(frame["method"]))
+    for position, method in enumerate(methods):
+        part = frame[frame["method"] == method].sort_values(x)
+        shift = 2 ** (dodge * (position - (len(methods) - 1) / 2))
+        xs, ys = part[x].to_numpy(dtype=float) * shift, part[y].to_numpy(dtype=float)
+        bars = None
+        if interval is not None:
+            bars = [ys - part[interval[0]].to_numpy(dtype=float), part[interval[1]].to_numpy(dtype=float) - ys]
+        ax.errorbar(xs, ys, yerr=bars, label=method, color=colour(method), marker="o", ms=4, lw=1.4, capsize=2)
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
     ax.set_title(title, fontsize=10)
 
 

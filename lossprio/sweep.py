@@ -168,7 +168,7 @@ def machine_busy() -> str:
 @command
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", choices=chapters.chapter_names())
+    parser.add_argument("chapter", choices=chapters.chapter_names() + chapters.draft_names())
     parser.add_argument("--profile", default="smoke", help="one of the chapter's profiles (smoke, cpu, paper, …)")
     parser.add_argument("--out", required=True, type=path_argument())
     parser.add_argument(

@@ -47,12 +47,17 @@ from .storage import FileProblem, load_tensors, read_json, remove_temporaries, s
 from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 
 
-def learning_rate(config: TrainConfig, counters: Counters, train_size: int) -> float:
+def learning_rate(config: TrainConfig, counters: Counters, train_size: int, epochs_done: float | None = None) -> float:
     """The rate of the next step. Step schedule: ``lr × gamma^(milestones passed)``, milestones
     in epochs, backprops, or backprops per training-set size (``backprop_epochs``). Cosine or
-    linear: from ``lr`` to 0 over the budget's back-propagated examples."""
+    linear: from ``lr`` to 0 over the budget's back-propagated examples, or without a budget,
+    over the run's epochs (``epochs_done``: epochs traversed, with the current one's share; an
+    epoch that traverses part of the training set is a whole epoch, as InfoBatch's schedule)."""
     if config.lr_schedule != "step":
-        done = min(1.0, counters.backprops / (config.budget * train_size))
+        if config.budget is not None:
+            done = min(1.0, counters.backprops / (config.budget * train_size))
+        else:
+            done = min(1.0, (counters.epoch if epochs_done is None else epochs_done) / config.epochs)
         return config.lr * (0.5 * (1.0 + math.cos(math.pi * done)) if config.lr_schedule == "cosine" else 1.0 - done)
     progress = {
         "epoch": counters.epoch,
@@ -126,6 +131,8 @@ class Trainer:
             else None
         )
         self.last_candidates: Batch | None = None  # what the gradient-similarity probe looks at
+        self.epoch_start = (0, 1)  # (candidates traversed, the epoch's pool size) at the current epoch's start
+        self.batch_start = 0  # candidates traversed before the current candidate batch
 
     def selection_forward(self, inputs: Tensor) -> Tensor:
         model = self.setup.model
@@ -142,6 +149,7 @@ class Trainer:
 
     def select(self, batch: Batch) -> None:
         """Selection forward (if the selector wants one), decision, and queueing of the chosen."""
+        self.batch_start = self.counters.candidates
         selector = self.setup.selector
         if selector.trains_through_selection_forward:
             self.select_and_train(batch)
@@ -180,7 +188,7 @@ class Trainer:
         """One train-mode forward over the candidates, the selection read off its logits, and the
         chosen rows' weighted loss back-propagated through that same forward (paper M's
         gradient-norm IS: BatchNorm statistics come from the candidates, no second forward)."""
-        lr = learning_rate(self.config, self.counters, len(self.setup.train))
+        lr = learning_rate(self.config, self.counters, len(self.setup.train), self.epochs_done())
         model = self.setup.model
         with self.clock("train_forward"):
             for group in self.setup.optimizer.param_groups:
@@ -214,7 +222,7 @@ class Trainer:
 
     def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
         """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
-        lr = learning_rate(self.config, self.counters, len(self.setup.train))
+        lr = learning_rate(self.config, self.counters, len(self.setup.train), self.epochs_done())
         with self.clock("train_forward"):
             for group in self.setup.optimizer.param_groups:
                 group["lr"] = lr
@@ -289,7 +297,9 @@ class Trainer:
         self.setup.selector.start_epoch(epoch)
         torch.manual_seed(derive_seed(self.config.seed, epoch, 2))  # dropout and other global-RNG users
         among = self.setup.selector.epoch_pool(epoch)
-        for batch in self.candidate_batches.epoch(epoch, self.setup.among if among is None else among):
+        pool = self.setup.among if among is None else among
+        self.epoch_start = (self.counters.candidates, len(self.setup.train) if pool is None else pool.numel())
+        for batch in self.candidate_batches.epoch(epoch, pool):
             self.select(batch)
             while not self.budget_spent() and (chunk := self.queue.pop()) is not None:
                 self.train_on(*chunk)
@@ -308,6 +318,12 @@ class Trainer:
             if not self.record.evals or self.record.evals[-1]["step"] != self.counters.step:
                 entry = self.evaluate()
                 bar.set_postfix(test_error=f"{entry['test_error']:.4f}")
+
+    def epochs_done(self) -> float:
+        """Epochs traversed so far, with the share of its candidates the current epoch had traversed
+        before the candidate batch being trained on (so an epoch's first step is at its start)."""
+        start, size = self.epoch_start
+        return self.counters.epoch + min(1.0, (self.batch_start - start) / max(1, size))
 
     def finished(self) -> bool:
         """All epochs run, or the backprop budget spent."""

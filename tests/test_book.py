@@ -1,8 +1,10 @@
 """The book pipeline: a smoke reproduction into a temporary folder, and the jupyter-book build."""
 
+import base64
 import json
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +58,32 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
         assert (tmp_path / "_build" / "html" / "book" / f"{page}.html").exists(), page
     raw = {page.name: raw_output(page.read_text()) for page in (tmp_path / "_build" / "html" / "book").glob("*.html")}
     assert not {page: found for page, found in raw.items() if found}, "raw output on the pages"
+
+
+#: the widest figure a page may carry (px; matplotlib's 100 dpi): the book's text column is about 700 px
+#: wide in a 1280-px window, so the 10-point text of a figure this wide renders at about 9 px, no smaller
+MAX_FIGURE_PX = 1100
+
+
+def figure_widths(notebook: Path) -> list[tuple[int, int]]:
+    """(cell, width in px) of every PNG figure an executed notebook holds."""
+    found = []
+    for position, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:  # the IHDR chunk: 8 bytes of signature, 8 of chunk header, then the width
+                found.append((position, struct.unpack(">I", base64.b64decode(png[:32])[16:20])[0]))
+    return found
+
+
+def test_every_figure_on_the_committed_pages_is_narrow_enough_to_read():
+    wide = [
+        f"{page.name}, cell {cell}: {width} px"
+        for page in sorted((ROOT / "book").glob("*.ipynb"))
+        for cell, width in figure_widths(page)
+        if width > MAX_FIGURE_PX
+    ]
+    assert not wide, f"figures wider than {MAX_FIGURE_PX} px (their text renders too small): {wide}"
 
 
 #: what a reader should never see on a page: Python reprs, pandas printouts, float tails, markdown in cells

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from lossprio.chapters import chapter, chapter_names, hu2021
@@ -49,6 +51,16 @@ def test_chapters_are_found_through_one_registry():
         ValueError, match=r"unknown chapter 'h2021'; allowed: crosspaper, hu2021, jiang2019, mindermann2022"
     ):
         chapter("h2021")
+
+
+def test_a_draft_chapter_is_found_and_swept_but_not_in_the_book(monkeypatch):
+    from lossprio.chapters import base, book_order, chapter, draft_names
+    from lossprio.chapters import hu2021 as H
+
+    draft = dataclasses.replace(H.CHAPTER, name="draft")
+    monkeypatch.setitem(base.DRAFTS, "draft", draft)
+    assert chapter("draft") is draft and "draft" in draft_names()
+    assert "draft" not in chapter_names() and "draft" not in book_order()
 
 
 def test_hu2021_cpu_profile_evaluates_on_the_whole_test_set():
@@ -258,6 +270,7 @@ def test_every_method_on_one_figure_has_a_colour_told_apart_also_by_colour_blind
     from lossprio.chapters import hu2021 as H
     from lossprio.chapters import jiang2019 as J
     from lossprio.chapters import mindermann2022 as M
+    from lossprio.chapters import tuned as T
 
     figures = {
         "J, Fig. 6/7": J.MAIN_METHODS,
@@ -265,6 +278,7 @@ def test_every_method_on_one_figure_has_a_colour_told_apart_also_by_colour_blind
         "H, Fig. 3/4": H.TABLE_METHODS + ("SBE 50 %",),
         "M, Fig. 3": tuple(M.METHODS),
         "crosspaper, curves": X.CURVE_METHODS,
+        "tuned, every figure": tuple(T.METHODS),
     }
     for figure, methods in figures.items():
         difference, first, second = palette.closest_pair(list(methods), vision)

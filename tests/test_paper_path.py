@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from lossprio import notebook, sweep
-from lossprio.chapters import chapter, chapter_names, hu2021
+from lossprio.chapters import chapter, chapter_names, draft_names, hu2021, tuned
 from lossprio.config import TrainConfig
 from lossprio.data import load
 from lossprio.train import run
@@ -127,12 +127,21 @@ SHRINK = {
 SHRINK["crosspaper"] = {
     k: v for k, v in SHRINK["mindermann2022"].items() if k not in ("other_targets", "holdout_fractions", "lr_grid")
 }
+# the tuned-baseline chapter runs paper M's loop too: shrunk as chapter M; two budgets, two rates, three methods
+SHRINK["tuned"] = {
+    **{k: v for k, v in SHRINK["crosspaper"].items() if k not in ("epochs", "score_probe_every")},
+    "budgets": (1.0, 2.0),
+    "lr_grid": (1e-3, 3e-3),
+    "methods": ("uniform", "RS2", "RHO-LOSS"),
+    "data": ("pristine",),
+}
 # Per chapter, the paper's recipe the shrunk profile must keep: dataset, model, augmentation, optimiser.
 RECIPES = {
     "hu2021": ("cifar10", "wrn", 4, True, "sgd", 0.1),
     "jiang2019": ("cifar10", "wrn", 4, True, "sgd", 0.1),
     "mindermann2022": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
     "crosspaper": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
+    "tuned": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),  # its first run: the grid's first rate
 }
 
 
@@ -142,7 +151,7 @@ def shrunk_paper_settings(name: str, root: Path):
 
 
 def test_every_chapter_has_its_shrunk_paper_path_tested():
-    assert sorted(SHRINK) == sorted(RECIPES) == chapter_names()
+    assert sorted(SHRINK) == sorted(RECIPES) == sorted(chapter_names() + draft_names())  # drafts too
 
 
 @pytest.mark.parametrize("name", sorted(SHRINK))
@@ -204,7 +213,11 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
         kernel_name="python3",
     )
     records = list((tmp_path / name / "paper").glob("*/record.json"))
-    assert len(records) == len(chapter(name).runs("paper", data_root=str(cifar_root), **SHRINK[name]))
+    expected = len(chapter(name).runs("paper", data_root=str(cifar_root), **SHRINK[name]))
+    if name == "tuned":  # two stages: the page chooses rates from its tuning runs, then runs every cell's seeds at them
+        settings = chapter(name).profile("paper", data_root=str(cifar_root), **SHRINK[name])
+        expected += len(tuned.final_cells(settings)) * len(settings.seeds)
+    assert len(records) == expected
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
 
 

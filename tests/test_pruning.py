@@ -93,6 +93,25 @@ def test_infobatch_keeps_old_scores_for_pruned_examples_and_trains_on_everything
     assert [ten.prunes_in(e) for e in range(10)] == [True] * 8 + [False] * 2
 
 
+def test_infobatch_at_a_fixed_budget_prunes_until_delta_of_the_budget_was_handed_to_training():
+    # 10 examples, a budget of 30: epoch 0 hands over all 10, a pruned epoch 7 (the 5 at or above
+    # the mean and int(0.5 × 5) of the 5 below it); 0.875 × 30 = 26.25 is passed after epoch 3
+    infobatch = scored(
+        InfoBatch(num_examples=10, epochs=100, anneal="budget", budget_examples=30, seed=0), torch.arange(10.0) + 0.5
+    )
+    infobatch.handed = 10  # as after epoch 0, which traversed the whole set
+    sizes = []
+    for epoch in range(1, 6):
+        pool = infobatch.epoch_pool(epoch)
+        sizes.append(10 if pool is None else pool.numel())
+    assert sizes == [7, 7, 7, 10, 10]  # 10 + 7 + 7 = 24 < 26.25 prunes once more; 31 ≥ 26.25: the whole set
+    assert infobatch.handed == 10 + sum(sizes)
+    with pytest.raises(ValueError, match="anneal='budget'"):
+        InfoBatch(num_examples=10, epochs=4, anneal="budget")
+    with pytest.raises(ValueError, match="anneal"):
+        InfoBatch(num_examples=10, epochs=4, anneal="steps")
+
+
 def test_a_users_loop_traverses_the_epochs_indices_and_trains_with_their_weights():
     torch.manual_seed(0)
     inputs, targets = torch.randn(64, 4), torch.randint(0, 3, (64,))

@@ -496,3 +496,16 @@ def test_cosine_and_linear_schedules_fall_from_lr_to_zero_over_the_budget():
         assert all(a >= b for a, b in zip(at, at[1:]))  # never rises
     cosine = small_config("uniform", lr=0.1, budget=2.0, epochs=3, lr_schedule="cosine")
     assert learning_rate(cosine, Counters(backprops=50), 100) == pytest.approx(0.05 * (1 + 2**-0.5))
+
+
+def test_without_a_budget_the_schedule_falls_over_the_epochs_even_the_pruned_ones(tmp_path):
+    # InfoBatch's epochs traverse part of the training set; each still counts as a whole epoch
+    config = small_config(
+        "infobatch", lr=0.1, epochs=4, lr_schedule="linear", corruption=None, corruption_fraction=0.0, crop_padding=0
+    )
+    record = run(config, tmp_path / "run", progress=False)
+    lrs, ends = record.steps["lr"], [0, *record.epoch_ends]
+    assert record.selector_stats["pruned_examples"] > 0  # some epoch was short
+    for epoch, start in enumerate(ends[:-1]):  # each epoch starts on time
+        assert lrs[start] == pytest.approx(0.1 * (1 - epoch / 4))
+    assert all(a >= b for a, b in zip(lrs, lrs[1:])) and 0 < lrs[-1] < 0.1 / 4

@@ -6,7 +6,7 @@ imported here (registering itself); ``chapter(name)`` finds one."""
 import importlib
 import pkgutil
 
-from .base import CHAPTERS, PROFILE_NAMES, Chapter, book_order, chapter, chapter_names
+from .base import CHAPTERS, DRAFTS, PROFILE_NAMES, Chapter, book_order, chapter, chapter_names, draft_names
 from .claims import Claim, claims_frame
 
 #: the modules of this folder that are the kit, not chapters
@@ -18,6 +18,7 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
 
 __all__ = [
     "CHAPTERS",
+    "DRAFTS",
     "KIT",
     "PROFILE_NAMES",
     "Chapter",
@@ -26,4 +27,5 @@ __all__ = [
     "chapter",
     "chapter_names",
     "claims_frame",
+    "draft_names",
 ]

@@ -100,22 +100,35 @@ class Chapter(Generic[Settings]):
 
 
 CHAPTERS: Registry[Chapter] = Registry("chapter")
+#: chapters whose ``cpu`` sweep is under way: their sweeps and notebooks run, the book does not list them yet
+DRAFTS: dict[str, Chapter] = {}
 
 
-def register(chapter: Chapter) -> Chapter:
-    """File ``chapter`` under its name (chapter modules call this at import)."""
-    CHAPTERS.register(chapter.name)(lambda: chapter)
+def register(chapter: Chapter, draft: bool = False) -> Chapter:
+    """File ``chapter`` under its name (chapter modules call this at import); a ``draft`` is
+    found by :func:`chapter` and swept, but is not among the book's :func:`chapter_names`."""
+    if draft:
+        DRAFTS[chapter.name] = chapter
+    else:
+        CHAPTERS.register(chapter.name)(lambda: chapter)
     return chapter
 
 
 def chapter(name: str) -> Chapter:
-    """The chapter called ``name`` (one of :func:`chapter_names`)."""
+    """The chapter called ``name`` (one of :func:`chapter_names` or :func:`draft_names`)."""
+    if name in DRAFTS:
+        return DRAFTS[name]
     return CHAPTERS.build(name)
 
 
 def chapter_names() -> list[str]:
-    """The chapters' names, sorted."""
+    """The book's chapters' names, sorted."""
     return CHAPTERS.names()
+
+
+def draft_names() -> list[str]:
+    """The draft chapters' names, sorted (:data:`DRAFTS`)."""
+    return sorted(DRAFTS)
 
 
 #: the book's table of contents, beside the package in a checkout

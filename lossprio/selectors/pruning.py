@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..checks import check_positive_int, check_range
+from ..checks import check_choice, check_positive_int, check_range
 from .base import SELECTORS, Extras, RunContext, Selection, Selector, no_scores
 
 
@@ -106,24 +106,47 @@ class InfoBatch(EpochPruning):
     weights then only when ``delta × epochs`` is a whole number; we always do, as the paper says.
     It reseeds NumPy's global generator with the epoch number; we draw from the run's seed.)
 
+    At a fixed budget of back-propagated examples the number of epochs is not known in advance
+    (pruned epochs are shorter), so ``anneal="budget"`` reads δ as a share of the budget instead:
+    epochs prune while less than ``delta × budget_examples`` examples were handed to training, and
+    the rest of the budget trains on the whole training set.
+
     Args:
         prune_ratio: share of the well-learned examples pruned each epoch (0.5 by default).
-        delta: share of the run's epochs that prune (0.875 by default).
+        delta: share of the run's epochs (or of its budget) that prune (0.875 by default).
         epochs: the run's epochs (the run's ``epochs``).
+        anneal: ``"epochs"`` (the reference's rule) or ``"budget"``.
+        budget_examples: the run's budget in examples (its ``budget`` × training-set size; set
+            from the run; needed by ``anneal="budget"``).
         num_examples: training-set size (the run's).
     """
 
     INITIAL_SCORE = 3.0
-    trial_run_settings = {"num_examples": 64, "epochs": 8}
+    ANNEAL = ("epochs", "budget")
+    trial_run_settings = {"num_examples": 64, "epochs": 8, "budget_examples": 128}
 
     def __init__(
-        self, num_examples: int, epochs: int, prune_ratio: float = 0.5, delta: float = 0.875, seed: int = 0
+        self,
+        num_examples: int,
+        epochs: int,
+        prune_ratio: float = 0.5,
+        delta: float = 0.875,
+        anneal: str = "epochs",
+        budget_examples: int | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__(num_examples, seed)
         check_positive_int("epochs", epochs)
         check_range("prune_ratio", prune_ratio, 0.0, 1.0, high_open=True)
         check_range("delta", delta, 0.0, 1.0)
+        check_choice("anneal", anneal, list(self.ANNEAL))
+        if anneal == "budget":
+            if budget_examples is None:
+                raise ValueError("anneal='budget' reads delta as a share of the run's budget: give the run a budget")
+            check_positive_int("budget_examples", budget_examples)
         self.epochs, self.prune_ratio, self.delta = epochs, prune_ratio, delta
+        self.anneal, self.budget_examples = anneal, budget_examples
+        self.handed = 0  # examples handed to training so far (anneal="budget")
         self.keep = min(1.0, max(0.1, 1.0 - prune_ratio))
         self.scores: Tensor | None = None  # on the device of the first losses it sees
         self.weights: Tensor | None = None
@@ -131,13 +154,27 @@ class InfoBatch(EpochPruning):
 
     @classmethod
     def run_settings(cls, run: RunContext) -> dict:
-        return {"num_examples": len(run.train), "epochs": run.config.epochs}
+        budget = run.config.budget
+        return {
+            "num_examples": len(run.train),
+            "epochs": run.config.epochs,
+            "budget_examples": None if budget is None else max(1, round(budget * len(run.train))),
+        }
 
     def prunes_in(self, epoch: int) -> bool:
-        """Whether ``epoch`` (from 0) prunes: the reference's ``epoch + 1 <= delta × epochs``."""
+        """Whether ``epoch`` (from 0) prunes: the reference's ``epoch + 1 <= delta × epochs``, or
+        with ``anneal="budget"``, whether less than δ of the budget was handed to training."""
+        if self.anneal == "budget":
+            return self.handed < self.delta * self.budget_examples
         return epoch + 1 <= self.delta * self.epochs
 
     def epoch_pool(self, epoch: int) -> Tensor | None:
+        pool = self.pruned_pool(epoch)
+        self.handed += self.num_examples if pool is None else pool.numel()
+        return pool
+
+    def pruned_pool(self, epoch: int) -> Tensor | None:
+        """``epoch``'s training set (``None``: all of it), with :attr:`weights` set for it."""
         self.weights = None
         if self.scores is None or not self.prunes_in(epoch):
             return None  # the whole training set: nothing scored yet (all equal), or annealing

@@ -1,0 +1,632 @@
+"""The tuned-baseline chapter: do the savings of loss-based selection survive a baseline whose
+learning rate is tuned and decays to zero at the end of a fixed budget?
+
+Kaddour et al. (2023) found that at fixed compute budgets the gains of Selective-Backprop and
+RHO-LOSS vanish against such a baseline; RS2 (Okanovic et al. 2024) argues that a random subset
+drawn without replacement each round, with the schedule set over the whole budget, beats most
+selection methods at small budgets; InfoBatch (Qin et al. 2024) prunes part of the well-learned
+examples each epoch and up-weights the losses of those it keeps, claiming full accuracy at ~40 %
+less cost.
+
+Every method runs one recipe: paper M's training half and model (so chapter M's IL model learns
+from the odd half), AdamW, and a cosine learning rate that reaches 0 exactly when the run's budget
+of back-propagated examples is spent, at the learning rate that did best for that method, data and
+budget on a validation split carved from the training half (never the test set). Runs come in two
+stages: one seed of every learning rate on the validation split (``tuning``), then every seed at
+the chosen rate on the test set (``final``); the chosen rates are data (:func:`choose_lrs`,
+committed per profile in ``tuned_lrs.json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from ..checks import check_choice
+from ..config import TrainConfig
+from ..intervals import Interval, bootstrap, difference_interval
+from ..metrics import WITH_SETUP
+from ..records import RunRecord
+from . import crosspaper as X
+from . import jiang2019 as J
+from . import mindermann2022 as M
+from .base import Chapter, register
+from .claims import INTERVAL_RULE, Claim, interval_verdict
+from .kit import CANDIDATES, Method, fairly_timed, register_methods
+
+BASELINE = "uniform"
+RS2, INFOBATCH, RHO = "RS2", "InfoBatch", M.RHO
+#: InfoBatch as its paper runs it (a fixed number of epochs, some pruned: fewer backprops), for its own claim
+NATIVE = "InfoBatch, its own epochs"
+
+METHODS: dict[str, Method] = register_methods(
+    {
+        BASELINE: X.METHODS[X.BASELINE],
+        RS2: Method("rs2", {"fraction": 0.1}, "Okanovic et al. 2024", "#E69F00"),
+        # at a fixed budget the epochs are not known in advance: δ is read as a share of the budget
+        INFOBATCH: Method(
+            "infobatch", {"prune_ratio": 0.5, "delta": 0.875, "anneal": "budget"}, "Qin et al. 2024", "#009E73"
+        ),
+        "SB β=1": J.METHODS["SB β=1"],
+        "Stale-SB n=2": J.METHODS["Stale-SB n=2"],
+        RHO: M.METHODS[RHO],
+        X.NEW: X.METHODS[X.NEW],
+    }
+)
+NATIVE_METHOD = register_methods(
+    {NATIVE: Method("infobatch", {"prune_ratio": 0.5, "delta": 0.875}, "Qin et al. 2024", "#009E73")}
+)[NATIVE]
+
+PRISTINE, LABEL_NOISE, RANDOM_LABELS = X.PRISTINE, X.LABEL_NOISE_10, "random labels 25 %"
+DATA = {name: X.DATA[name] for name in (PRISTINE, LABEL_NOISE, RANDOM_LABELS)}
+
+TUNING, FINAL = "tuning", "final"
+
+
+class Run(NamedTuple):
+    """A run: a method on a data setting at a budget (epochs of back-propagated examples), one
+    seed and learning rate, in the tuning stage (evaluated on the validation split) or the final
+    one (on the test set)."""
+
+    method: str
+    data: str
+    budget: float
+    seed: int
+    lr: float
+    stage: str
+
+
+@dataclass(frozen=True)
+class TunedSettings(M.LoopSettings):
+    """Size and recipe (defaults: the smoke size). From paper M's loop it takes the data, model,
+    n_B → n_b (RHO-LOSS's candidate sampling), the IL model and AdamW's weight decay; its ``lr``
+    and ``epochs`` are not used (each run's come from the grid and its budget)."""
+
+    methods: tuple[str, ...] = tuple(METHODS)  # the methods compared (uniform always among them)
+    data: tuple[str, ...] = tuple(DATA)
+    budgets: tuple[float, ...] = (0.5, 1.0)  # epochs of back-propagated examples; the last is the full budget
+    pilot_factor: float = 2.0  # tuned uniform is also tuned at this multiple of the full budget: is "full" full?
+    lr_grid: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+    lr_schedule: str = "cosine"  # to 0 at the end of each run's budget
+    validation_fraction: float = 0.1  # of the training half, class-balanced, clean: where the tuning runs evaluate
+    tuning_seed: int = 0
+    native_infobatch: bool = True  # InfoBatch also as its paper runs it, at the full budget's epochs
+    # (method, data, budget, lr): the tuning stage's choices (:func:`choose_lrs`); the final stage runs these
+    chosen_lrs: tuple[tuple[str, str, float, float], ...] = field(
+        default=(), metadata={"shown_as": "the table of chosen learning rates (the tuning stage)"}
+    )
+
+    @property
+    def full_budget(self) -> float:
+        """The largest budget: where tuned uniform should have stopped improving."""
+        return max(self.budgets)
+
+
+#: the committed choices of the tuning stage, per profile (written by ``python -m lossprio.tuning``)
+CHOSEN_FILE = Path(__file__).with_name("tuned_lrs.json")
+
+
+def committed_choices(profile: str, path: Path = CHOSEN_FILE) -> tuple[tuple[str, str, float, float], ...]:
+    """The learning rates the tuning stage chose at ``profile``, as committed (none if not yet)."""
+    if not path.exists():
+        return ()
+    return tuple(tuple(row) for row in json.loads(path.read_text()).get(profile, []))
+
+
+def from_loop(loop: M.LoopSettings, **changes: Any) -> TunedSettings:
+    """The chapter at the size of chapter M's ``loop`` (data, model, IL model, n_B → n_b), its
+    evaluation grid and probes left out, with ``changes``."""
+    left_out = ("eval_every", "eval_first", "score_probe_every")
+    kept = {f.name: getattr(loop, f.name) for f in dataclasses.fields(M.LoopSettings) if f.name not in left_out}
+    return TunedSettings(**{**kept, **changes})
+
+
+PROFILES: dict[str, TunedSettings] = {
+    # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one)
+    "smoke": from_loop(M.PROFILES["smoke"], budgets=(1.0, 3.0), lr_grid=(1e-3, 3e-3), eval_every=10),
+    # Chapter M's cpu data and model (Fashion-MNIST's even half less a 10 % validation split: 27k
+    # examples; MLP 784-512-512-10; its IL model, 15 epochs on the odd half), batches of 32, budgets
+    # of 1, 2, 4 and 8 epochs of backprops, three learning rates, 5 seeds: sized from measured costs
+    # (chapter M's and crosspaper's records) to about 2 hours on 2 cores, one thread per run.
+    "cpu": from_loop(M.PROFILES["cpu"], budgets=(1.0, 2.0, 4.0, 8.0), eval_every=422),  # 2 evaluations an epoch
+    # Paper M's CIFAR-10 setup (ResNet-18 target and IL model, crop and flip, n_B = 320 → n_b = 32):
+    # budgets up to its 10 epochs of backprops, 3 seeds, for a GPU.
+    "paper": from_loop(M.PROFILES["paper"], budgets=(1.25, 2.5, 5.0, 10.0), eval_every=700),
+}
+PROFILES = {name: dataclasses.replace(s, chosen_lrs=committed_choices(name)) for name, s in PROFILES.items()}
+
+
+def epoch_share(method: Method) -> float:
+    """About the least share of the training set one of ``method``'s epochs trains on (RS2's
+    round, InfoBatch's pruned epoch, SB's selectivity): what sizes its epoch allowance."""
+    if method.selector == "rs2":
+        return method.kwargs["fraction"]
+    if method.selector == "infobatch":
+        return 1.0 - method.kwargs["prune_ratio"]
+    return method.share_trained
+
+
+def method_of(label: str) -> Method:
+    """The method a run key names (:data:`METHODS` or :data:`NATIVE`)."""
+    check_choice("method", label, [*METHODS, NATIVE])
+    return NATIVE_METHOD if label == NATIVE else METHODS[label]
+
+
+def config(
+    settings: TunedSettings, method: str, data: str, budget: float, lr: float, seed: int, stage: str
+) -> TrainConfig:
+    """One run: ``method`` on ``data`` with a cosine rate from ``lr`` to 0 over ``budget`` epochs
+    of back-propagated examples (:data:`NATIVE`: over ``budget`` epochs, pruned ones included, as
+    InfoBatch's paper runs it), evaluated on the validation split (``tuning``) or the test set."""
+    check_choice("data", data, list(DATA))
+    check_choice("stage", stage, [TUNING, FINAL])
+    chosen, setting = method_of(method), DATA[data]
+    if setting.same_data(DATA[LABEL_NOISE]):  # paper M's draw, as chapter M runs it
+        setting = dataclasses.replace(setting, corruption=M.noisy_data(settings).corruption)
+    loop = chosen if chosen.traversal == CANDIDATES else M.METHODS[M.BASELINE]
+    run = M.loop_config(settings, loop, setting, seed, probed=False)
+    if chosen.traversal == CANDIDATES:
+        epochs = 1 + math.ceil(1.5 * budget * settings.candidate_batch / settings.keep)  # the budget stops it
+    else:
+        run = run.replace(selector=chosen.selector, selector_kwargs=chosen.selector_kwargs, candidate_batch=None)
+        epochs = 1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget / epoch_share(chosen))
+    if method == NATIVE:
+        epochs = round(budget)
+    return run.replace(
+        epochs=epochs,
+        budget=None if method == NATIVE else budget,
+        lr=lr,
+        lr_schedule=settings.lr_schedule,
+        validation_fraction=settings.validation_fraction,
+        evaluate_on="validation" if stage == TUNING else "test",
+        eval_first=None,
+        score_probe_every=None,
+    )
+
+
+def tuned_cells(settings: TunedSettings) -> list[tuple[str, str, float]]:
+    """Every (method, data, budget) whose learning rate is tuned: each method at each budget,
+    uniform also at ``pilot_factor`` × the full budget, InfoBatch's own epochs at the full budget."""
+    pilot = settings.pilot_factor * settings.full_budget
+    cells = [(BASELINE, d, b) for d in settings.data for b in (*settings.budgets, pilot)]  # first: they size the rest
+    cells += [(m, d, b) for d in settings.data for m in settings.methods if m != BASELINE for b in settings.budgets]
+    if settings.native_infobatch:
+        cells += [(NATIVE, d, settings.full_budget) for d in settings.data]
+    return cells
+
+
+def final_cells(settings: TunedSettings) -> list[tuple[str, str, float]]:
+    """The tuned cells the final stage runs: all but the pilot (uniform beyond the full budget,
+    which only checks that the full budget is full)."""
+    pilot = settings.pilot_factor * settings.full_budget
+    return [(m, d, b) for m, d, b in tuned_cells(settings) if not (m == BASELINE and b == pilot)]
+
+
+def runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
+    """The tuning stage (every learning rate of every tuned cell, one seed, on the validation
+    split) and the final stage (every seed at the chosen rates, on the test set)."""
+    for name, values, allowed in (("methods", settings.methods, METHODS), ("data", settings.data, DATA)):
+        for value in values:
+            check_choice(name, value, list(allowed))
+    if BASELINE not in settings.methods:
+        raise ValueError(f"methods={list(settings.methods)}: uniform is the baseline every method is compared with")
+    found = {}
+    for method, data, budget in tuned_cells(settings):
+        for lr in settings.lr_grid:
+            key = Run(method, data, budget, settings.tuning_seed, lr, TUNING)
+            found[key] = config(settings, method, data, budget, lr, settings.tuning_seed, TUNING)
+    cells = set(final_cells(settings))
+    for method, data, budget, lr in settings.chosen_lrs:
+        if (method, data, budget) in cells:
+            for seed in settings.seeds:
+                found[Run(method, data, budget, seed, lr, FINAL)] = config(
+                    settings, method, data, budget, lr, seed, FINAL
+                )
+    return found
+
+
+# ----------------------------------------------------------------------------- the tuning stage
+
+
+def validation_error(record: RunRecord) -> float:
+    """A tuning run's error on the validation split at the end of its budget (infinite if it diverged)."""
+    return math.inf if record.status == "diverged" else record.final_test_error
+
+
+def choose_lrs(records: Mapping[Run, RunRecord], settings: TunedSettings) -> tuple[tuple[str, str, float, float], ...]:
+    """Per tuned cell whose every tuning run has a record, the learning rate with the lowest
+    validation error at the end of the budget (the smaller rate on a tie)."""
+    chosen = []
+    for method, data, budget in tuned_cells(settings):
+        tried = {
+            lr: records.get(Run(method, data, budget, settings.tuning_seed, lr, TUNING)) for lr in settings.lr_grid
+        }
+        if all(record is not None for record in tried.values()):
+            best = min(sorted(tried), key=lambda lr: validation_error(tried[lr]))
+            chosen.append((method, data, budget, best))
+    return tuple(chosen)
+
+
+def write_choices(profile: str, chosen: Sequence[tuple[str, str, float, float]], path: Path = CHOSEN_FILE) -> None:
+    """Store ``chosen`` (:func:`choose_lrs`) as ``profile``'s committed choices in ``path``, one
+    choice a line, the other profiles' kept."""
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored[profile] = [list(row) for row in chosen]
+    blocks = [
+        f"  {json.dumps(name)}: [\n"
+        + ",\n".join(f"    {json.dumps(row, ensure_ascii=False)}" for row in rows)
+        + "\n  ]"
+        for name, rows in sorted(stored.items())
+    ]
+    path.write_text("{\n" + ",\n".join(blocks) + "\n}\n")
+
+
+def with_choices(settings: TunedSettings, records: Mapping[Run, RunRecord]) -> TunedSettings:
+    """``settings`` with the learning rates the tuning ``records`` choose (so their final stage)."""
+    return dataclasses.replace(settings, chosen_lrs=choose_lrs(records, settings))
+
+
+def tuning_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """Every tuning run's validation error (%) by learning rate, per tuned cell, and the rate chosen."""
+    chosen = {(m, d, b): lr for m, d, b, lr in choose_lrs(records, settings)}
+    rows = {}
+    for method, data, budget in tuned_cells(settings):
+        row = {}
+        for lr in settings.lr_grid:
+            record = records.get(Run(method, data, budget, settings.tuning_seed, lr, TUNING))
+            row[f"lr {lr:g}"] = 100 * validation_error(record) if record is not None else math.nan
+        row["chosen"] = f"{chosen[method, data, budget]:g}" if (method, data, budget) in chosen else "—"
+        rows[method, data, f"{budget:g}"] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "data", "budget (epochs)"])
+
+
+def chosen_lr_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """The chosen learning rate per method (rows) and data × budget (columns)."""
+    frame = tuning_table(records, settings)["chosen"].unstack(["data", "budget (epochs)"])
+    return frame.reindex(columns=[(d, f"{b:g}") for d in settings.data for b in settings.budgets]).fillna("—")
+
+
+def pilot(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """Tuned uniform's validation error (%, at its chosen rate) at every budget and at
+    ``pilot_factor`` × the full budget, per data setting, with the change from the full budget
+    to the larger one (points; negative: it still improves)."""
+    table = tuning_table(records, settings)
+    errors = table.drop(columns="chosen").min(axis=1)
+    rows = {}
+    for data in settings.data:
+        budgets = [*settings.budgets, settings.pilot_factor * settings.full_budget]
+        row = {f"{b:g} epochs": errors.get((BASELINE, data, f"{b:g}"), math.nan) for b in budgets}
+        row["beyond the full budget (pts)"] = row[f"{budgets[-1]:g} epochs"] - row[f"{settings.full_budget:g} epochs"]
+        rows[data] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("data")
+
+
+# ----------------------------------------------------------------------------- the final stage
+
+
+def finals(records: Mapping[Run, RunRecord], method: str, data: str, budget: float) -> list[RunRecord]:
+    """The final stage's records of one cell, in seed order."""
+    keys = [k for k in records if k.stage == FINAL and (k.method, k.data, k.budget) == (method, data, budget)]
+    return [records[k] for k in sorted(keys, key=lambda k: k.seed)]
+
+
+def errors_of(records: Sequence[RunRecord]) -> list[float]:
+    """Final test errors (%) of the runs that did not diverge."""
+    return [100 * r.final_test_error for r in records if r.status != "diverged"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A method's mean final test error minus tuned uniform's at the same budget (points), with
+    its 95 % bootstrap interval over both sides' seeds (``None`` with fewer than two a side)."""
+
+    difference: float
+    interval: Interval | None
+
+    @property
+    def beats(self) -> bool | None:
+        """``True`` if the interval lies below 0 (lower error than tuned uniform), ``False`` if at
+        or above it, ``None`` if it straddles 0 (or there is no interval)."""
+        if self.interval is None:
+            return None
+        return True if self.interval.high < 0 else False if self.interval.low >= 0 else None
+
+    @property
+    def answer(self) -> str:
+        """``yes``, ``no`` or ``inconclusive``: :attr:`beats` in words."""
+        return {True: "yes", False: "no", None: "inconclusive"}[self.beats]
+
+    @property
+    def numbers(self) -> str:
+        """``+0.12 [-0.10, +0.31]``: the difference and its interval."""
+        spread = f" [{self.interval.low:+.2f}, {self.interval.high:+.2f}]" if self.interval else ""
+        return f"{self.difference:+.2f}{spread}"
+
+    def __str__(self) -> str:
+        return f"{self.answer}: {self.numbers}"
+
+
+def compare(first: Sequence[RunRecord], second: Sequence[RunRecord]) -> Comparison | None:
+    """``first``'s mean final test error minus ``second``'s (``None`` where either has no run left)."""
+    a, b = errors_of(first), errors_of(second)
+    if not a or not b:
+        return None
+    spread = difference_interval(a, b) if len(a) > 1 and len(b) > 1 else None
+    return Comparison(statistics.fmean(a) - statistics.fmean(b), spread)
+
+
+def against_uniform(records: Mapping[Run, RunRecord], method: str, data: str, budget: float) -> Comparison | None:
+    """``method`` against tuned uniform at the same budget on the same data."""
+    return compare(finals(records, method, data, budget), finals(records, BASELINE, data, budget))
+
+
+def final_error_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """Mean final test error (%) per method (rows) and data × budget (columns)."""
+    rows = {
+        m: {
+            (d, f"{b:g}"): statistics.fmean(e) if (e := errors_of(finals(records, m, d, b))) else math.nan
+            for d in settings.data
+            for b in settings.budgets
+        }
+        for m in settings.methods
+    }
+    frame = pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["data", "budget (epochs)"])
+    return frame
+
+
+def error_by_budget(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """Per method, data and budget: mean final test error (%) and the 95 % bootstrap interval of
+    that mean over seeds (the figures' error bars)."""
+    rows = []
+    for method in settings.methods:
+        for data in settings.data:
+            for budget in settings.budgets:
+                errors = errors_of(finals(records, method, data, budget))
+                if not errors:
+                    continue
+                spread = bootstrap(statistics.fmean, [errors]) if len(errors) > 1 else None
+                mean = statistics.fmean(errors)
+                rows.append(
+                    {
+                        "method": method,
+                        "data": data,
+                        "budget (epochs)": budget,
+                        "test error (%)": mean,
+                        "low": spread.low if spread else mean,
+                        "high": spread.high if spread else mean,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["method", "data", "budget (epochs)", "test error (%)", "low", "high"])
+
+
+def beats_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """Per method and budget (rows) and data setting (columns): does it beat tuned uniform there?
+    ``yes`` / ``no`` / ``inconclusive``, its error minus uniform's (points) and the 95 % interval."""
+    rows = {}
+    for method in settings.methods:
+        if method == BASELINE:
+            continue
+        for budget in settings.budgets:
+            found = {d: against_uniform(records, method, d, budget) for d in settings.data}
+            rows[method, f"{budget:g}"] = {d: str(c) if c else "" for d, c in found.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "budget (epochs)"])
+
+
+def wall_clock(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """Per method, data and budget: mean final test error (%) and mean seconds per run, training
+    wall clock with the one-off set-up (an IL model) added, over the runs timed on an idle machine."""
+    rows = []
+    for method in settings.methods:
+        for data in settings.data:
+            for budget in settings.budgets:
+                found = finals(records, method, data, budget)
+                timed = fairly_timed(found, WITH_SETUP)
+                if not found or not timed:
+                    continue
+                rows.append(
+                    {
+                        "method": method,
+                        "data": data,
+                        "budget (epochs)": budget,
+                        "test error (%)": statistics.fmean(errors_of(found)),
+                        "seconds with set-up": statistics.fmean(r.train_wall_s + (r.setup_seconds or 0) for r in timed),
+                        "of which set-up": statistics.fmean(r.setup_seconds or 0 for r in timed),
+                        "runs timed": len(timed),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def native_infobatch(records: Mapping[Run, RunRecord], settings: TunedSettings) -> dict[str, tuple[float, Comparison]]:
+    """Per data setting, InfoBatch as its paper runs it (the full budget's epochs, pruned ones
+    shorter) against tuned uniform at the full budget: (backprops saved in %, the comparison of
+    final test errors)."""
+    full, found = settings.full_budget, {}
+    for data in settings.data:
+        ours, uniform = finals(records, NATIVE, data, full), finals(records, BASELINE, data, full)
+        comparison = compare(ours, uniform)
+        if comparison is not None:
+            spent = statistics.fmean(r.counters["backprops"] for r in ours)
+            saved = 100 * (1 - spent / statistics.fmean(r.counters["backprops"] for r in uniform))
+            found[data] = (saved, comparison)
+    return found
+
+
+def native_infobatch_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
+    """:func:`native_infobatch` as a table."""
+    rows = {
+        data: {
+            "backprops saved (%)": saved,
+            "error minus uniform's (pts)": comparison.difference,
+            "with its 95 % interval": comparison.numbers,
+        }
+        for data, (saved, comparison) in native_infobatch(records, settings).items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("data")
+
+
+#: InfoBatch is lossless where its error is at most this many points above tuned uniform's (the
+#: tolerance of the cross-paper guide)
+TOLERANCE_POINTS = X.TOLERANCE_POINTS
+
+
+def lossless(comparison: Comparison) -> bool | None:
+    """Whether a method's error is within :data:`TOLERANCE_POINTS` of tuned uniform's: ``True`` if
+    the whole interval is, ``False`` if it lies wholly above, ``None`` if it straddles the tolerance."""
+    if comparison.interval is None:
+        return None
+    if comparison.interval.high <= TOLERANCE_POINTS:
+        return True
+    return False if comparison.interval.low > TOLERANCE_POINTS else None
+
+
+# ----------------------------------------------------------------------------- claims and the guide
+
+
+#: the methods a claim about "selection methods" compares with (not uniform, not RS2's random subsets)
+SELECTING = ("SB β=1", "Stale-SB n=2", RHO, X.NEW, INFOBATCH)
+
+
+def no_gain(found: Comparison | None) -> bool | None:
+    """A comparison read for a claim that a gain vanishes: ``True`` if the method is not better
+    (interval at or above 0), ``False`` if it is, ``None`` if undecided or missing."""
+    return None if found is None or found.beats is None else not found.beats
+
+
+def cells_text(found: Mapping[str, Comparison | None]) -> str:
+    """``label: yes: −0.40 [−0.61, −0.22]; …`` for the comparisons a claim rests on."""
+    return "; ".join(f"{label}: {c}" for label, c in found.items() if c is not None)
+
+
+def claims(records: Mapping[Run, RunRecord], settings: TunedSettings) -> list[Claim]:
+    """Kaddour et al.'s, RS2's and InfoBatch's claims, and paper M's at a fixed budget against a
+    tuned baseline."""
+    found = []
+    budgets = settings.budgets
+    vanish = {
+        f"{m}, {b:g} ep.": against_uniform(records, m, PRISTINE, b)
+        for m in ("SB β=1", RHO)
+        if m in settings.methods
+        for b in budgets
+    }
+    if vanish and PRISTINE in settings.data:
+        found.append(
+            Claim(
+                "Kaddour et al.: at a fixed budget, the gains of Selective-Backprop and RHO-LOSS vanish against "
+                "uniform training with a tuned, fully decayed learning rate (clean data).",
+                "error minus tuned uniform's (pts) — " + cells_text(vanish),
+                interval_verdict([no_gain(c) for c in vanish.values()]),
+                INTERVAL_RULE,
+            )
+        )
+    noisy = [d for d in settings.data if d != PRISTINE]
+    if RHO in settings.methods and noisy:
+        gains = {f"{d}, {b:g} ep.": against_uniform(records, RHO, d, b) for d in noisy for b in budgets}
+        found.append(
+            Claim(
+                "Paper M: RHO-LOSS trains to a lower error than uniform on noisy labels — still at a fixed budget "
+                "against a tuned, fully decayed uniform.",
+                "error minus tuned uniform's (pts) — " + cells_text(gains),
+                interval_verdict([c.beats if c else None for c in gains.values()]),
+                INTERVAL_RULE,
+            )
+        )
+    small = budgets[:2]
+    if RS2 in settings.methods and PRISTINE in settings.data:
+        versus = {
+            f"vs {m}, {b:g} ep.": compare(finals(records, RS2, PRISTINE, b), finals(records, m, PRISTINE, b))
+            for m in SELECTING
+            if m in settings.methods
+            for b in small
+        }
+        found.append(
+            Claim(
+                "Okanovic et al.: at small budgets, RS2 (a random subset each round, without replacement, the "
+                "schedule over the whole budget) reaches a lower error than data-selection methods.",
+                f"RS2's error minus the method's (pts), budgets {', '.join(f'{b:g}' for b in small)} — "
+                + cells_text(versus),
+                interval_verdict([c.beats if c else None for c in versus.values()]),
+                INTERVAL_RULE,
+            )
+        )
+    native = native_infobatch(records, settings) if settings.native_infobatch else {}
+    if native:
+        found.append(
+            Claim(
+                "Qin et al.: InfoBatch saves training cost (about 40 % on CIFAR) at no loss of accuracy against "
+                "full training of the same epochs.",
+                "; ".join(
+                    f"{data}: {saved:.0f} % fewer backprops, error minus tuned uniform's {comparison.numbers} pts"
+                    for data, (saved, comparison) in native.items()
+                ),
+                interval_verdict([lossless(c) if saved > 0 else False for saved, c in native.values()]),
+                f"{INTERVAL_RULE}; lossless: within {TOLERANCE_POINTS:g} points of tuned uniform",
+            )
+        )
+    return found
+
+
+def guide(records: Mapping[Run, RunRecord], settings: TunedSettings) -> list[str]:
+    """Per data setting, a sentence computed from the records: at which budgets which methods beat
+    tuned uniform (their intervals clear 0), and which do worse at every budget."""
+    sentences = []
+    for data in settings.data:
+        better, worse = [], []
+        for method in settings.methods:
+            if method == BASELINE:
+                continue
+            found = {b: against_uniform(records, method, data, b) for b in settings.budgets}
+            wins = [f"{b:g}" for b, c in found.items() if c is not None and c.beats is True]
+            if wins:
+                better.append(f"{method} (at {', '.join(wins)} epochs)")
+            elif found and all(c is not None and c.beats is False and c.interval.low > 0 for c in found.values()):
+                worse.append(method)
+        text = f"**{data.capitalize()}, against tuned uniform at the same budget**: "
+        text += f"lower error: {'; '.join(better)}." if better else "no method reaches a lower error at any budget."
+        if worse:
+            text += f" Higher error at every budget: {', '.join(worse)}."
+        sentences.append(text)
+    return sentences
+
+
+# ----------------------------------------------------------------------------- the chapter
+
+
+def tables(
+    records: Mapping[Run, RunRecord], settings: TunedSettings, configs: Mapping[Run, TrainConfig]
+) -> dict[str, Any]:
+    """The chapter's tables: the tuning grid and its choices, the budget check, final errors, the
+    comparisons with tuned uniform, InfoBatch as its paper runs it, the guide and the claims."""
+    return {
+        "tuning_table": tuning_table(records, settings),
+        "chosen_lr_table": chosen_lr_table(records, settings),
+        "pilot": pilot(records, settings),
+        "final_error_table": final_error_table(records, settings),
+        "beats_table": beats_table(records, settings),
+        "native_infobatch": native_infobatch_table(records, settings),
+        "guide": guide(records, settings),
+        "claims": claims(records, settings),
+    }
+
+
+CHAPTER = register(
+    Chapter(
+        "tuned",
+        "Do the savings survive a tuned baseline?",
+        PROFILES,
+        runs,
+        check=lambda records, settings, configs: claims(records, settings),
+        tables=tables,
+        short="T",
+    ),
+    draft=True,  # until its cpu sweep is complete and its page executed
+)

@@ -1,0 +1,147 @@
+"""The tuned-baseline chapter: one recipe for every method, learning rates tuned on a validation
+split and chosen from records, comparisons with tuned uniform decided by intervals."""
+
+import dataclasses
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lossprio import sweep
+from lossprio.chapters import tuned as T
+from lossprio.chapters.kit import EPOCH
+from lossprio.intervals import Interval, difference_interval
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_run_decays_to_zero_at_its_budget_and_tunes_on_the_validation_split_only():
+    settings = dataclasses.replace(
+        T.CHAPTER.profile("cpu"), chosen_lrs=(("uniform", T.PRISTINE, 8.0, 1e-3), (T.NATIVE, T.PRISTINE, 8.0, 1e-3))
+    )
+    runs = T.runs(settings)
+    tuning = {k: c for k, c in runs.items() if k.stage == T.TUNING}
+    assert len(tuning) == len(T.tuned_cells(settings)) * len(settings.lr_grid)
+    assert len(T.tuned_cells(settings)) == len(T.METHODS) * len(T.DATA) * 4 + 2 * len(T.DATA)  # + pilot, native
+    assert len({c.run_id for c in runs.values()}) == len(runs)
+    for key, config in runs.items():
+        assert (config.lr, config.lr_schedule, config.optimizer, config.split) == (key.lr, "cosine", "adamw", "half")
+        assert config.validation_fraction == 0.1 and config.lr_milestones == ()
+        assert config.evaluate_on == ("validation" if key.stage == T.TUNING else "test")
+        if key.method == T.NATIVE:  # InfoBatch's own epochs: no budget, the schedule over its epochs
+            assert config.budget is None and config.epochs == round(key.budget)
+            continue
+        assert config.budget == key.budget
+        method = T.METHODS[key.method]
+        if method.traversal == EPOCH:  # enough epochs for the budget to stop the run, whatever it prunes
+            assert config.candidate_size == settings.keep
+            assert (config.epochs - 2) * T.epoch_share(method) >= key.budget
+        else:
+            assert config.candidate_size == settings.candidate_batch
+    finals = [k for k in runs if k.stage == T.FINAL]
+    assert sorted({k.seed for k in finals}) == list(settings.seeds) and len(settings.seeds) >= 5
+    assert {(k.method, k.budget) for k in finals} == {("uniform", 8.0), (T.NATIVE, 8.0)}
+
+
+def test_the_learning_rate_chosen_is_the_lowest_validation_error_and_a_diverged_run_is_never_chosen():
+    settings = dataclasses.replace(
+        T.CHAPTER.profile("smoke"), methods=("uniform",), data=(T.PRISTINE,), native_infobatch=False
+    )
+    low, high = settings.lr_grid
+
+    def record(error: float, status: str = "finished") -> SimpleNamespace:
+        return SimpleNamespace(final_test_error=error, status=status)
+
+    records = {
+        T.Run("uniform", T.PRISTINE, 1.0, 0, low, T.TUNING): record(0.20),
+        T.Run("uniform", T.PRISTINE, 1.0, 0, high, T.TUNING): record(0.15),
+        T.Run("uniform", T.PRISTINE, 3.0, 0, low, T.TUNING): record(0.12),
+        T.Run("uniform", T.PRISTINE, 3.0, 0, high, T.TUNING): record(0.01, "diverged"),
+        T.Run("uniform", T.PRISTINE, 6.0, 0, low, T.TUNING): record(0.11),
+        T.Run("uniform", T.PRISTINE, 6.0, 0, high, T.TUNING): record(0.11),  # a tie: the smaller rate
+    }
+    assert T.choose_lrs(records, settings) == (
+        ("uniform", T.PRISTINE, 1.0, high),
+        ("uniform", T.PRISTINE, 3.0, low),
+        ("uniform", T.PRISTINE, 6.0, low),  # the pilot: pilot_factor × the full budget
+    )
+    del records[T.Run("uniform", T.PRISTINE, 1.0, 0, low, T.TUNING)]  # a cell with a rate untried is not chosen
+    assert [c[2] for c in T.choose_lrs(records, settings)] == [3.0, 6.0]
+    pilot = T.pilot(records, settings)
+    assert pilot.loc[T.PRISTINE, "beyond the full budget (pts)"] == pytest.approx(11.0 - 12.0)
+
+
+def test_a_comparison_says_yes_only_when_its_whole_interval_is_below_zero():
+    def said(low: float, high: float) -> str:
+        return T.Comparison((low + high) / 2, Interval(low, high)).answer
+
+    assert (said(-0.6, -0.1), said(-0.2, 0.3), said(0.0, 0.4), said(0.1, 0.5)) == ("yes", "inconclusive", "no", "no")
+    assert T.Comparison(-1.0, None).answer == "inconclusive"  # one seed a side: no interval, no decision
+    assert str(T.Comparison(-0.4, Interval(-0.61, -0.2))) == "yes: -0.40 [-0.61, -0.20]"
+    assert T.lossless(T.Comparison(0.3, Interval(0.1, 0.45))) is True
+    assert T.lossless(T.Comparison(0.9, Interval(0.6, 1.2))) is False
+    assert T.lossless(T.Comparison(0.4, Interval(0.1, 0.8))) is None
+    spread = difference_interval([10.0, 10.2, 10.1], [11.0, 11.1, 10.9])
+    assert spread.high < 0 and spread.low > -1.3
+
+
+@pytest.mark.slow
+def test_two_stages_on_smoke_records(tmp_path):
+    settings = dataclasses.replace(
+        T.CHAPTER.profile("smoke"),
+        methods=("uniform", T.RS2, T.INFOBATCH, "SB β=1"),
+        data=(T.PRISTINE,),
+        seeds=(0, 1),
+        chosen_lrs=(),
+    )
+    records = sweep.run_all(T.runs(settings), tmp_path, progress=False)
+    assert all(k.stage == T.TUNING for k in records)  # nothing chosen yet: the tuning stage only
+    for key, record in records.items():
+        if key.method != T.NATIVE:  # the budget spent to within a batch, the rate decayed to 0 at its end
+            assert abs(record.counters["backprops"] - key.budget * len(record.selection_counts)) <= settings.keep
+            assert record.steps["lr"][-1] < 0.01 * key.lr
+    chosen = T.with_choices(settings, records)
+    assert len(chosen.chosen_lrs) == len(T.tuned_cells(settings))
+    records = sweep.run_all(T.runs(chosen), tmp_path, progress=False)
+    finals = [k for k in records if k.stage == T.FINAL]
+    assert len(finals) == len(T.final_cells(settings)) * 2 == (len(T.tuned_cells(settings)) - 1) * 2  # no pilot
+    beats = T.beats_table(records, chosen)
+    assert list(beats.columns) == list(settings.data)
+    assert set(beats.index.get_level_values("method")) == {T.RS2, T.INFOBATCH, "SB β=1"}
+    assert all(cell.split(":")[0] in ("yes", "no", "inconclusive") for cell in beats.to_numpy().flat)
+    native = T.native_infobatch(records, chosen)
+    assert all(saved > 0 for saved, _ in native.values())  # its pruned epochs back-propagate less than uniform
+    claims = T.claims(records, chosen)
+    assert [c.claim.split(":")[0] for c in claims] == ["Kaddour et al.", "Okanovic et al.", "Qin et al."]
+    assert all(c.verdict in ("confirmed", "contradicted", "mixed", "inconclusive") for c in claims)
+    assert len(T.guide(records, chosen)) == 1
+    assert set(T.tables(records, chosen, {})) >= {"beats_table", "chosen_lr_table", "pilot", "claims"}
+
+
+def test_the_committed_choices_are_what_the_committed_tuning_records_choose():
+    folder = ROOT / "results" / T.CHAPTER.name / "cpu"
+    settings = dataclasses.replace(T.CHAPTER.profile("cpu"), chosen_lrs=())
+    records = T.CHAPTER.done_records(T.runs(settings), folder)
+    if not records:
+        pytest.skip("no tuning records at cpu in this checkout")
+    assert T.CHAPTER.profile("cpu").chosen_lrs == T.choose_lrs(records, settings)
+
+
+def test_chosen_rates_are_written_one_a_line_and_read_back_without_touching_other_profiles(tmp_path):
+    path = tmp_path / "tuned_lrs.json"
+    T.write_choices("paper", [("uniform", T.PRISTINE, 10.0, 1e-3)], path)
+    T.write_choices("cpu", [("uniform", T.PRISTINE, 8.0, 3e-4), ("RS2", T.PRISTINE, 8.0, 1e-3)], path)
+    assert T.committed_choices("cpu", path) == (("uniform", T.PRISTINE, 8.0, 3e-4), ("RS2", T.PRISTINE, 8.0, 1e-3))
+    assert T.committed_choices("paper", path) == (("uniform", T.PRISTINE, 10.0, 1e-3),)
+    assert T.committed_choices("smoke", path) == () and '["RS2", "pristine", 8.0, 0.001]' in path.read_text()
+
+
+def test_bad_grids_are_refused_with_the_allowed_values():
+    with pytest.raises(ValueError, match=r"methods\[|method.*allowed|not allowed"):
+        T.CHAPTER.runs("smoke", methods=["uniform", "SB"])
+    with pytest.raises(ValueError, match="uniform is the baseline"):
+        T.CHAPTER.runs("smoke", methods=["RS2"])
+    with pytest.raises(ValueError, match="not allowed"):
+        T.CHAPTER.runs("smoke", data=["clean"])
+    assert math.isinf(T.validation_error(SimpleNamespace(status="diverged", final_test_error=0.1)))
