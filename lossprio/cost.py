@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -23,6 +24,9 @@ from torch import nn
 from .config import TrainConfig
 from .models import build as build_model
 from .records import RunRecord
+
+if TYPE_CHECKING:
+    from .chapters import Chapter
 
 #: the paper datasets' sizes and shapes: (training examples, test examples, channels, side, classes)
 DATASET_SHAPES: dict[str, tuple[int, int, int, int, int]] = {
@@ -136,12 +140,26 @@ def setup_flops(configs: Mapping[Any, TrainConfig], flops: dict[tuple, float]) -
     return total
 
 
-def estimate(paper: Mapping[Any, TrainConfig], cpu_records: Mapping[Any, RunRecord]) -> Estimate:
-    """The paper runs' estimated cost, each run's counts read from the cpu record of its key."""
+def estimate(
+    paper: Mapping[Any, TrainConfig],
+    cpu_records: Mapping[Any, RunRecord],
+    twin: Callable[[Any], Any] = lambda key: key,
+) -> Estimate:
+    """The paper runs' estimated cost, each run's counts read from the cpu record of its ``twin``
+    key (by default the same key)."""
     flops: dict[tuple, float] = {}
-    found = [key for key in paper if key in cpu_records]
-    total = sum(run_flops(paper[key], cpu_records[key], flops) for key in found)
+    twins = {key: twin(key) for key in paper}
+    found = [key for key in paper if twins[key] in cpu_records]
+    total = sum(run_flops(paper[key], cpu_records[twins[key]], flops) for key in found)
     if found:  # runs without a cpu record count as the mean of those with one
         total *= len(paper) / len(found)
     total += setup_flops(paper, flops)
     return Estimate(len(paper), len(found), total / 1e15 if not math.isnan(total) else math.nan)
+
+
+def chapter_estimate(chapter: Chapter, cpu_dir: str | Path) -> Estimate:
+    """``chapter``'s ``paper`` profile, every run it plans (later stages included), estimated from
+    the finished ``cpu`` records in ``cpu_dir`` of each run's twin."""
+    paper, cpu = chapter.profile("paper"), chapter.profile("cpu")
+    cpu_records = chapter.done_records(chapter.planned(cpu), cpu_dir)
+    return estimate(chapter.planned(paper), cpu_records, lambda key: chapter.twin_key(key, paper, cpu))

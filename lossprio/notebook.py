@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,7 @@ class ChapterPage:
 
     def provenance(self, records: Mapping[Any, RunRecord]) -> str:
         """:func:`provenance` of the chapter's records, saying how many were read from a shared chapter's folder."""
-        text = provenance(records, self.chapter.name, self.profile)
+        text = provenance(records, self.chapter.name, self.profile, self.chapter.reports_time)
         if self.chapter.reuses:
             shared = [r for r in records.values() if not (self.out_dir / r.run_id).exists()]
             from .chapters import chapter
@@ -185,9 +185,13 @@ def repository_url(config: Path = ROOT / "_config.yml", key: str = "url") -> str
     return match.group(1).strip("\"'")
 
 
-def provenance(records: Mapping[Any, RunRecord], chapter: str, profile: str) -> str:
+def provenance(
+    records: Mapping[Any, RunRecord], chapter: str, profile: str, timed: Callable[[Any], bool] | None = None
+) -> str:
     """What a chapter's records cost and where they come from, as one Markdown paragraph: runs,
-    run-hours, machine, commits, and a link to the records in the book's repository."""
+    run-hours, machine, commits, runs timed on a busy machine among those whose wall clock the
+    page reports (``timed``, by key; default every run), and a link to the records in the book's
+    repository."""
     if not records:
         return f"No records at profile `{profile}` yet."
     machine = next(iter(records.values())).machine
@@ -201,13 +205,17 @@ def provenance(records: Mapping[Any, RunRecord], chapter: str, profile: str) -> 
         "per run, "
         f"torch {machine.get('torch')}), code at commit {shown}."
     )
-    busy = sum(r.timed_busy for r in records.values())
+    reported = {key: timed is None or timed(key) for key in records}
+    busy = sum(r.timed_busy for key, r in records.items() if reported[key])
+    untimed = sum(r.timed_busy for key, r in records.items() if not reported[key])
     if busy:
         text += (
             f" {busy} of the runs were timed while the machine was busy (load above its cores): wall-clock measures "
             f"leave those out, and `python -m lossprio.sweep {chapter} --profile {profile} --out … --retime-busy` "
             "reruns them."
         )
+    if untimed:
+        text += f" {untimed} runs whose wall clock the page does not report ran while the machine was busy."
     try:
         folder = f"{repository_url()}/tree/{repository_url(key='branch')}/results/{chapter}/{profile}"
     except (OSError, ValueError):  # an installed lossprio has no _config.yml beside it

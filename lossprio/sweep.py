@@ -202,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--retime-busy",
         action="store_true",
-        help="move aside finished records timed while the machine was busy (load above its cores) and rerun them",
+        help="move aside finished records timed while the machine was busy (load above its cores) and rerun them "
+        "(only runs whose wall clock the chapter reports)",
     )
     parser.add_argument(
         "--retime-old-timing",
@@ -243,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         busy = machine_busy()
         if busy:
             parser.error(f"--retime-busy: {busy}; the runs would be timed busy again. Rerun it on a quiet machine")
-        moved = set_aside_busy([configs[k] for k in keys], args.out, args.retime_old_timing)
+        timed = [configs[k] for k in keys if chapters.chapter(args.chapter).reports_time(k)]
+        moved = set_aside_busy(timed, args.out, args.retime_old_timing)
         print(f"{len(moved)} record(s) moved aside to be rerun (re-timed)")
     if args.launcher != "local":
         jobs = launch.submit(

@@ -168,6 +168,22 @@ def test_the_dashboard_reads_records_without_running_anything(tmp_path):
     )
 
 
+def test_provenance_asks_for_re_timing_only_runs_whose_wall_clock_the_page_reports():
+    from types import SimpleNamespace
+
+    from lossprio.notebook import provenance
+
+    def record(busy: bool) -> SimpleNamespace:
+        machine = {"device_name": "x86_64", "device": "cpu", "torch_threads": 1, "torch": "2"}
+        return SimpleNamespace(machine=machine, counters={"wall_s": 60.0}, commit="abc", timed_busy=busy)
+
+    records = {("tuning", 0): record(True), ("tuning", 1): record(True), ("final", 0): record(False)}
+    every = provenance(records, "tuned", "cpu")
+    assert "2 of the runs were timed while the machine was busy" in every and "--retime-busy" in every
+    finals = provenance(records, "tuned", "cpu", timed=lambda key: key[0] == "final")
+    assert "--retime-busy" not in finals and "2 runs whose wall clock the page does not report ran while" in finals
+
+
 def test_injected_parameters_are_folded_into_the_parameters_cell_a_reader_edits():
     from lossprio.notebook import fold_injected_parameters
 

@@ -86,6 +86,20 @@ def test_a_comparison_says_yes_only_when_its_whole_interval_is_below_zero():
     assert spread.high < 0 and spread.low > -1.3
 
 
+def test_identical_runs_are_said_to_be_so_and_left_out_of_a_claims_verdict():
+    def runs(*errors: float) -> list[SimpleNamespace]:
+        return [
+            SimpleNamespace(config={"seed": s}, status="finished", final_test_error=e) for s, e in enumerate(errors)
+        ]
+
+    same = T.compare(runs(0.10, 0.12, 0.11), runs(0.10, 0.12, 0.11))
+    assert same.identical and (same.answer, same.beats, str(same)) == ("same runs", None, "same runs: ±0")
+    shifted = T.compare(runs(0.10, 0.11, 0.12), runs(0.10, 0.12, 0.11))  # the same errors by other seeds
+    assert not shifted.identical and shifted.answer == "inconclusive"
+    better = T.compare(runs(0.08, 0.081, 0.082), runs(0.10, 0.12, 0.11))
+    assert T.decided({"a": same, "b": better, "c": None}) == [better, None]
+
+
 @pytest.mark.slow
 def test_two_stages_on_smoke_records(tmp_path):
     settings = dataclasses.replace(
@@ -109,7 +123,17 @@ def test_two_stages_on_smoke_records(tmp_path):
     beats = T.beats_table(records, chosen)
     assert list(beats.columns) == list(settings.data)
     assert set(beats.index.get_level_values("method")) == {T.RS2, T.INFOBATCH, "SB β=1"}
-    assert all(cell.split(":")[0] in ("yes", "no", "inconclusive") for cell in beats.to_numpy().flat)
+    assert all(cell.split(":")[0] in ("yes", "no", "inconclusive", "same runs") for cell in beats.to_numpy().flat)
+    # at a budget of one epoch, SB is still in its one-epoch warm-up and InfoBatch prunes nothing (every score
+    # starts equal): both train as uniform, at the rate tuning chose for uniform's identical runs
+    assert beats.loc[("SB β=1", "1"), T.PRISTINE] == beats.loc[(T.INFOBATCH, "1"), T.PRISTINE] == "same runs: ±0"
+    assert beats.loc[(T.RS2, "1"), T.PRISTINE] != "same runs: ±0"  # its own permutation: other examples, other runs
+    differences = T.difference_by_budget(records, chosen).set_index(["method", "budget (epochs)"])
+    assert len(differences) == beats.size
+    warm = differences.loc[("SB β=1", 1.0)]
+    assert (warm["difference (pts)"], warm["low"], warm["high"]) == (0.0, 0.0, 0.0)  # same runs: no bar
+    spread = differences.loc[(T.RS2, 3.0)]
+    assert spread["low"] < spread["difference (pts)"] < spread["high"]
     native = T.native_infobatch(records, chosen)
     assert all(saved > 0 for saved, _ in native.values())  # its pruned epochs back-propagate less than uniform
     claims = T.claims(records, chosen)
@@ -145,3 +169,33 @@ def test_bad_grids_are_refused_with_the_allowed_values():
     with pytest.raises(ValueError, match="not allowed"):
         T.CHAPTER.runs("smoke", data=["clean"])
     assert math.isinf(T.validation_error(SimpleNamespace(status="diverged", final_test_error=0.1)))
+
+
+def test_only_the_final_stage_is_timed_so_only_it_is_ever_re_timed():
+    from lossprio.chapters import hu2021
+
+    tuning, final = (T.Run("uniform", T.PRISTINE, 1.0, 0, 1e-3, stage) for stage in (T.TUNING, T.FINAL))
+    assert (T.CHAPTER.reports_time(tuning), T.CHAPTER.reports_time(final)) == (False, True)
+    assert hu2021.CHAPTER.reports_time(next(iter(hu2021.CHAPTER.runs("smoke"))))  # by default every run is timed
+
+
+def test_a_sweep_is_sized_with_both_stages_and_every_paper_run_has_its_cpu_twin():
+    paper, cpu = T.CHAPTER.profile("paper"), T.CHAPTER.profile("cpu")
+    assert not paper.chosen_lrs  # nothing tuned at paper yet: runs() lists the tuning stage only
+    planned = T.CHAPTER.planned(paper)
+    stages = [k.stage for k in planned]
+    assert stages.count(T.TUNING) == len(T.tuned_cells(paper)) * len(paper.lr_grid) == len(T.CHAPTER.runs("paper"))
+    assert stages.count(T.FINAL) == len(T.final_cells(paper)) * len(paper.seeds)
+    cpu_runs = T.runs(cpu)
+    for key in planned:
+        other = T.CHAPTER.twin_key(key, paper, cpu)
+        assert other in cpu_runs, key
+        assert (other.method, other.data, other.stage) == (key.method, key.data, key.stage)
+        assert other.budget / cpu.full_budget == key.budget / paper.full_budget
+        if key.stage == T.TUNING:
+            assert cpu.lr_grid.index(other.lr) == paper.lr_grid.index(key.lr)
+    assert T.CHAPTER.twin_key(T.Run("uniform", T.PRISTINE, 10.0, 99, 1e-3, T.FINAL), paper, cpu) is None  # no seed 99
+    from lossprio import cost
+
+    found = cost.chapter_estimate(T.CHAPTER, ROOT / "results" / "tuned" / "cpu")  # the committed cpu records
+    assert found.runs == found.runs_estimated == len(planned) and found.petaflops > 0

@@ -38,6 +38,16 @@ class Chapter(Generic[Settings]):
         reuses: chapters whose records at the same profile hold some of this chapter's runs (same
             config, same record); sweeps and notebooks read those instead of training them again.
         short: what the book calls the chapter in running text (chapter "M"); default its name.
+        plan: settings → every run a sweep at those settings will make, its later stages
+            included (a stage that waits on an earlier one's records: the tuned chapter's final
+            stage), for sizing a sweep before it runs; default :attr:`expand`.
+        twin: (run key at one profile, those settings, another profile's settings) → the key of
+            the same run at the other profile (the same method, data and seed; its budget and
+            grid point at the same place), or ``None``; default the same key. The paper-cost
+            estimate reads each paper run's counts off its ``cpu`` twin.
+        timed: run key → whether the page reports that run's wall clock (default: every run's).
+            Runs it does not time (a tuning stage) may run on a busy machine: ``--retime-busy``
+            leaves them alone and the page does not count them as waiting for a re-timing.
     """
 
     name: str
@@ -48,6 +58,21 @@ class Chapter(Generic[Settings]):
     tables: Callable[[Mapping[Key, RunRecord], Settings, Mapping[Key, TrainConfig]], dict[str, Any]] | None = None
     reuses: tuple[str, ...] = ()
     short: str = ""
+    plan: Callable[[Settings], dict[Key, TrainConfig]] | None = None
+    twin: Callable[[Key, Settings, Settings], Key | None] | None = None
+    timed: Callable[[Key], bool] | None = None
+
+    def planned(self, settings: Settings) -> dict[Key, TrainConfig]:
+        """Every run a sweep at ``settings`` will make, later stages included (see :attr:`plan`)."""
+        return (self.plan or self.expand)(settings)
+
+    def twin_key(self, key: Key, settings: Settings, other: Settings) -> Key | None:
+        """The key at ``other``'s profile of the run at ``key`` (see :attr:`twin`)."""
+        return key if self.twin is None else self.twin(key, settings, other)
+
+    def reports_time(self, key: Key) -> bool:
+        """Whether the page reports the wall clock of the run at ``key`` (see :attr:`timed`)."""
+        return self.timed is None or self.timed(key)
 
     @property
     def called(self) -> str:
