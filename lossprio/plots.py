@@ -342,6 +342,31 @@ def method_lines(
     ax.set_title(title, fontsize=10)
 
 
+def method_panels(
+    frame: pd.DataFrame,
+    panels: Sequence[str],
+    x: str,
+    y: str,
+    interval: tuple[str, str] | None = None,
+    dodge: float = 0.0,
+    zero_line: bool = False,
+    ylabel: str | None = None,
+    height: float = 3.6,
+) -> plt.Figure:
+    """One :func:`method_lines` panel per data setting in ``panels`` (``frame``'s ``data`` column),
+    side by side, one legend below; ``zero_line``: a y axis shared by the panels, labelled on the
+    first, with a line at 0 (for differences from a baseline)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), height), squeeze=False, sharey=zero_line)
+    for position, (ax, panel) in enumerate(zip(axes.flat, panels)):
+        if zero_line:
+            ax.axhline(0, color="black", lw=0.8)
+        method_lines(ax, frame[frame["data"] == panel], x, y, panel, interval, dodge)
+        ax.set_ylabel("" if zero_line and position else ylabel or y)
+    shared_legend(fig, list(axes.flat), fontsize=9, below=True)
+    fig.tight_layout()
+    return fig
+
+
 # ----------------------------------------------------------------------------- grids of methods × data
 
 

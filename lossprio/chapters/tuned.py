@@ -23,7 +23,7 @@ import dataclasses
 import json
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -233,20 +233,24 @@ def runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
     return found
 
 
-def planned_runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
-    """Both stages' runs before the tuning stage has chosen: a cell without a chosen rate has its
-    final runs at the grid's middle rate, a placeholder (what a run costs does not depend on its
-    rate). For sizing a sweep; :func:`runs` is what it runs."""
+def planned_rate(settings: TunedSettings, method: str, data: str, budget: float) -> float:
+    """The rate a cell's final runs use: the one the tuning stage chose, or before it has, the
+    grid's middle rate as a placeholder (what a run costs does not depend on its rate)."""
     chosen = {(m, d, b): lr for m, d, b, lr in settings.chosen_lrs}
-    placeholder = settings.lr_grid[len(settings.lr_grid) // 2]
-    filled = tuple((m, d, b, chosen.get((m, d, b), placeholder)) for m, d, b in tuned_cells(settings))
+    return chosen.get((method, data, budget), settings.lr_grid[len(settings.lr_grid) // 2])
+
+
+def planned_runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
+    """Both stages' runs, a cell not yet tuned at its :func:`planned_rate`: for sizing a sweep;
+    :func:`runs` is what it runs."""
+    filled = tuple((m, d, b, planned_rate(settings, m, d, b)) for m, d, b in tuned_cells(settings))
     return runs(dataclasses.replace(settings, chosen_lrs=filled))
 
 
 def twin(key: Run, settings: TunedSettings, other: TunedSettings) -> Run | None:
     """The same run at ``other``'s size: the budget at the same share of the full budget, the
-    tuning rate at the same place in the grid, a final run at the rate ``other`` chose (its
-    placeholder if none); ``None`` where ``other`` has no such run."""
+    tuning rate at the same place in the grid, a final run at ``other``'s :func:`planned_rate`;
+    ``None`` where ``other`` has no such run."""
     budget = key.budget * other.full_budget / settings.full_budget
     if key.stage == TUNING:
         place = settings.lr_grid.index(key.lr)
@@ -255,9 +259,7 @@ def twin(key: Run, settings: TunedSettings, other: TunedSettings) -> Run | None:
         return key._replace(budget=budget, lr=other.lr_grid[place], seed=other.tuning_seed)
     if key.seed not in other.seeds:
         return None
-    chosen = {(m, d, b): lr for m, d, b, lr in other.chosen_lrs}
-    lr = chosen.get((key.method, key.data, budget), other.lr_grid[len(other.lr_grid) // 2])
-    return key._replace(budget=budget, lr=lr)
+    return key._replace(budget=budget, lr=planned_rate(other, key.method, key.data, budget))
 
 
 # ----------------------------------------------------------------------------- the tuning stage
@@ -427,54 +429,54 @@ def final_error_table(records: Mapping[Run, RunRecord], settings: TunedSettings)
     return frame
 
 
+def by_budget(
+    settings: TunedSettings,
+    column: str,
+    measure: Callable[[str, str, float], tuple[float, Interval | None] | None],
+    methods: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per method, data and budget: ``measure``'s value (in ``column``) and the low and high ends
+    of its interval (the value itself where it has none); cells it returns ``None`` for are left out."""
+    rows = []
+    for method in settings.methods if methods is None else methods:
+        for data in settings.data:
+            for budget in settings.budgets:
+                found = measure(method, data, budget)
+                if found is None:
+                    continue
+                value, spread = found
+                low, high = (spread.low, spread.high) if spread else (value, value)
+                rows.append(
+                    {"method": method, "data": data, "budget (epochs)": budget, column: value, "low": low, "high": high}
+                )
+    return pd.DataFrame(rows, columns=["method", "data", "budget (epochs)", column, "low", "high"])
+
+
 def error_by_budget(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
     """Per method, data and budget: mean final test error (%) and the 95 % bootstrap interval of
     that mean over seeds (the figures' error bars)."""
-    rows = []
-    for method in settings.methods:
-        for data in settings.data:
-            for budget in settings.budgets:
-                errors = errors_of(finals(records, method, data, budget))
-                if not errors:
-                    continue
-                spread = bootstrap(statistics.fmean, [errors]) if len(errors) > 1 else None
-                mean = statistics.fmean(errors)
-                rows.append(
-                    {
-                        "method": method,
-                        "data": data,
-                        "budget (epochs)": budget,
-                        "test error (%)": mean,
-                        "low": spread.low if spread else mean,
-                        "high": spread.high if spread else mean,
-                    }
-                )
-    return pd.DataFrame(rows, columns=["method", "data", "budget (epochs)", "test error (%)", "low", "high"])
+
+    def mean_error(method: str, data: str, budget: float) -> tuple[float, Interval | None] | None:
+        errors = errors_of(finals(records, method, data, budget))
+        if not errors:
+            return None
+        return statistics.fmean(errors), bootstrap(statistics.fmean, [errors]) if len(errors) > 1 else None
+
+    return by_budget(settings, "test error (%)", mean_error)
 
 
 def difference_by_budget(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
     """Per method (not uniform), data and budget: its mean final test error minus tuned uniform's
     (points) and the 95 % bootstrap interval of that difference (the figure of the beats table;
     identical runs as 0 without a bar)."""
-    rows = []
-    for method in settings.methods:
-        for data in settings.data:
-            for budget in settings.budgets:
-                found = against_uniform(records, method, data, budget) if method != BASELINE else None
-                if found is None:
-                    continue
-                spread = found.interval if found.interval and not found.identical else None
-                rows.append(
-                    {
-                        "method": method,
-                        "data": data,
-                        "budget (epochs)": budget,
-                        "difference (pts)": found.difference,
-                        "low": spread.low if spread else found.difference,
-                        "high": spread.high if spread else found.difference,
-                    }
-                )
-    return pd.DataFrame(rows, columns=["method", "data", "budget (epochs)", "difference (pts)", "low", "high"])
+
+    def difference(method: str, data: str, budget: float) -> tuple[float, Interval | None] | None:
+        found = against_uniform(records, method, data, budget)
+        if found is None:
+            return None
+        return found.difference, None if found.identical else found.interval
+
+    return by_budget(settings, "difference (pts)", difference, [m for m in settings.methods if m != BASELINE])
 
 
 def beats_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
