@@ -143,13 +143,66 @@ def test_two_stages_on_smoke_records(tmp_path):
     assert set(T.tables(records, chosen, {})) >= {"beats_table", "chosen_lr_table", "pilot", "claims"}
 
 
-def test_the_committed_choices_are_what_the_committed_tuning_records_choose():
-    folder = ROOT / "results" / T.CHAPTER.name / "cpu"
-    settings = dataclasses.replace(T.CHAPTER.profile("cpu"), chosen_lrs=())
-    records = T.CHAPTER.done_records(T.runs(settings), folder)
-    if not records:
-        pytest.skip("no tuning records at cpu in this checkout")
-    assert T.CHAPTER.profile("cpu").chosen_lrs == T.choose_lrs(records, settings)
+@pytest.mark.parametrize("profile", ["cpu", "cpu2"])
+def test_the_committed_choices_are_what_the_committed_tuning_records_choose(profile):
+    folder = ROOT / "results" / T.CHAPTER.name / "cpu"  # cpu2 shares cpu's records
+    committed = T.CHAPTER.profile(profile)
+    settled = T.settle(committed, lambda s: T.CHAPTER.done_records(T.runs(s), folder))
+    assert {name: getattr(committed, name) for name in T.TUNING_FIELDS} == {
+        name: getattr(settled, name) for name in T.TUNING_FIELDS
+    }
+
+
+def test_half_decades_follow_the_one_three_ten_series():
+    assert [T.half_decade(3e-4, -1), T.half_decade(3e-3, 1), T.half_decade(1e-3, 1), T.half_decade(1e-3, -2)] == [
+        1e-4,
+        1e-2,
+        3e-3,
+        1e-4,
+    ]
+
+
+def test_tuning_averages_its_seeds_tries_past_an_edge_and_keeps_the_runner_up():
+    settings = dataclasses.replace(
+        T.CHAPTER.profile("smoke"),
+        methods=("uniform",),
+        data=(T.PRISTINE,),
+        budgets=(3.0,),
+        native_infobatch=False,
+        lr_grid=(1e-3, 3e-3),
+        tuning_seeds=(0, 1),
+        extend_edges=True,
+        run_runner_up=True,
+        lr_bounds=(1e-4, 1e-2),
+    )
+    full, pilot = ("uniform", T.PRISTINE, 3.0), ("uniform", T.PRISTINE, 6.0)
+
+    def record(error: float) -> SimpleNamespace:
+        return SimpleNamespace(final_test_error=error, status="finished")
+
+    # full budget: seed 0 prefers 3e-3, seed 1 prefers 1e-3 by more: the mean picks 1e-3, an edge
+    errors = {(full, 1e-3): (0.20, 0.10), (full, 3e-3): (0.18, 0.16), (pilot, 1e-3): (0.2, 0.2)}
+    errors[pilot, 3e-3] = (0.1, 0.1)  # the pilot's best is 3e-3, the upper edge
+    records = {T.Run(*cell, seed, lr, T.TUNING): record(e[seed]) for (cell, lr), e in errors.items() for seed in (0, 1)}
+    found = T.with_choices(settings, records)
+    assert found.chosen_lrs == () and found.runner_up_lrs == ()  # both cells wait for a rate beyond their edge
+    assert found.extended_lrs == ((*full, 3e-4), (*pilot, 1e-2))
+    assert {k.lr for k in T.runs(found) if k.stage == T.TUNING} == {3e-4, 1e-3, 3e-3, 1e-2}
+    records[T.Run(*full, 0, 3e-4, T.TUNING)] = record(0.5)
+    assert T.with_choices(settings, records).extended_lrs == found.extended_lrs  # seed 1 of 3e-4 still missing
+    records[T.Run(*full, 1, 3e-4, T.TUNING)] = record(0.5)
+    for seed in (0, 1):
+        records[T.Run(*pilot, seed, 1e-2, T.TUNING)] = record(0.05)  # better still, but 1e-2 is the bound
+    settled = T.settle(settings, lambda s: {k: r for k, r in records.items() if k in T.runs(s)})
+    assert settled.chosen_lrs == ((*full, 1e-3), (*pilot, 1e-2))
+    assert settled.runner_up_lrs == ((*full, 3e-3),)  # the pilot is not a final cell: no runner-up run
+    finals = T.runs(settled)
+    assert {(k.lr, k.stage) for k in finals if k.stage != T.TUNING} == {(1e-3, T.FINAL), (3e-3, T.RUNNER_UP)}
+    assert all(finals[k].evaluate_on == "test" for k in finals if k.stage == T.RUNNER_UP)
+    assert not T.CHAPTER.reports_time(next(k for k in finals if k.stage == T.RUNNER_UP))
+    table = T.tuning_table(records, settled)
+    assert table.loc[("uniform", T.PRISTINE, "3"), "margin (pts)"] == pytest.approx(100 * (0.17 - 0.15))
+    assert math.isnan(table.loc[("uniform", T.PRISTINE, "3"), "lr 0.01"])  # not tried in that cell
 
 
 def test_chosen_rates_are_written_one_a_line_and_read_back_without_touching_other_profiles(tmp_path):
@@ -159,6 +212,14 @@ def test_chosen_rates_are_written_one_a_line_and_read_back_without_touching_othe
     assert T.committed_choices("cpu", path) == (("uniform", T.PRISTINE, 8.0, 3e-4), ("RS2", T.PRISTINE, 8.0, 1e-3))
     assert T.committed_choices("paper", path) == (("uniform", T.PRISTINE, 10.0, 1e-3),)
     assert T.committed_choices("smoke", path) == () and '["RS2", "pristine", 8.0, 0.001]' in path.read_text()
+    extended, runner_up = [("uniform", T.PRISTINE, 8.0, 1e-4)], [("uniform", T.PRISTINE, 8.0, 1e-3)]
+    T.write_choices("cpu2", [("uniform", T.PRISTINE, 8.0, 3e-4)], path, extended=extended, runner_up=runner_up)
+    assert T.committed_tuning("cpu2", path) == {
+        "chosen_lrs": (("uniform", T.PRISTINE, 8.0, 3e-4),),
+        "extended_lrs": tuple(map(tuple, extended)),
+        "runner_up_lrs": tuple(map(tuple, runner_up)),
+    }
+    assert T.committed_choices("cpu", path) == (("uniform", T.PRISTINE, 8.0, 3e-4), ("RS2", T.PRISTINE, 8.0, 1e-3))
 
 
 def test_bad_grids_are_refused_with_the_allowed_values():

@@ -68,13 +68,13 @@ NATIVE_METHOD = register_methods(
 PRISTINE, LABEL_NOISE, RANDOM_LABELS = X.PRISTINE, X.LABEL_NOISE_10, "random labels 25 %"
 DATA = {name: X.DATA[name] for name in (PRISTINE, LABEL_NOISE, RANDOM_LABELS)}
 
-TUNING, FINAL = "tuning", "final"
+TUNING, FINAL, RUNNER_UP = "tuning", "final", "runner-up"
 
 
 class Run(NamedTuple):
     """A run: a method on a data setting at a budget (epochs of back-propagated examples), one
-    seed and learning rate, in the tuning stage (evaluated on the validation split) or the final
-    one (on the test set)."""
+    seed and learning rate, in the tuning stage (evaluated on the validation split), the final
+    one (on the test set), or uniform's runner-up rate at every seed (on the test set)."""
 
     method: str
     data: str
@@ -95,13 +95,29 @@ class TunedSettings(M.LoopSettings):
     budgets: tuple[float, ...] = (0.5, 1.0)  # epochs of back-propagated examples; the last is the full budget
     pilot_factor: float = 2.0  # tuned uniform is also tuned at this multiple of the full budget: is "full" full?
     lr_grid: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+    #: seeds of every tuning run: a rate is chosen by its mean validation error over them
+    tuning_seeds: tuple[int, ...] = (0,)
+    #: where the best rate of a cell sits at an edge of the rates tried, the next half-decade
+    #: beyond it is tried too (within ``lr_bounds``), until the best is inside
+    extend_edges: bool = False
+    #: uniform's second-best rate of each final cell also runs at every seed (:data:`RUNNER_UP`)
+    run_runner_up: bool = False
+    lr_bounds: tuple[float, float] = (1e-5, 1e-1)
     lr_schedule: str = "cosine"  # to 0 at the end of each run's budget
     validation_fraction: float = 0.1  # of the training half, class-balanced, clean: where the tuning runs evaluate
-    tuning_seed: int = 0
     native_infobatch: bool = True  # InfoBatch also as its paper runs it, at the full budget's epochs
     # (method, data, budget, lr): the tuning stage's choices (:func:`choose_lrs`); the final stage runs these
     chosen_lrs: tuple[tuple[str, str, float, float], ...] = field(
         default=(), metadata={"shown_as": "the table of chosen learning rates (the tuning stage)"}
+    )
+    # (method, data, budget, lr): rates tried beyond ``lr_grid`` where a cell's best sat at an edge
+    extended_lrs: tuple[tuple[str, str, float, float], ...] = field(
+        default=(), metadata={"shown_as": "the tuning table (rates tried beyond the grid)"}
+    )
+    # (method, data, budget, lr): uniform's second-best rate per final cell, run at every seed so that
+    # each verdict can be read against it too (is it the rate's luck?)
+    runner_up_lrs: tuple[tuple[str, str, float, float], ...] = field(
+        default=(), metadata={"shown_as": "the table of chosen learning rates (runner-up)"}
     )
 
     @property
@@ -110,15 +126,25 @@ class TunedSettings(M.LoopSettings):
         return max(self.budgets)
 
 
-#: the committed choices of the tuning stage, per profile (written by ``python -m lossprio.tuning``)
+#: the committed outcome of the tuning stage, per profile (written by ``python -m lossprio.tuning``)
 CHOSEN_FILE = Path(__file__).with_name("tuned_lrs.json")
+#: the settings fields the tuning stage's records decide (:func:`tuning_outcome`), as stored per profile
+TUNING_FIELDS = ("chosen_lrs", "extended_lrs", "runner_up_lrs")
+Cells = tuple[tuple[str, str, float, float], ...]
 
 
-def committed_choices(profile: str, path: Path = CHOSEN_FILE) -> tuple[tuple[str, str, float, float], ...]:
+def committed_tuning(profile: str, path: Path = CHOSEN_FILE) -> dict[str, Cells]:
+    """What the tuning stage decided at ``profile``, as committed: each of :data:`TUNING_FIELDS`
+    (empty where nothing is committed; a plain list is the chosen rates alone)."""
+    stored = json.loads(path.read_text()).get(profile, []) if path.exists() else []
+    if isinstance(stored, list):
+        stored = {"chosen_lrs": stored}
+    return {name: tuple(tuple(row) for row in stored.get(name, [])) for name in TUNING_FIELDS}
+
+
+def committed_choices(profile: str, path: Path = CHOSEN_FILE) -> Cells:
     """The learning rates the tuning stage chose at ``profile``, as committed (none if not yet)."""
-    if not path.exists():
-        return ()
-    return tuple(tuple(row) for row in json.loads(path.read_text()).get(profile, []))
+    return committed_tuning(profile, path)["chosen_lrs"]
 
 
 def from_loop(loop: M.LoopSettings, **changes: Any) -> TunedSettings:
@@ -141,7 +167,10 @@ PROFILES: dict[str, TunedSettings] = {
     # budgets up to its 10 epochs of backprops, 3 seeds, for a GPU.
     "paper": from_loop(M.PROFILES["paper"], budgets=(1.25, 2.5, 5.0, 10.0), eval_every=700),
 }
-PROFILES = {name: dataclasses.replace(s, chosen_lrs=committed_choices(name)) for name, s in PROFILES.items()}
+# cpu's tuning as #33 asks it (2 seeds a rate, edges extended, uniform's runner-up rate run at every seed):
+# it replaces cpu once its sweep is complete; its records share cpu's folder (same runs, same ids)
+PROFILES["cpu2"] = dataclasses.replace(PROFILES["cpu"], tuning_seeds=(0, 1), extend_edges=True, run_runner_up=True)
+PROFILES = {name: dataclasses.replace(s, **committed_tuning(name)) for name, s in PROFILES.items()}
 
 
 def epoch_share(method: Method) -> float:
@@ -167,7 +196,7 @@ def config(
     of back-propagated examples (:data:`NATIVE`: over ``budget`` epochs, pruned ones included, as
     InfoBatch's paper runs it), evaluated on the validation split (``tuning``) or the test set."""
     check_choice("data", data, list(DATA))
-    check_choice("stage", stage, [TUNING, FINAL])
+    check_choice("stage", stage, [TUNING, FINAL, RUNNER_UP])
     chosen, setting = method_of(method), DATA[data]
     if setting.same_data(DATA[LABEL_NOISE]):  # paper M's draw, as chapter M runs it
         setting = dataclasses.replace(setting, corruption=M.noisy_data(settings).corruption)
@@ -220,16 +249,19 @@ def runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
         raise ValueError(f"methods={list(settings.methods)}: uniform is the baseline every method is compared with")
     found = {}
     for method, data, budget in tuned_cells(settings):
-        for lr in settings.lr_grid:
-            key = Run(method, data, budget, settings.tuning_seed, lr, TUNING)
-            found[key] = config(settings, method, data, budget, lr, settings.tuning_seed, TUNING)
-    cells = set(final_cells(settings))
-    for method, data, budget, lr in settings.chosen_lrs:
-        if (method, data, budget) in cells:
-            for seed in settings.seeds:
-                found[Run(method, data, budget, seed, lr, FINAL)] = config(
-                    settings, method, data, budget, lr, seed, FINAL
+        for lr in tried_lrs(settings, method, data, budget):
+            for seed in settings.tuning_seeds:
+                found[Run(method, data, budget, seed, lr, TUNING)] = config(
+                    settings, method, data, budget, lr, seed, TUNING
                 )
+    cells = set(final_cells(settings))
+    for stage, rows in ((FINAL, settings.chosen_lrs), (RUNNER_UP, settings.runner_up_lrs)):
+        for method, data, budget, lr in rows:
+            if (method, data, budget) in cells:
+                for seed in settings.seeds:
+                    found[Run(method, data, budget, seed, lr, stage)] = config(
+                        settings, method, data, budget, lr, seed, stage
+                    )
     return found
 
 
@@ -253,12 +285,17 @@ def twin(key: Run, settings: TunedSettings, other: TunedSettings) -> Run | None:
     ``None`` where ``other`` has no such run."""
     budget = key.budget * other.full_budget / settings.full_budget
     if key.stage == TUNING:
-        place = settings.lr_grid.index(key.lr)
-        if place >= len(other.lr_grid):
+        if key.lr not in settings.lr_grid or key.seed not in settings.tuning_seeds:
             return None
-        return key._replace(budget=budget, lr=other.lr_grid[place], seed=other.tuning_seed)
+        place, seat = settings.lr_grid.index(key.lr), settings.tuning_seeds.index(key.seed)
+        if place >= len(other.lr_grid) or seat >= len(other.tuning_seeds):
+            return None
+        return key._replace(budget=budget, lr=other.lr_grid[place], seed=other.tuning_seeds[seat])
     if key.seed not in other.seeds:
         return None
+    if key.stage == RUNNER_UP:
+        found = [lr for m, d, b, lr in other.runner_up_lrs if (m, d, b) == (key.method, key.data, budget)]
+        return key._replace(budget=budget, lr=found[0]) if found else None
     return key._replace(budget=budget, lr=planned_rate(other, key.method, key.data, budget))
 
 
@@ -270,49 +307,141 @@ def validation_error(record: RunRecord) -> float:
     return math.inf if record.status == "diverged" else record.final_test_error
 
 
-def choose_lrs(records: Mapping[Run, RunRecord], settings: TunedSettings) -> tuple[tuple[str, str, float, float], ...]:
-    """Per tuned cell whose every tuning run has a record, the learning rate with the lowest
-    validation error at the end of the budget (the smaller rate on a tie)."""
-    chosen = []
-    for method, data, budget in tuned_cells(settings):
-        tried = {
-            lr: records.get(Run(method, data, budget, settings.tuning_seed, lr, TUNING)) for lr in settings.lr_grid
-        }
-        if all(record is not None for record in tried.values()):
-            best = min(sorted(tried), key=lambda lr: validation_error(tried[lr]))
-            chosen.append((method, data, budget, best))
-    return tuple(chosen)
+def half_decade(lr: float, steps: int) -> float:
+    """The rate ``steps`` half-decades from ``lr`` on the 1-3-10 series (3e-4 → 1e-3 → 3e-3 …)."""
+    place = round(2 * math.log10(lr)) + steps
+    return float(f"{1 if place % 2 == 0 else 3}e{place // 2}")
 
 
-def write_choices(profile: str, chosen: Sequence[tuple[str, str, float, float]], path: Path = CHOSEN_FILE) -> None:
-    """Store ``chosen`` (:func:`choose_lrs`) as ``profile``'s committed choices in ``path``, one
-    choice a line, the other profiles' kept."""
+def tried_lrs(settings: TunedSettings, method: str, data: str, budget: float) -> tuple[float, ...]:
+    """The rates a cell's tuning stage runs: the grid and the half-decades tried beyond its edges."""
+    extra = [lr for m, d, b, lr in settings.extended_lrs if (m, d, b) == (method, data, budget)]
+    return tuple(sorted({*settings.lr_grid, *extra}))
+
+
+def mean_validation_error(
+    records: Mapping[Run, RunRecord], settings: TunedSettings, cell: tuple[str, str, float], lr: float
+) -> float | None:
+    """A rate's validation error averaged over the tuning seeds (``None`` until every seed has a
+    record; infinite if any diverged)."""
+    found = [records.get(Run(*cell, seed, lr, TUNING)) for seed in settings.tuning_seeds]
+    if any(record is None for record in found):
+        return None
+    return statistics.fmean(validation_error(record) for record in found)
+
+
+class CellTuning(NamedTuple):
+    """What the tuning records say of one cell: the rates tried (the grid and any half-decades
+    beyond it), and once every one has its records and the best is inside them (or at
+    ``lr_bounds``), the chosen rate and the runner-up."""
+
+    tried: tuple[float, ...]
+    chosen: float | None
+    runner_up: float | None
+
+
+def tune_cell(records: Mapping[Run, RunRecord], settings: TunedSettings, cell: tuple[str, str, float]) -> CellTuning:
+    """Rank a cell's rates by mean validation error over the tuning seeds (the smaller rate on a
+    tie); with ``extend_edges``, while the best is the smallest or largest rate tried, try the next
+    half-decade beyond it (within ``lr_bounds``)."""
+    tried = sorted(settings.lr_grid)
+    while True:
+        errors = {lr: mean_validation_error(records, settings, cell, lr) for lr in tried}
+        if any(error is None for error in errors.values()):
+            return CellTuning(tuple(tried), None, None)
+        ranked = sorted(tried, key=lambda lr: (errors[lr], lr))
+        best = ranked[0]
+        if settings.extend_edges and best in (tried[0], tried[-1]):
+            beyond = half_decade(best, -1 if best == tried[0] else 1)
+            low, high = settings.lr_bounds
+            if low <= beyond <= high and beyond not in tried:
+                tried = sorted([*tried, beyond])
+                continue
+        return CellTuning(tuple(tried), best, ranked[1] if len(ranked) > 1 else None)
+
+
+def tuning_outcome(records: Mapping[Run, RunRecord], settings: TunedSettings) -> dict[str, Cells]:
+    """What the tuning ``records`` decide, as :data:`TUNING_FIELDS`: each cell's chosen rate, the
+    rates tried beyond the grid, and uniform's runner-up rate in the cells the final stage runs."""
+    chosen, extended, runner_up = [], [], []
+    final = set(final_cells(settings))
+    for cell in tuned_cells(settings):
+        found = tune_cell(records, settings, cell)
+        extended += [(*cell, lr) for lr in found.tried if lr not in settings.lr_grid]
+        if found.chosen is not None:
+            chosen.append((*cell, found.chosen))
+            if settings.run_runner_up and cell[0] == BASELINE and cell in final and found.runner_up is not None:
+                runner_up.append((*cell, found.runner_up))
+    return {"chosen_lrs": tuple(chosen), "extended_lrs": tuple(extended), "runner_up_lrs": tuple(runner_up)}
+
+
+def choose_lrs(records: Mapping[Run, RunRecord], settings: TunedSettings) -> Cells:
+    """Per tuned cell whose tuning is complete (:func:`tune_cell`), the learning rate with the
+    lowest mean validation error at the end of the budget (the smaller rate on a tie)."""
+    return tuning_outcome(records, settings)["chosen_lrs"]
+
+
+def write_choices(
+    profile: str,
+    chosen: Sequence[tuple[str, str, float, float]],
+    path: Path = CHOSEN_FILE,
+    extended: Sequence[tuple[str, str, float, float]] = (),
+    runner_up: Sequence[tuple[str, str, float, float]] = (),
+) -> None:
+    """Store ``chosen`` (:func:`choose_lrs`), and any rates tried beyond the grid and runner-up
+    rates, as ``profile``'s committed tuning in ``path``, one row a line, the other profiles' kept."""
     stored = json.loads(path.read_text()) if path.exists() else {}
-    stored[profile] = [list(row) for row in chosen]
-    blocks = [
-        f"  {json.dumps(name)}: [\n"
-        + ",\n".join(f"    {json.dumps(row, ensure_ascii=False)}" for row in rows)
-        + "\n  ]"
-        for name, rows in sorted(stored.items())
-    ]
+    fields = dict(zip(TUNING_FIELDS, (chosen, extended, runner_up)))
+    stored[profile] = list(chosen) if not extended and not runner_up else fields
+
+    def rows(found: Sequence[Sequence[Any]], indent: str) -> str:
+        lines = ",\n".join(f"{indent}  {json.dumps(list(row), ensure_ascii=False)}" for row in found)
+        return "[\n" + lines + f"\n{indent}]" if found else "[]"
+
+    def block(value: Any) -> str:
+        if isinstance(value, list):
+            return rows(value, "  ")
+        inner = ",\n".join(f"    {json.dumps(name)}: {rows(value[name], '    ')}" for name in TUNING_FIELDS)
+        return "{\n" + inner + "\n  }"
+
+    blocks = [f"  {json.dumps(name)}: {block(value)}" for name, value in sorted(stored.items())]
     path.write_text("{\n" + ",\n".join(blocks) + "\n}\n")
 
 
 def with_choices(settings: TunedSettings, records: Mapping[Run, RunRecord]) -> TunedSettings:
-    """``settings`` with the learning rates the tuning ``records`` choose (so their final stage)."""
-    return dataclasses.replace(settings, chosen_lrs=choose_lrs(records, settings))
+    """``settings`` with what the tuning ``records`` decide (:func:`tuning_outcome`): the rates
+    chosen (so the final stage), those still to try beyond the grid, and uniform's runner-ups."""
+    return dataclasses.replace(settings, **tuning_outcome(records, settings))
+
+
+def settle(settings: TunedSettings, records_of: Callable[[TunedSettings], Mapping[Run, RunRecord]]) -> TunedSettings:
+    """``settings`` with what the tuning records that exist decide, the rates tried beyond the grid
+    followed as far as their records go (``records_of`` reads a settings' records)."""
+    settings = dataclasses.replace(settings, **dict.fromkeys(TUNING_FIELDS, ()))
+    while True:
+        found = with_choices(settings, records_of(settings))
+        if found.extended_lrs == settings.extended_lrs:
+            return found
+        settings = dataclasses.replace(settings, extended_lrs=found.extended_lrs)
 
 
 def tuning_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
-    """Every tuning run's validation error (%) by learning rate, per tuned cell, and the rate chosen."""
-    chosen = {(m, d, b): lr for m, d, b, lr in choose_lrs(records, settings)}
+    """Every tuned cell's validation error (%, the mean over the tuning seeds) by learning rate
+    (blank where a rate was not tried), the rate chosen, and by how much it beat the runner-up
+    (points: a margin of a few examples is a choice noise could have made)."""
     rows = {}
-    for method, data, budget in tuned_cells(settings):
+    rates = sorted({*settings.lr_grid, *(row[3] for row in settings.extended_lrs)})
+    for cell in tuned_cells(settings):
+        method, data, budget = cell
+        found = tune_cell(records, settings, cell)
         row = {}
-        for lr in settings.lr_grid:
-            record = records.get(Run(method, data, budget, settings.tuning_seed, lr, TUNING))
-            row[f"lr {lr:g}"] = 100 * validation_error(record) if record is not None else math.nan
-        row["chosen"] = f"{chosen[method, data, budget]:g}" if (method, data, budget) in chosen else "—"
+        for lr in rates:
+            error = mean_validation_error(records, settings, cell, lr) if lr in found.tried else None
+            row[f"lr {lr:g}"] = 100 * error if error is not None else math.nan
+        row["chosen"] = f"{found.chosen:g}" if found.chosen is not None else "—"
+        row["margin (pts)"] = (
+            row[f"lr {found.runner_up:g}"] - row[f"lr {found.chosen:g}"] if found.runner_up is not None else math.nan
+        )
         rows[method, data, f"{budget:g}"] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "data", "budget (epochs)"])
 
@@ -328,7 +457,7 @@ def pilot(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataF
     ``pilot_factor`` × the full budget, per data setting, with the change from the full budget
     to the larger one (points; negative: it still improves)."""
     table = tuning_table(records, settings)
-    errors = table.drop(columns="chosen").min(axis=1)
+    errors = table.drop(columns=["chosen", "margin (pts)"]).min(axis=1)
     rows = {}
     for data in settings.data:
         budgets = [*settings.budgets, settings.pilot_factor * settings.full_budget]
