@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .checks import check_choice, check_range
 from .records import RunRecord
-
-if TYPE_CHECKING:
-    from .intervals import Interval
 
 
 class NeverReached:
@@ -38,6 +34,13 @@ def first_reaching(xs: Sequence[float], errors: Sequence[float], target: float) 
         if error <= target:
             return x
     return NEVER
+
+
+def previous_point(xs: Sequence[float], x: float) -> float:
+    """The evaluation before ``x`` in ``xs`` (0 if ``x`` is the first): where a run that reached
+    a target at ``x`` had not yet."""
+    place = list(xs).index(x)
+    return float(xs[place - 1]) if place > 0 else 0.0
 
 
 #: the cost measure that adds a run's one-off set-up (IL model, proxy) to its training wall clock
@@ -104,85 +107,3 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, 
         if not frontier or error < frontier[-1][1]:
             frontier.append((budget, error))
     return frontier
-
-
-@dataclass(frozen=True)
-class SeedSpeedup:
-    """A method's speedup over several seeds: the median seed's, "never reached" ranked slowest.
-
-    ``lower_bound``: the median seed reached the target at its first evaluation, so it may have
-    reached it sooner and the speedup is at least the value (shown ``≥``). ``interval``: a
-    bootstrap interval over seeds (:func:`lossprio.intervals.speedup_interval`), where computed.
-    """
-
-    value: float | NeverReached
-    reached: int
-    seeds: int
-    target_error: float
-    diverged: int = 0  # seeds of the method whose run diverged (counted as not reaching the target)
-    lower_bound: bool = False
-    interval: Interval | None = None
-
-    def __str__(self) -> str:
-        text = "—" if self.value is NEVER else f"{'≥ ' if self.lower_bound else ''}{self.value:.1f}x"
-        if self.interval is not None and (self.value is not NEVER or self.interval.high > 0):
-            text += f" {self.interval}"  # (never–never) beside "—" would say nothing more
-        if 0 < self.reached < self.seeds:
-            text += f" ({self.reached}/{self.seeds} seeds)"
-        return text + (f" ({self.diverged} diverged)" if self.diverged else "")
-
-
-#: how every speedup in the book sets its target (the rule, stated once, that the pages print)
-TARGET_RULE = (
-    "The target of a speedup is a multiple (the target factor; 1 where none is named) of the baseline's "
-    "best (or final) test error in its worst seed, so every baseline seed reaches it; the baseline's cost "
-    "is the mean over its seeds of the first step (example, second) at which each reaches it, and a "
-    "method's speedup is that cost over the method's own, in its median seed."
-)
-
-
-def speedup_over_seeds(
-    baselines: Sequence[RunRecord],
-    methods: Sequence[RunRecord],
-    factor: float = 1.2,
-    reference: str = "best",
-    x: str = "backprops",
-    target_share: float = 1.0,
-) -> SeedSpeedup:
-    """Speedup to ``factor`` × the worst baseline seed's best (or final) error, over every seed
-    (:data:`TARGET_RULE`).
-
-    The target is one number for all seeds, one every baseline seed reaches (its best error is at
-    most the worst seed's); the baseline's cost is the mean over its seeds that reach it. Each
-    method seed's speedup is that cost over its own, 0 when it never reaches the target; the value
-    is the median seed's (the lower median, so always one seed's value), and :data:`NEVER` (shown
-    "—") when the median seed never reaches it. Every seed counts, so a speedup of the one seed
-    out of five that got there is not reported as the method's. Diverged runs never reach the
-    target: a diverged baseline seed is left out of the target, a diverged method seed counts as
-    one that did not get there (and in ``diverged``). ``target_share`` < 1 makes the target
-    stricter (0.98: 2 % lower error), for sensitivity tables; then some baseline seeds may miss it.
-    """
-    check_range("factor", factor, 1.0)
-    check_range("target_share", target_share, 0.0, 1.0, low_open=True)
-    check_choice("reference", reference, ["best", "final"])
-    diverged = sum(m.status == "diverged" for m in methods)
-    baselines = [b for b in baselines if b.status != "diverged"]
-    if not baselines:
-        return SeedSpeedup(NEVER, 0, len(methods), float("nan"), diverged)
-    errors = [b.best_test_error if reference == "best" else b.final_test_error for b in baselines]
-    target = target_share * factor * max(errors)
-    baseline_costs = [c for c in (first_reaching(*curve(b, x), target) for b in baselines) if c is not NEVER]
-    curves = [curve(m, x) for m in methods]
-    costs = [NEVER if m.status == "diverged" else first_reaching(*c, target) for m, c in zip(methods, curves)]
-    reached = sum(c is not NEVER for c in costs)
-    if not baseline_costs or not costs:
-        return SeedSpeedup(NEVER, reached, len(methods), target, diverged)
-    baseline_cost = sum(baseline_costs) / len(baseline_costs)
-    ranked = sorted(
-        (0.0 if cost is NEVER else baseline_cost / cost, cost is not NEVER and cost == xs[0])
-        for cost, (xs, _) in zip(costs, curves)
-    )
-    median, at_first_evaluation = ranked[(len(ranked) - 1) // 2]  # the lower median: one seed's value
-    if median == 0:
-        return SeedSpeedup(NEVER, reached, len(methods), target, diverged)
-    return SeedSpeedup(median, reached, len(methods), target, diverged, lower_bound=at_first_evaluation)

@@ -11,7 +11,7 @@ import pytest
 from lossprio import sweep
 from lossprio.chapters import tuned as T
 from lossprio.chapters.kit import EPOCH
-from lossprio.intervals import Interval, difference_interval
+from lossprio.compare import Difference, Estimate, difference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,17 +73,18 @@ def test_the_learning_rate_chosen_is_the_lowest_validation_error_and_a_diverged_
 
 
 def test_a_comparison_says_yes_only_when_its_whole_interval_is_below_zero():
-    def said(low: float, high: float) -> str:
-        return T.Comparison((low + high) / 2, Interval(low, high)).answer
+    def said(centre: float, se: float) -> str:
+        return T.answer(Difference(centre, Estimate(centre, se, 8.0), (5, 5)))
 
-    assert (said(-0.6, -0.1), said(-0.2, 0.3), said(0.0, 0.4), said(0.1, 0.5)) == ("yes", "inconclusive", "no", "no")
-    assert T.Comparison(-1.0, None).answer == "inconclusive"  # one seed a side: no interval, no decision
-    assert str(T.Comparison(-0.4, Interval(-0.61, -0.2))) == "yes: -0.40 [-0.61, -0.20]"
-    assert T.lossless(T.Comparison(0.3, Interval(0.1, 0.45))) is True
-    assert T.lossless(T.Comparison(0.9, Interval(0.6, 1.2))) is False
-    assert T.lossless(T.Comparison(0.4, Interval(0.1, 0.8))) is None
-    spread = difference_interval([10.0, 10.2, 10.1], [11.0, 11.1, 10.9])
-    assert spread.high < 0 and spread.low > -1.3
+    assert (said(-0.4, 0.1), said(0.05, 0.1), said(0.4, 0.1)) == ("yes", "inconclusive", "no")
+    assert T.answer(difference([9.0], [10.0])) == "inconclusive"  # one seed a side: no interval, no decision
+    assert str(difference([10.0, 10.2, 10.1], [11.0, 11.1, 10.9])).startswith("-0.90 [")
+    from lossprio.chapters.claims import decide
+
+    def lossless(centre: float, se: float) -> str:
+        return decide("", [(T.LOSSLESS, {"": Difference(centre, Estimate(centre, se, 8.0), (5, 5))})]).verdict
+
+    assert (lossless(0.2, 0.05), lossless(0.9, 0.1), lossless(0.4, 0.2)) == ("confirmed", "contradicted", "inconclusive")
 
 
 def test_identical_runs_are_said_to_be_so_and_left_out_of_a_claims_verdict():
@@ -93,11 +94,14 @@ def test_identical_runs_are_said_to_be_so_and_left_out_of_a_claims_verdict():
         ]
 
     same = T.compare(runs(0.10, 0.12, 0.11), runs(0.10, 0.12, 0.11))
-    assert same.identical and (same.answer, same.beats, str(same)) == ("same runs", None, "same runs: ±0")
+    assert same.identical and (T.answer(same), same.numbers) == ("same runs", "±0")
     shifted = T.compare(runs(0.10, 0.11, 0.12), runs(0.10, 0.12, 0.11))  # the same errors by other seeds
-    assert not shifted.identical and shifted.answer == "inconclusive"
+    assert not shifted.identical and T.answer(shifted) == "inconclusive"
     better = T.compare(runs(0.08, 0.081, 0.082), runs(0.10, 0.12, 0.11))
-    assert T.decided({"a": same, "b": better, "c": None}) == [better, None]
+    from lossprio.chapters.claims import decide
+
+    claim = decide("", [(T.LOWER_ERROR, {"a": same, "b": better})])
+    assert claim.verdict == "confirmed" and "same runs" in claim.ours  # the same runs are shown, not counted
 
 
 @pytest.mark.slow

@@ -1,11 +1,16 @@
-"""A paper's claims checked against our records: each with the numbers it rests on and a verdict."""
+"""A paper's claims checked against our records: each with the comparisons it rests on, the rule
+that decides them (stated before any result), and a verdict, raw and Holm-adjusted over the
+chapter's family of comparisons."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
+
+from ..compare import Found, Outcome, Rule, outcome, verdict
+from ..compare import adjusted_verdicts as adjusted
 
 
 @dataclass(frozen=True)
@@ -15,34 +20,35 @@ class Claim:
     claim: str
     ours: str
     verdict: str  # "confirmed", "contradicted", "mixed" or "inconclusive"
-    rule: str = ""  # how the verdict is decided, in words (its comparisons and thresholds)
+    rule: str = ""  # how the verdict is decided, in words (its rules, thresholds and margins)
+    outcomes: tuple[Outcome, ...] = field(default=(), repr=False)  # the comparisons it rests on
 
 
-#: the rule of a claim decided by speedup intervals (:func:`lossprio.chapters.kit.beats`,
-#: :func:`~lossprio.chapters.kit.faster_than`); the pages explain it once
-INTERVAL_RULE = "95 % intervals over seeds, against 1× or against each other"
-#: the rule of a claim decided by counting comparisons of means over seeds
-COUNT_RULE = "means over seeds"
+def decide(claim: str, legs: Sequence[tuple[Rule, Mapping[str, Found | None]]], note: str = "") -> Claim:
+    """A claim decided by its ``legs``: each a rule and the comparisons (label → estimate) it
+    decides. Every comparison's decision is listed in ``ours``, then ``note``; the verdict is
+    :func:`lossprio.compare.verdict` of them all."""
+    outcomes = [outcome(label, found, rule) for rule, found_by_label in legs for label, found in found_by_label.items()]
+    ours = "; ".join(f"{o.label}: {o.text} ({o.left_out or o.decided()})" for o in outcomes) + (
+        f"; {note}" if note else ""
+    )
+    rules = "; ".join(dict.fromkeys(rule.describe() for rule, _ in legs))
+    return Claim(claim, ours, verdict([o.decided() for o in outcomes]), rules, tuple(outcomes))
 
 
-def verdict(agree: int, total: int) -> str:
-    """``confirmed`` if every comparison agrees, ``contradicted`` if none does, else ``mixed``."""
-    return "confirmed" if agree == total else "contradicted" if agree == 0 else "mixed"
-
-
-def interval_verdict(outcomes: Sequence[bool | None]) -> str:
-    """A verdict from comparisons decided by intervals (``None``: an interval straddles its
-    threshold): see :func:`lossprio.intervals.verdict`."""
-    from ..intervals import verdict as decide
-
-    return decide(outcomes)
+def adjusted_verdicts(claims: Sequence[Claim]) -> list[str]:
+    """Each claim's verdict once ``claims`` (one family: a chapter's) are Holm-adjusted
+    (:func:`lossprio.compare.adjusted_verdicts`)."""
+    return adjusted([c.outcomes for c in claims])
 
 
 def claims_frame(claims: Sequence[Claim], paper: str) -> pd.DataFrame:
-    """Claims as a table for the book."""
-    return pd.DataFrame([c.__dict__ for c in claims]).rename(
-        columns={"claim": f"paper {paper} claims", "ours": "our runs", "rule": "how it is decided"}
-    )
+    """Claims as a table for the book, with the verdict after Holm's adjustment over the table's
+    comparisons beside the raw one."""
+    frame = pd.DataFrame([{k: v for k, v in c.__dict__.items() if k != "outcomes"} for c in claims])
+    if len(frame):
+        frame.insert(3, "adjusted (Holm)", adjusted_verdicts(claims))
+    return frame.rename(columns={"claim": f"paper {paper} claims", "ours": "our runs", "rule": "how it is decided"})
 
 
 def verdict_changes(claims: Sequence[Claim], before: Mapping[str, str]) -> pd.DataFrame:

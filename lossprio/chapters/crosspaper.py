@@ -29,27 +29,27 @@ import numpy as np
 import pandas as pd
 
 from ..checks import check_choice
+from ..compare import Rule, Speedup, difference, shift
 from ..config import TrainConfig
-from ..metrics import WITH_SETUP, SeedSpeedup
+from ..metrics import WITH_SETUP
 from ..records import RunRecord
 from . import hu2021 as H
 from . import jiang2019 as J
 from . import mindermann2022 as M
 from .base import Chapter, register
-from .claims import COUNT_RULE, INTERVAL_RULE, Claim, interval_verdict, verdict
+from .claims import Claim, decide
 from .kit import (
     CANDIDATES,
+    FASTER,
     Data,
     Method,
     best_error_percent,
     corrupted_share_after,
     fairly_timed,
-    faster_than,
     idiap_kath18,
     pick,
     register_methods,
     sampling_share,
-    speedup_value,
     trained_before_loop,
 )
 from .kit import speedup as kit_speedup
@@ -174,11 +174,15 @@ def speedup(
     factor: float,
     x: str = "backprops",
     target_share: float = 1.0,
-) -> SeedSpeedup:
-    """``method``'s speedup over uniform to ``factor`` × uniform's best test error on the same data
-    (its worst seed's), in ``x`` (backprops; ``train_wall_s`` of the seeds timed on an idle
-    machine); the median seed's."""
-    return kit_speedup(records, {"method": BASELINE}, factor, x, target_share=target_share, method=method, data=data)
+    versus: str = BASELINE,
+) -> Speedup:
+    """``method``'s speedup over ``versus`` (uniform, or another method) to ``factor`` × uniform's
+    best test error on the same data (its worst seed's), in ``x`` (backprops; ``train_wall_s`` of
+    the seeds timed on an idle machine)."""
+    target = None if versus == BASELINE else {"method": BASELINE}
+    return kit_speedup(
+        records, {"method": versus}, factor, x, target_share=target_share, target=target, method=method, data=data
+    )
 
 
 def grid(records: Mapping[Run, RunRecord], value: Any, data: Sequence[str] = tuple(DATA)) -> pd.DataFrame:
@@ -192,9 +196,7 @@ def speedup_grid(records: Mapping[Run, RunRecord], factor: float, x: str = "back
     no records (of the method or of uniform)."""
     return grid(
         records,
-        lambda m, d: (
-            speedup_value(speedup(records, m, d, factor, x)) if pick(records, method=BASELINE, data=d) else np.nan
-        ),
+        lambda m, d: speedup(records, m, d, factor, x).number if pick(records, method=BASELINE, data=d) else np.nan,
     )
 
 
@@ -331,10 +333,12 @@ def relevant_shares(
 ) -> pd.Series:
     """Share (%) of each method's selections from the relevant classes in the low-relevance runs,
     and under ``(the training data)`` those classes' share of the training set."""
-    shares = M.relevant_shares_of(
-        configs[Run(BASELINE, RELEVANCE, settings.seeds[0])],
-        {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
-        settings.relevant_classes,
+    shares = M.mean_shares(
+        M.relevant_shares_of(
+            configs[Run(BASELINE, RELEVANCE, settings.seeds[0])],
+            {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
+            settings.relevant_classes,
+        )
     )
     shares = {DATA_ROW: shares.pop("training set"), **shares}
     return pd.Series({k: 100 * v for k, v in shares.items()}, name="relevant share of selections (%)")
@@ -398,12 +402,7 @@ def with_setup(records: Mapping[Run, RunRecord], method: str, settings: Sequence
     found = [r for d in settings for r in pick(records, method=method, data=d)]
     if not trained_before_loop(found):
         return ""
-    values = [
-        speedup_value(
-            kit_speedup(records, {"method": BASELINE}, factor, WITH_SETUP, interval=False, method=method, data=d)
-        )
-        for d in settings
-    ]
+    values = [speedup(records, method, d, factor, WITH_SETUP).number for d in settings]
     return f"; {statistics.median(values):.1f}x in wall clock once its one-off set-up is counted"
 
 
@@ -468,63 +467,58 @@ PREVIOUS_VERDICTS: dict[str, str] = {
 # ----------------------------------------------------------------------------- claims
 
 
+#: the rules of this chapter's claims, stated before any result
+FEWER_THAN_DATA = Rule("superiority", 0.0, "lower", "0: the data's own share of corrupted examples")
+MORE_THAN_DATA = Rule("superiority", 0.0, "higher", "0: the data's own share of corrupted examples")
+FEWER_THAN_SB = Rule("superiority", 0.0, "lower", "0: SB β=1's share of corrupted examples")
+
+
+def corrupted_shares(records: Mapping[Run, RunRecord], method: str, data: str) -> list[float]:
+    """Per seed, the share (%) of corrupted examples among all ``method`` trained on."""
+    return [100 * corrupted_share_after(r, 0) for r in pick(records, method=method, data=data)]
+
+
 def claims(records: Mapping[Run, RunRecord], settings: CrossSettings) -> list[Claim]:
-    """The three papers' claims carried to the data settings their papers did not test."""
+    """The three papers' claims carried to the data settings their papers did not test, each
+    decided by its rule."""
     factor = settings.target_factor
-    shares = corrupted_share_grid(records)
-    data_share = shares.loc[DATA_ROW]
+    data_share = corrupted_share_grid(records).loc[DATA_ROW]
     corrupted = list(data_share.index)
-    found = []
 
-    rho_low = [d for d in corrupted if shares.loc["RHO-LOSS", d] < data_share[d]]
-    found.append(
-        Claim(
-            "Paper M: RHO-LOSS trains on fewer corrupted points than the data holds — also under paper H's "
-            "corruptions (random labels, shuffled pixels, Gaussian images).",
-            ", ".join(f"{d}: {shares.loc['RHO-LOSS', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted),
-            verdict(len(rho_low), len(corrupted)),
-            COUNT_RULE,
-        )
-    )
+    def against_data(method: str) -> dict[str, Any]:
+        return {
+            f"{d} (pts vs the data's {data_share[d]:.1f} %)": shift(found, data_share[d])
+            if (found := corrupted_shares(records, method, d))
+            else None
+            for d in corrupted
+        }
 
-    sb_high = [d for d in corrupted if shares.loc["SB β=1", d] > data_share[d]]
-    found.append(
-        Claim(
-            "Paper H: SB over-samples corrupted examples — also under paper M's structured noise and ambiguous inputs.",
-            ", ".join(f"{d}: {shares.loc['SB β=1', d]:.1f} % (data {data_share[d]:.1f} %)" for d in corrupted),
-            verdict(len(sb_high), len(corrupted)),
-            COUNT_RULE,
-        )
-    )
-
-    new_low = [d for d in corrupted if shares.loc[NEW, d] < shares.loc["SB β=1", d]]
-    found.append(
-        Claim(
-            "This book: SB's rule on the reducible loss trains on fewer corrupted points than SB on the loss (same "
-            "selectivity, β = 1).",
-            ", ".join(f"{d}: {shares.loc[NEW, d]:.1f} % vs {shares.loc['SB β=1', d]:.1f} %" for d in corrupted),
-            verdict(len(new_low), len(corrupted)),
-            COUNT_RULE,
-        )
-    )
+    def new_vs_sb(d: str) -> Any:
+        new, sb = corrupted_shares(records, NEW, d), corrupted_shares(records, "SB β=1", d)
+        return difference(new, sb) if new and sb else None
 
     noisy = [d for d in DATA if d != PRISTINE]
-    rho_vs_loss = [
-        faster_than(speedup(records, "RHO-LOSS", d, factor), speedup(records, "loss", d, factor)) for d in noisy
-    ]
-    found.append(
-        Claim(
+    return [
+        decide(
+            "Paper M: RHO-LOSS trains on fewer corrupted points than the data holds — also under paper H's "
+            "corruptions (random labels, shuffled pixels, Gaussian images).",
+            [(FEWER_THAN_DATA, against_data("RHO-LOSS"))],
+        ),
+        decide(
+            "Paper H: SB over-samples corrupted examples — also under paper M's structured noise and ambiguous inputs.",
+            [(MORE_THAN_DATA, against_data("SB β=1"))],
+        ),
+        decide(
+            "This book: SB's rule on the reducible loss trains on fewer corrupted points than SB on the loss (same "
+            "selectivity, β = 1).",
+            [(FEWER_THAN_SB, {f"{d} (pts)": new_vs_sb(d) for d in corrupted})],
+        ),
+        decide(
             "Paper M: RHO-LOSS is faster than loss selection on noisy or low-relevance data — every kind here, not "
             "just paper M's.",
-            "; ".join(
-                f"{d}: RHO-LOSS {speedup(records, 'RHO-LOSS', d, factor)}, loss {speedup(records, 'loss', d, factor)}"
-                for d in noisy
-            ),
-            interval_verdict(rho_vs_loss),
-            INTERVAL_RULE,
-        )
-    )
-    return found
+            [(FASTER, {f"{d}, over loss": speedup(records, "RHO-LOSS", d, factor, versus="loss") for d in noisy})],
+        ),
+    ]
 
 
 # ----------------------------------------------------------------------------- the chapter

@@ -1,6 +1,7 @@
 """The vocabulary every chapter is written in: methods and data settings as named records, the
-size fields every chapter's settings share, one record lookup (:func:`pick`) and one speedup
-(:func:`speedup`) over run keys with named fields, and the record summaries the tables use."""
+size fields every chapter's settings share, one record lookup (:func:`pick`), one speedup
+(:func:`speedup`) and one error difference over run keys with named fields, the rules they are
+held to, and the record summaries the tables use."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .. import palette
-from ..intervals import speedup_interval
-from ..metrics import NEVER, WITH_SETUP, SeedSpeedup, speedup_over_seeds
+from ..compare import Difference, Rule, Speedup, difference, shift
+from ..compare import speedup as speedup_of
+from ..metrics import WITH_SETUP
 from ..records import RunRecord
 
 #: how a method meets the training set: papers J and H's shuffled epochs of candidate batches of b
@@ -154,26 +156,25 @@ def speedup(
     factor: float = 1.0,
     x: str = "backprops",
     reference: str = "best",
-    interval: bool = True,
     target_share: float = 1.0,
+    target: Mapping[str, Any] | None = None,
     **fields: Any,
-) -> SeedSpeedup:
+) -> Speedup:
     """Speedup of the runs with ``fields`` over the baseline's, the runs with ``fields`` changed by
-    ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the worst baseline seed's
-    ``reference`` (best or final) test error (times ``target_share``), in ``x``; the median seed's,
-    as :func:`~lossprio.metrics.speedup_over_seeds` (wall clock: only seeds timed on an idle
-    machine), with its 95 % bootstrap interval over seeds
-    (:func:`~lossprio.intervals.speedup_interval`) where both sides have two seeds or more and
-    ``interval``."""
+    ``baseline`` (e.g. ``{"method": "uniform"}``), to ``factor`` × the worst seed's ``reference``
+    (best or final) test error (times ``target_share``) of the runs ``target`` names (default: the
+    baseline's; e.g. two methods compared with each other at uniform's target), in ``x``, as
+    :func:`lossprio.compare.speedup` (wall clock: only seeds timed on an idle machine)."""
     baselines = pick(records, **{**fields, **baseline})
+    setters = None if target is None else pick(records, **{**fields, **target})
     if x in WALL_CLOCK:
         require_one_timing(baselines + pick(records, **fields))
     baselines, methods = fairly_timed(baselines, x), fairly_timed(pick(records, **fields), x)
-    found = speedup_over_seeds(baselines, methods, factor, reference, x, target_share)
-    if interval and len(baselines) > 1 and len(methods) > 1:
-        spread = speedup_interval(baselines, methods, factor, reference, x, target_share=target_share)
-        found = dataclasses.replace(found, interval=spread)
-    return found
+    return speedup_of(baselines, methods, factor, reference, x, target_share, target_from=setters)
+
+
+#: a speedup is an effect when its interval lies above 1× (no effect); identical arms print 1.0×
+FASTER = Rule("superiority", 1.0, "higher", "1×: no effect; the baseline against itself is 1.0×", scale="ratio")
 
 
 #: the shares of the target a sensitivity table tries (1: the target itself; 0.98: 2 % lower error)
@@ -181,7 +182,7 @@ SENSITIVITY_SHARES = (1.0, 0.99, 0.98)
 
 
 def target_sensitivity(
-    headlines: Mapping[str, Callable[..., SeedSpeedup]], shares: Sequence[float] = SENSITIVITY_SHARES
+    headlines: Mapping[str, Callable[..., Speedup]], shares: Sequence[float] = SENSITIVITY_SHARES
 ) -> pd.DataFrame:
     """How much the headline speedups depend on where the target sits: each headline (label → a
     function of ``target_share`` giving its speedup) at each of ``shares`` of the target error."""
@@ -203,32 +204,6 @@ def require_one_timing(records: Sequence[RunRecord]) -> None:
         )
 
 
-def speedup_value(speedup: SeedSpeedup) -> float:
-    """A speedup as a number, "never reached" as 0 (for comparisons in claims)."""
-    return 0.0 if speedup.value is NEVER else float(speedup.value)
-
-
-def beats(found: SeedSpeedup, threshold: float = 1.0) -> bool | None:
-    """Whether a speedup is above ``threshold`` (1×: no effect): decided by its interval where it
-    has one (``None`` when the interval straddles the threshold), else by its value."""
-    if found.interval is not None:
-        return found.interval.above(threshold)
-    return speedup_value(found) > threshold
-
-
-def faster_than(first: SeedSpeedup, second: SeedSpeedup) -> bool | None:
-    """Whether ``first`` is the larger speedup: by their intervals where both have one (``True``
-    if they do not overlap and ``first``'s lies above, ``False`` if ``first``'s lies below,
-    ``None`` if they overlap), else by their values."""
-    if first.interval is not None and second.interval is not None:
-        if first.interval.low > second.interval.high:
-            return True
-        if first.interval.high < second.interval.low:
-            return False
-        return None
-    return speedup_value(first) > speedup_value(second)
-
-
 # ----------------------------------------------------------------------------- record summaries
 
 
@@ -239,6 +214,37 @@ def best_error_percent(records: Sequence[RunRecord], final: bool = False) -> tup
     if not errors:
         return float("nan"), float("nan")
     return statistics.fmean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0
+
+
+def error_percents(records: Sequence[RunRecord], final: bool = False) -> dict[int, float]:
+    """Each run's best (or final) test error in %, by seed (by position where a record names none),
+    leaving out diverged runs."""
+    return {
+        r.config.get("seed", place): 100 * (r.final_test_error if final else r.best_test_error)
+        for place, r in enumerate(records)
+        if r.status != "diverged"
+    }
+
+
+def error_difference(first: Sequence[RunRecord], second: Sequence[RunRecord], final: bool = False) -> Difference | None:
+    """``first``'s mean best (or final) test error minus ``second``'s, in points, with its
+    interval over seeds; ``identical`` where both are the same errors seed by seed (the same runs,
+    e.g. a method still in its warm-up); ``None`` where either side has no run left."""
+    a, b = error_percents(first, final), error_percents(second, final)
+    if not a or not b:
+        return None
+    return difference(list(a.values()), list(b.values()), identical=a == b)
+
+
+def share_shift(values: Sequence[float], reference: float) -> Difference | None:
+    """Per-seed shares (in %) against a reference share: their mean less it, with a one-sample
+    interval (``None`` without values)."""
+    return shift(values, reference) if values else None
+
+
+#: an error difference (points) is an effect where its interval clears 0
+HIGHER_ERROR = Rule("superiority", 0.0, "higher", "0 points: no difference")
+LOWER_ERROR = Rule("superiority", 0.0, "lower", "0 points: no difference")
 
 
 def diverged_note(records: Sequence[RunRecord]) -> str:

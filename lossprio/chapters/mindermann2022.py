@@ -26,19 +26,19 @@ import pandas as pd
 
 from .. import palette
 from ..checks import check_choice
+from ..compare import Rule, Speedup, difference, ratio, shift
 from ..config import TrainConfig
-from ..metrics import NEVER, WITH_SETUP, SeedSpeedup, steps_to_accuracy
+from ..metrics import NEVER, WITH_SETUP, steps_to_accuracy
 from ..records import RunRecord
 from .base import Chapter, register
-from .claims import COUNT_RULE, INTERVAL_RULE, Claim, interval_verdict, verdict
+from .claims import Claim, decide
 from .kit import (
     CANDIDATES,
+    FASTER,
     Data,
     Method,
     Settings,
-    beats,
     corrupted_share_after,
-    faster_than,
     pick,
     register_methods,
     trained_before_loop,
@@ -355,17 +355,20 @@ def speedup(
     x: str = "step",
     against: str | None = None,
     target_share: float = 1.0,
-) -> SeedSpeedup:
-    """Speedup of ``method`` over uniform to uniform's best test accuracy (its worst seed's) in
-    ``x`` (``step``, or ``train_wall_s`` of the seeds timed on an idle machine); median seed, as
-    :func:`~lossprio.metrics.speedup_over_seeds`. ``against``: the experiment whose uniform runs
-    are the baseline (default: ``experiment``'s own; :meth:`Experiment.baseline`)."""
+    versus: str = "uniform",
+) -> Speedup:
+    """Speedup of ``method`` over ``versus`` (uniform, or another method) to uniform's best test
+    accuracy (its worst seed's) in ``x`` (``step``, or ``train_wall_s`` of the seeds timed on an
+    idle machine), as :func:`lossprio.compare.speedup`. ``against``: the experiment whose runs are
+    the baseline (default: ``experiment``'s own; :meth:`Experiment.baseline`)."""
+    baseline_experiment = against or experiment
     return kit_speedup(
         records,
-        {"method": BASELINE, "experiment": against or experiment},
+        {"method": versus, "experiment": baseline_experiment},
         1.0,
         x,
         target_share=target_share,
+        target=None if versus == BASELINE else {"method": BASELINE, "experiment": baseline_experiment},
         method=method,
         noise=noise,
         experiment=experiment,
@@ -374,7 +377,7 @@ def speedup(
 
 def best_accuracy(found: Sequence[RunRecord]) -> float:
     """The best test accuracy of the worst of the seeds (every seed reaches it; the book's target
-    rule, :data:`~lossprio.metrics.TARGET_RULE`)."""
+    rule, :data:`~lossprio.compare.TARGET_RULE`)."""
     return min(1 - r.best_test_error for r in found)
 
 
@@ -506,9 +509,9 @@ def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequ
 
 def relevant_shares(
     records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings
-) -> dict[str, float]:
+) -> dict[str, list[float]]:
     """Fig. 4: each method's share of selections from the relevant classes in the relevance runs
-    (mean over seeds), and under ``"training set"`` those classes' share of the training set."""
+    (per seed), and under ``"training set"`` those classes' share of the training set (one value)."""
     return relevant_shares_of(
         configs[Run(RELEVANCE, BASELINE, CLEAN, settings.seeds[0])],
         {m: pick(records, method=m, noise=CLEAN, experiment=RELEVANCE) for m in METHODS},
@@ -518,17 +521,20 @@ def relevant_shares(
 
 def relevant_shares_of(
     config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]
-) -> dict[str, float]:
-    """Each method's share of selections from ``classes`` (mean over its records; methods without
-    records left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
+) -> dict[str, list[float]]:
+    """Each method's share of selections from ``classes``, one per record (methods without records
+    left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
     from ..assemble import load_data
 
     labels = load_data(config)[0].labels.numpy()
-    shares = {
-        m: statistics.fmean(relevant_share(r, labels, classes) for r in found) for m, found in runs.items() if found
-    }
-    shares["training set"] = float(np.isin(labels, classes).mean())
+    shares = {m: [relevant_share(r, labels, classes) for r in found] for m, found in runs.items() if found}
+    shares["training set"] = [float(np.isin(labels, classes).mean())]
     return shares
+
+
+def mean_shares(shares: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """:func:`relevant_shares_of`'s per-seed shares as their means."""
+    return {m: statistics.fmean(values) for m, values in shares.items()}
 
 
 def cheap_il_table(records: Mapping[Run, RunRecord], settings: MindermannSettings) -> pd.DataFrame:
@@ -580,102 +586,104 @@ PREVIOUS_VERDICTS: dict[str, str] = {
 # ----------------------------------------------------------------------------- claims
 
 
+#: the rules of this chapter's claims, stated before any result
+MORE_CORRUPTED = Rule("superiority", 0.0, "higher", "0: the whole batch's share of corrupted points")
+FEWER_CORRUPTED = Rule("superiority", 0.0, "lower", "0: the whole batch's share of corrupted points")
+GROWS = Rule("superiority", 1.0, "higher", "noisy ÷ clean speedup: 1× is no growth", scale="ratio")
+PREFERS = Rule("superiority", 0.0, "higher", "0: uniform's share of selections from the relevant classes")
+
+
+def top_share_shift(records: Mapping[Run, RunRecord], function: str) -> Any:
+    """Per seed, the corrupted share (points) of ``function``'s top 10 % of each probed candidate
+    batch less the whole batch's (same batches, so paired), over seeds (Fig. 1's claim)."""
+    found = [r for r in pick(records, method=RHO, noise=NOISY, experiment=MAIN) if r.score_probes]
+    values = [100 * statistics.fmean(p[f"noisy_{function}"] - p["noisy_batch"] for p in r.score_probes) for r in found]
+    return shift(values, 0.0) if values else None
+
+
 def claims(
-    records: Mapping[Run, RunRecord], settings: MindermannSettings, relevant_shares: Mapping[str, float]
+    records: Mapping[Run, RunRecord], settings: MindermannSettings, relevant_shares: Mapping[str, Sequence[float]]
 ) -> list[Claim]:
-    """Paper M's claims checked against our records, each with the numbers it rests on.
+    """Paper M's claims checked against our records, each decided by its rule.
 
-    ``relevant_shares``: each method's share of selections from the relevant classes (Fig. 4),
-    and under ``"training set"`` the relevant classes' share of the training set.
+    ``relevant_shares``: each method's share of selections from the relevant classes per seed
+    (Fig. 4), and under ``"training set"`` the relevant classes' share of the training set.
     """
-    found = []
-    fig1 = score_concentration(records)["corrupted share of the top 10 %"]
-    batch = fig1["the whole batch"]
-    high = [f for f in ("loss", "gradient norm") if fig1[f] > batch]
-    low = [f for f in ("reducible loss (RHO-LOSS)", "irreducible loss") if fig1[f] < batch]
-    found.append(
-        Claim(
-            "Under 10 % label noise, loss and gradient norm put more corrupted points in their top 10 % than the "
-            "batch holds; reducible and irreducible loss fewer (Fig. 1).",
-            ", ".join(f"{f} {100 * v:.1f} %" for f, v in fig1.items()),
-            verdict(len(high) + len(low), 4),
-            COUNT_RULE,
-        )
-    )
-
     speed = {noise: speedup(records, RHO, noise) for noise in (CLEAN, NOISY)}
-    found.append(
-        Claim(
-            "RHO-LOSS reaches uniform's best accuracy in fewer steps, clean and with 10 % label noise (CIFAR-10: "
-            "3.82x / 5.15x).",
-            f"clean {speed[CLEAN]}, label noise {speed[NOISY]}",
-            interval_verdict([beats(s) for s in speed.values()]),
-            INTERVAL_RULE,
-        )
-    )
-    found.append(
-        Claim(
-            "RHO-LOSS's speedup over uniform grows with label noise.",
-            f"clean {speed[CLEAN]}, label noise {speed[NOISY]}",
-            interval_verdict([faster_than(speed[NOISY], speed[CLEAN])]),
-            INTERVAL_RULE,
-        )
-    )
-
     noisy = [n for n in NOISES if n != CLEAN]
-    against = [
-        faster_than(speedup(records, RHO, n), speedup(records, m, n)) for n in noisy for m in ("loss", "gradient norm")
-    ]
-    found.append(
-        Claim(
-            "On noisy data (label noise, structured noise, ambiguous inputs) RHO-LOSS needs fewer steps than loss "
-            "and gradient-norm selection (Fig. 2).",
-            "; ".join(
-                f"{n}: RHO-LOSS {speedup(records, RHO, n)}, loss {speedup(records, 'loss', n)}, gradient norm "
-                f"{speedup(records, 'gradient norm', n)}"
-                for n in noisy
-            ),
-            interval_verdict(against),
-            INTERVAL_RULE,
-        )
-    )
-
     known = experiments(settings)
     cheap = {e: speedup(records, RHO, CLEAN, e, against=MAIN) for e, kind in known.items() if kind.kind == CHEAP_IL}
-    found.append(
-        Claim(
+    reused = {e: speedup(records, RHO, CLEAN, e) for e, kind in known.items() if kind.kind == REUSED_IL}
+    shares = relevant_shares
+    relevant = (
+        difference([100 * v for v in shares[RHO]], [100 * v for v in shares["uniform"]])
+        if shares.get(RHO) and shares.get("uniform")
+        else None
+    )
+    return [
+        decide(
+            "Under 10 % label noise, loss and gradient norm put more corrupted points in their top 10 % than the "
+            "batch holds; reducible and irreducible loss fewer (Fig. 1).",
+            [
+                (
+                    MORE_CORRUPTED,
+                    {
+                        f"{f} (pts above the batch)": top_share_shift(records, k)
+                        for f, k in (("loss", "loss"), ("gradient norm", "grad_norm"))
+                    },
+                ),
+                (
+                    FEWER_CORRUPTED,
+                    {
+                        f"{f} (pts above the batch)": top_share_shift(records, k)
+                        for f, k in (("reducible loss", "reducible"), ("irreducible loss", "irreducible"))
+                    },
+                ),
+            ],
+        ),
+        decide(
+            "RHO-LOSS reaches uniform's best accuracy in fewer steps, clean and with 10 % label noise (CIFAR-10: "
+            "3.82x / 5.15x).",
+            [(FASTER, {"clean": speed[CLEAN], "label noise": speed[NOISY]})],
+        ),
+        decide(
+            "RHO-LOSS's speedup over uniform grows with label noise.",
+            [(GROWS, {"label noise ÷ clean": ratio(speed[NOISY], speed[CLEAN])})],
+            f"clean {speed[CLEAN]}, label noise {speed[NOISY]}",
+        ),
+        decide(
+            "On noisy data (label noise, structured noise, ambiguous inputs) RHO-LOSS needs fewer steps than loss "
+            "and gradient-norm selection (Fig. 2).",
+            [
+                (
+                    FASTER,
+                    {
+                        f"{n}, over {m}": speedup(records, RHO, n, versus=m)
+                        for n in noisy
+                        for m in ("loss", "gradient norm")
+                    },
+                )
+            ],
+        ),
+        decide(
             "RHO-LOSS still beats uniform with cheap IL models: a small model, less holdout data, no holdout at all "
             "(Fig. 5).",
-            ", ".join(f"{e.removeprefix('IL: ')} {s}" for e, s in cheap.items()),
-            interval_verdict([beats(s) for s in cheap.values()]),
-            INTERVAL_RULE,
-        )
-    )
-
-    reused = {e: speedup(records, RHO, CLEAN, e) for e, kind in known.items() if kind.kind == REUSED_IL}
-    found.append(
-        Claim(
+            [(FASTER, {e.removeprefix("IL: "): s for e, s in cheap.items()})],
+        ),
+        decide(
             "One IL model serves other target architectures and learning rates (Fig. 5).",
-            ", ".join(f"{e} {s}" for e, s in reused.items()),
-            interval_verdict([beats(s) for s in reused.values()]),
-            INTERVAL_RULE,
-        )
-    )
-
-    relevance = speedup(records, RHO, CLEAN, RELEVANCE)
-    outcomes = [relevant_shares[RHO] > relevant_shares["uniform"], beats(relevance)]
-    found.append(
-        Claim(
+            [(FASTER, dict(reused))],
+        ),
+        decide(
             "With half of the classes absent from holdout and test, RHO-LOSS prefers the relevant classes and "
             "reaches uniform's accuracy sooner (Fig. 4).",
-            f"relevant share of selections: RHO-LOSS {100 * relevant_shares[RHO]:.1f} %, uniform "
-            f"{100 * relevant_shares['uniform']:.1f} % "
-            f"(the training set's {100 * relevant_shares['training set']:.1f} %); speedup {relevance}",
-            interval_verdict(outcomes),
-            "the share: means over seeds; the speedup: its 95 % interval against 1×",
-        )
-    )
-    return found
+            [
+                (PREFERS, {"relevant share of selections, RHO-LOSS − uniform (pts)": relevant}),
+                (FASTER, {"speedup": speedup(records, RHO, CLEAN, RELEVANCE)}),
+            ],
+            f"the training set's relevant share {100 * statistics.fmean(shares['training set']):.1f} %",
+        ),
+    ]
 
 
 # ----------------------------------------------------------------------------- the chapter
@@ -693,7 +701,8 @@ def tables(
     found["corrupted_share_trained"] = corrupted_share_trained(records)
     found["cheap_il_table"] = cheap_il_table(records, settings)
     found["phase_table"] = phase_table(records)
-    found["relevant_shares"] = shares = relevant_shares(records, configs, settings)
+    shares = relevant_shares(records, configs, settings)
+    found["relevant_shares"] = mean_shares(shares)
     found["claims"] = claims(records, settings, shares)
     return found
 

@@ -31,16 +31,16 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from ..checks import check_choice
+from ..compare import CONFIRMED, CONTRADICTED, SAME, Difference, Rule, adjusted_decisions, mean_interval, outcome, shift
 from ..config import TrainConfig
-from ..intervals import Interval, bootstrap, difference_interval
 from ..metrics import WITH_SETUP
 from ..records import RunRecord
 from . import crosspaper as X
 from . import jiang2019 as J
 from . import mindermann2022 as M
 from .base import Chapter, register
-from .claims import Claim, interval_verdict
-from .kit import CANDIDATES, Method, fairly_timed, register_methods
+from .claims import Claim, decide
+from .kit import CANDIDATES, LOWER_ERROR, Method, error_difference, fairly_timed, register_methods
 
 BASELINE = "uniform"
 RS2, INFOBATCH, RHO = "RS2", "InfoBatch", M.RHO
@@ -481,66 +481,34 @@ def errors_of(records: Sequence[RunRecord]) -> list[float]:
     return [100 * r.final_test_error for r in records if r.status != "diverged"]
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A method's mean final test error minus tuned uniform's at the same budget (points), with
-    its 95 % bootstrap interval over both sides' seeds (``None`` with fewer than two a side)."""
-
-    difference: float
-    interval: Interval | None
-    #: both sides are the same runs, seed by seed the same final error (a method that trains as
-    #: uniform at this budget, e.g. still in its warm-up): no comparison at all
-    identical: bool = False
-
-    @property
-    def beats(self) -> bool | None:
-        """``True`` if the interval lies below 0 (lower error than tuned uniform), ``False`` if at
-        or above it, ``None`` if it straddles 0 (or there is no interval, or the runs are identical)."""
-        if self.interval is None or self.identical:
-            return None
-        return True if self.interval.high < 0 else False if self.interval.low >= 0 else None
-
-    @property
-    def answer(self) -> str:
-        """``yes``, ``no``, ``inconclusive`` (:attr:`beats` in words) or ``same runs``."""
-        return "same runs" if self.identical else {True: "yes", False: "no", None: "inconclusive"}[self.beats]
-
-    @property
-    def numbers(self) -> str:
-        """``+0.12 [-0.10, +0.31]``: the difference and its interval (``±0`` for identical runs)."""
-        if self.identical:
-            return "±0"
-        spread = f" [{self.interval.low:+.2f}, {self.interval.high:+.2f}]" if self.interval else ""
-        return f"{self.difference:+.2f}{spread}"
-
-    def __str__(self) -> str:
-        return f"{self.answer}: {self.numbers}"
+def compare(first: Sequence[RunRecord], second: Sequence[RunRecord]) -> Difference | None:
+    """``first``'s mean final test error minus ``second``'s (points), with its interval over both
+    sides' seeds; ``identical`` where they are the same runs seed by seed; ``None`` where either
+    has no run left."""
+    return error_difference(first, second, final=True)
 
 
-def compare(first: Sequence[RunRecord], second: Sequence[RunRecord]) -> Comparison | None:
-    """``first``'s mean final test error minus ``second``'s (``None`` where either has no run left)."""
-    a, b = errors_of(first), errors_of(second)
-    if not a or not b:
-        return None
-    spread = difference_interval(a, b) if len(a) > 1 and len(b) > 1 else None
-    identical = seeded_errors(first) == seeded_errors(second)
-    return Comparison(statistics.fmean(a) - statistics.fmean(b), spread, identical)
+def runner_ups(records: Mapping[Run, RunRecord], data: str, budget: float) -> list[RunRecord]:
+    """Uniform's runs at its runner-up rate (every seed) in one cell, in seed order."""
+    keys = [k for k in records if k.stage == RUNNER_UP and (k.data, k.budget) == (data, budget)]
+    return [records[k] for k in sorted(keys, key=lambda k: k.seed)]
 
 
-def seeded_errors(records: Sequence[RunRecord]) -> dict[int, float | None]:
-    """Each run's final test error by seed (``None`` for a diverged run)."""
-    return {r.config["seed"]: None if r.status == "diverged" else r.final_test_error for r in records}
+def against_uniform(
+    records: Mapping[Run, RunRecord], method: str, data: str, budget: float, runner_up: bool = False
+) -> Difference | None:
+    """``method`` against tuned uniform at the same budget on the same data (``runner_up``:
+    against uniform at its second-best rate)."""
+    uniform = runner_ups(records, data, budget) if runner_up else finals(records, BASELINE, data, budget)
+    return compare(finals(records, method, data, budget), uniform)
 
 
-def decided(found: Mapping[str, Comparison | None]) -> list[Comparison | None]:
-    """The comparisons a claim's verdict rests on: all but those of identical runs (a method that
-    trains as uniform at that budget neither gains nor loses anything there)."""
-    return [c for c in found.values() if c is None or not c.identical]
+ANSWERS = {CONFIRMED: "yes", CONTRADICTED: "no", SAME: "same runs"}
 
 
-def against_uniform(records: Mapping[Run, RunRecord], method: str, data: str, budget: float) -> Comparison | None:
-    """``method`` against tuned uniform at the same budget on the same data."""
-    return compare(finals(records, method, data, budget), finals(records, BASELINE, data, budget))
+def answer(found: Difference | None) -> str:
+    """``yes`` (its interval lies below 0), ``no`` (above), ``inconclusive`` or ``same runs``."""
+    return ANSWERS.get(outcome("", found, LOWER_ERROR).decided(), "inconclusive")
 
 
 def final_error_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
@@ -561,11 +529,11 @@ def final_error_table(records: Mapping[Run, RunRecord], settings: TunedSettings)
 def by_budget(
     settings: TunedSettings,
     column: str,
-    measure: Callable[[str, str, float], tuple[float, Interval | None] | None],
+    measure: Callable[[str, str, float], tuple[float, float, float] | None],
     methods: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per method, data and budget: ``measure``'s value (in ``column``) and the low and high ends
-    of its interval (the value itself where it has none); cells it returns ``None`` for are left out."""
+    of its interval; cells it returns ``None`` for are left out."""
     rows = []
     for method in settings.methods if methods is None else methods:
         for data in settings.data:
@@ -573,8 +541,7 @@ def by_budget(
                 found = measure(method, data, budget)
                 if found is None:
                     continue
-                value, spread = found
-                low, high = (spread.low, spread.high) if spread else (value, value)
+                value, low, high = found
                 rows.append(
                     {"method": method, "data": data, "budget (epochs)": budget, column: value, "low": low, "high": high}
                 )
@@ -582,43 +549,58 @@ def by_budget(
 
 
 def error_by_budget(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
-    """Per method, data and budget: mean final test error (%) and the 95 % bootstrap interval of
-    that mean over seeds (the figures' error bars)."""
+    """Per method, data and budget: mean final test error (%) and the 95 % t interval of that
+    mean over seeds (the figures' error bars)."""
 
-    def mean_error(method: str, data: str, budget: float) -> tuple[float, Interval | None] | None:
+    def mean_error(method: str, data: str, budget: float) -> tuple[float, float, float] | None:
         errors = errors_of(finals(records, method, data, budget))
-        if not errors:
-            return None
-        return statistics.fmean(errors), bootstrap(statistics.fmean, [errors]) if len(errors) > 1 else None
+        return mean_interval(errors) if errors else None
 
     return by_budget(settings, "test error (%)", mean_error)
 
 
 def difference_by_budget(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
     """Per method (not uniform), data and budget: its mean final test error minus tuned uniform's
-    (points) and the 95 % bootstrap interval of that difference (the figure of the beats table;
-    identical runs as 0 without a bar)."""
+    (points) and the 95 % interval of that difference (the figure of the beats table; identical
+    runs as 0 without a bar)."""
 
-    def difference(method: str, data: str, budget: float) -> tuple[float, Interval | None] | None:
+    def found(method: str, data: str, budget: float) -> tuple[float, float, float] | None:
         found = against_uniform(records, method, data, budget)
         if found is None:
             return None
-        return found.difference, None if found.identical else found.interval
+        return (found.value, found.value, found.value) if found.identical else (found.value, found.low, found.high)
 
-    return by_budget(settings, "difference (pts)", difference, [m for m in settings.methods if m != BASELINE])
+    return by_budget(settings, "difference (pts)", found, [m for m in settings.methods if m != BASELINE])
 
 
 def beats_table(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.DataFrame:
     """Per method and budget (rows) and data setting (columns): does it beat tuned uniform there?
-    ``yes`` / ``no`` / ``inconclusive``, its error minus uniform's (points) and the 95 % interval;
-    ``same runs`` where the method's runs are uniform's own (:attr:`Comparison.identical`)."""
-    rows = {}
-    for method in settings.methods:
-        if method == BASELINE:
-            continue
-        for budget in settings.budgets:
-            found = {d: against_uniform(records, method, d, budget) for d in settings.data}
-            rows[method, f"{budget:g}"] = {d: str(c) if c else "" for d, c in found.items()}
+    ``yes`` / ``no`` / ``inconclusive`` (:data:`~lossprio.chapters.kit.LOWER_ERROR`), its error
+    minus uniform's (points) and the 95 % interval; ``same runs`` where the method's runs are
+    uniform's own. The table is one family: where Holm's adjustment over its cells changes an
+    answer, the adjusted one follows. Where uniform's runner-up rate was run, each cell also
+    gives its answer against uniform at that rate."""
+    cells = [
+        (method, budget, data)
+        for method in settings.methods
+        if method != BASELINE
+        for budget in settings.budgets
+        for data in settings.data
+    ]
+    found = {cell: against_uniform(records, cell[0], cell[2], cell[1]) for cell in cells}
+    adjusted = dict(zip(cells, adjusted_decisions([outcome("", found[cell], LOWER_ERROR) for cell in cells])))
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for cell in cells:
+        method, budget, data = cell
+        comparison = found[cell]
+        text = f"{answer(comparison)}: {comparison.numbers}" if comparison is not None else ""
+        holm = ANSWERS.get(adjusted[cell], "inconclusive")
+        if comparison is not None and holm != answer(comparison):
+            text += f" (Holm: {holm})"
+        other = against_uniform(records, method, data, budget, runner_up=True)
+        if other is not None:
+            text += f"; vs runner-up rate: {answer(other)}"
+        rows.setdefault((method, f"{budget:g}"), {})[data] = text
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["method", "budget (epochs)"])
 
 
@@ -647,18 +629,31 @@ def wall_clock(records: Mapping[Run, RunRecord], settings: TunedSettings) -> pd.
     return pd.DataFrame(rows)
 
 
-def native_infobatch(records: Mapping[Run, RunRecord], settings: TunedSettings) -> dict[str, tuple[float, Comparison]]:
+class NativeInfoBatch(NamedTuple):
+    """InfoBatch as its paper runs it against tuned uniform at the full budget, on one data
+    setting: backprops saved (%, mean over seeds, and as a shift from its paper's saving) and the
+    comparison of final test errors."""
+
+    saved: float
+    saving: Difference
+    comparison: Difference
+
+
+#: InfoBatch's paper: about 40 % of the cost saved on CIFAR (Qin et al. 2024)
+PAPER_SAVING = 40.0
+
+
+def native_infobatch(records: Mapping[Run, RunRecord], settings: TunedSettings) -> dict[str, NativeInfoBatch]:
     """Per data setting, InfoBatch as its paper runs it (the full budget's epochs, pruned ones
-    shorter) against tuned uniform at the full budget: (backprops saved in %, the comparison of
-    final test errors)."""
+    shorter) against tuned uniform at the full budget."""
     full, found = settings.full_budget, {}
     for data in settings.data:
         ours, uniform = finals(records, NATIVE, data, full), finals(records, BASELINE, data, full)
         comparison = compare(ours, uniform)
         if comparison is not None:
-            spent = statistics.fmean(r.counters["backprops"] for r in ours)
-            saved = 100 * (1 - spent / statistics.fmean(r.counters["backprops"] for r in uniform))
-            found[data] = (saved, comparison)
+            spent = statistics.fmean(r.counters["backprops"] for r in uniform)
+            saved = [100 * (1 - r.counters["backprops"] / spent) for r in ours]
+            found[data] = NativeInfoBatch(statistics.fmean(saved), shift(saved, PAPER_SAVING), comparison)
     return found
 
 
@@ -666,11 +661,11 @@ def native_infobatch_table(records: Mapping[Run, RunRecord], settings: TunedSett
     """:func:`native_infobatch` as a table."""
     rows = {
         data: {
-            "backprops saved (%)": saved,
-            "error minus uniform's (pts)": comparison.difference,
-            "with its 95 % interval": comparison.numbers,
+            "backprops saved (%)": found.saved,
+            "error minus uniform's (pts)": found.comparison.value,
+            "with its 95 % interval": found.comparison.numbers,
         }
-        for data, (saved, comparison) in native_infobatch(records, settings).items()
+        for data, found in native_infobatch(records, settings).items()
     }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("data")
 
@@ -679,18 +674,15 @@ def native_infobatch_table(records: Mapping[Run, RunRecord], settings: TunedSett
 #: tolerance of the cross-paper guide)
 TOLERANCE_POINTS = X.TOLERANCE_POINTS
 
-#: how this chapter's claims are decided
-DIFFERENCE_RULE = "95 % bootstrap intervals of differences of mean error over seeds; same runs not counted"
-
-
-def lossless(comparison: Comparison) -> bool | None:
-    """Whether a method's error is within :data:`TOLERANCE_POINTS` of tuned uniform's: ``True`` if
-    the whole interval is, ``False`` if it lies wholly above, ``None`` if it straddles the tolerance."""
-    if comparison.interval is None:
-        return None
-    if comparison.interval.high <= TOLERANCE_POINTS:
-        return True
-    return False if comparison.interval.low > TOLERANCE_POINTS else None
+#: the rules of this chapter's claims, stated before any result
+VANISH = Rule(
+    "equivalence",
+    TOLERANCE_POINTS,
+    "lower",
+    f"±{TOLERANCE_POINTS:g} points: the book's tolerance; Kaddour et al. state none",
+)
+LOSSLESS = Rule("non-inferiority", TOLERANCE_POINTS, "lower", "lossless: within the book's tolerance of tuned uniform")
+SAVES = Rule("non-inferiority", -10.0, "higher", f"its paper's ~{PAPER_SAVING:g} % saving, less a 10-point margin")
 
 
 # ----------------------------------------------------------------------------- claims and the guide
@@ -700,48 +692,36 @@ def lossless(comparison: Comparison) -> bool | None:
 SELECTING = ("SB β=1", "Stale-SB n=2", RHO, X.NEW, INFOBATCH)
 
 
-def no_gain(found: Comparison | None) -> bool | None:
-    """A comparison read for a claim that a gain vanishes: ``True`` if the method is not better
-    (interval at or above 0), ``False`` if it is, ``None`` if undecided or missing."""
-    return None if found is None or found.beats is None else not found.beats
-
-
-def cells_text(found: Mapping[str, Comparison | None]) -> str:
-    """``label: yes: −0.40 [−0.61, −0.22]; …`` for the comparisons a claim rests on."""
-    return "; ".join(f"{label}: {c}" for label, c in found.items() if c is not None)
-
-
 def claims(records: Mapping[Run, RunRecord], settings: TunedSettings) -> list[Claim]:
     """Kaddour et al.'s, RS2's and InfoBatch's claims, and paper M's at a fixed budget against a
-    tuned baseline."""
+    tuned baseline, each decided by its rule; comparisons of runs that are uniform's own (a
+    method still in its warm-up) are left out."""
     found = []
     budgets = settings.budgets
-    vanish = {
-        f"{m}, {b:g} ep.": against_uniform(records, m, PRISTINE, b)
-        for m in ("SB β=1", RHO)
-        if m in settings.methods
-        for b in budgets
-    }
-    if vanish and PRISTINE in settings.data:
+    if PRISTINE in settings.data and any(m in settings.methods for m in ("SB β=1", RHO)):
+        vanish = {
+            f"{m}, {b:g} ep.": against_uniform(records, m, PRISTINE, b)
+            for m in ("SB β=1", RHO)
+            if m in settings.methods
+            for b in budgets
+        }
         found.append(
-            Claim(
+            decide(
                 "Kaddour et al.: at a fixed budget, the gains of Selective-Backprop and RHO-LOSS vanish against "
                 "uniform training with a tuned, fully decayed learning rate (clean data).",
-                "error minus tuned uniform's (pts) — " + cells_text(vanish),
-                interval_verdict([no_gain(c) for c in decided(vanish)]),
-                DIFFERENCE_RULE,
+                [(VANISH, vanish)],
+                "error minus tuned uniform's (pts)",
             )
         )
     noisy = [d for d in settings.data if d != PRISTINE]
     if RHO in settings.methods and noisy:
         gains = {f"{d}, {b:g} ep.": against_uniform(records, RHO, d, b) for d in noisy for b in budgets}
         found.append(
-            Claim(
+            decide(
                 "Paper M: RHO-LOSS trains to a lower error than uniform on noisy labels — still at a fixed budget "
                 "against a tuned, fully decayed uniform.",
-                "error minus tuned uniform's (pts) — " + cells_text(gains),
-                interval_verdict([c.beats if c else None for c in decided(gains)]),
-                DIFFERENCE_RULE,
+                [(LOWER_ERROR, gains)],
+                "error minus tuned uniform's (pts)",
             )
         )
     small = budgets[:2]
@@ -751,29 +731,28 @@ def claims(records: Mapping[Run, RunRecord], settings: TunedSettings) -> list[Cl
             for m in SELECTING
             if m in settings.methods
             for b in small
+            if not getattr(against_uniform(records, m, PRISTINE, b), "identical", False)  # uniform's own runs
         }
         found.append(
-            Claim(
+            decide(
                 "Okanovic et al.: at small budgets, RS2 (a random subset each round, without replacement, the "
                 "schedule over the whole budget) reaches a lower error than data-selection methods.",
-                f"RS2's error minus the method's (pts), budgets {', '.join(f'{b:g}' for b in small)} — "
-                + cells_text(versus),
-                interval_verdict([c.beats if c else None for c in decided(versus)]),
-                DIFFERENCE_RULE,
+                [(LOWER_ERROR, versus)],
+                f"RS2's error minus the method's (pts), budgets {', '.join(f'{b:g}' for b in small)}; methods whose "
+                "runs there are uniform's own left out",
             )
         )
     native = native_infobatch(records, settings) if settings.native_infobatch else {}
     if native:
         found.append(
-            Claim(
+            decide(
                 "Qin et al.: InfoBatch saves training cost (about 40 % on CIFAR) at no loss of accuracy against "
                 "full training of the same epochs.",
-                "; ".join(
-                    f"{data}: {saved:.0f} % fewer backprops, error minus tuned uniform's {comparison.numbers} pts"
-                    for data, (saved, comparison) in native.items()
-                ),
-                interval_verdict([lossless(c) if saved > 0 else False for saved, c in native.values()]),
-                f"{DIFFERENCE_RULE}; lossless: within {TOLERANCE_POINTS:g} points of tuned uniform",
+                [
+                    (SAVES, {f"{d}, backprops saved − {PAPER_SAVING:g} % (pts)": n.saving for d, n in native.items()}),
+                    (LOSSLESS, {f"{d}, error − tuned uniform's (pts)": n.comparison for d, n in native.items()}),
+                ],
+                "; ".join(f"{d}: {n.saved:.0f} % fewer backprops" for d, n in native.items()),
             )
         )
     return found
@@ -789,8 +768,8 @@ def guide(records: Mapping[Run, RunRecord], settings: TunedSettings) -> list[str
             if method == BASELINE:
                 continue
             found = {b: against_uniform(records, method, data, b) for b in settings.budgets}
-            wins = [f"{b:g}" for b, c in found.items() if c is not None and c.beats is True]
-            losses = [f"{b:g}" for b, c in found.items() if c is not None and c.beats is False and c.interval.low > 0]
+            wins = [f"{b:g}" for b, c in found.items() if answer(c) == "yes"]
+            losses = [f"{b:g}" for b, c in found.items() if answer(c) == "no"]
             if wins:
                 better.append(f"{method} (at {', '.join(wins)} epochs)")
             if losses:
