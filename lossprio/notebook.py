@@ -124,14 +124,19 @@ class ChapterPage:
 
     def claims_summary(self, claims: Sequence[Claim], paper: str, length: str, note: str = "") -> str:
         """One Markdown sentence: at this profile (dataset, model, ``length``, seeds), how many of
-        paper ``paper``'s claims each verdict got, then ``note``."""
+        paper ``paper``'s claims each verdict got, raw and after Holm's adjustment over them, then ``note``."""
         import pandas as pd
 
+        from .chapters.claims import adjusted_verdicts
+
+        def counted(verdicts: Sequence[str]) -> str:
+            return ", ".join(f"{n} {v}" for v, n in pd.Series(list(verdicts), dtype=object).value_counts().items())
+
         settings = self.settings
-        counts = pd.Series([c.verdict for c in claims], dtype=object).value_counts().items()
         return (
             f"**At profile `{self.profile}`** ({settings.dataset}, {settings.model}, {length}, {len(settings.seeds)} "
-            "seed(s)): " + ", ".join(f"{n} {v}" for v, n in counts) + f" of paper {paper}'s claims. " + note
+            f"seed(s)): {counted([c.verdict for c in claims])} of paper {paper}'s claims; after Holm's adjustment "
+            f"over them, {counted(adjusted_verdicts(claims))}. " + note
         )
 
 

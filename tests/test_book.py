@@ -39,7 +39,7 @@ def test_smoke_reproduction_writes_the_page_and_the_records_and_resumes(tmp_path
 
 def test_committed_pages_exist_and_ran_cleanly():
     toc = (ROOT / "_toc.yml").read_text()
-    for page in ("intro", "corruptions", *chapter_names(), "run_it_yourself", "own_loop"):
+    for page in ("intro", "corruptions", *chapter_names(), "decide", "run_it_yourself", "own_loop"):
         assert f"book/{page}" in toc
         assert not cell_errors(ROOT / "book" / f"{page}.ipynb")
 
@@ -54,7 +54,7 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for page in ("intro", *chapter_names(), "run_it_yourself", "own_loop", "contributing", "references"):
+    for page in ("intro", *chapter_names(), "decide", "run_it_yourself", "own_loop", "contributing", "references"):
         assert (tmp_path / "_build" / "html" / "book" / f"{page}.html").exists(), page
     raw = {page.name: raw_output(page.read_text()) for page in (tmp_path / "_build" / "html" / "book").glob("*.html")}
     assert not {page: found for page, found in raw.items() if found}, "raw output on the pages"

@@ -26,12 +26,12 @@ def plain(value: Any) -> Any:
     """A table as text a JSON file can hold and a diff can show (frames and series as CSV)."""
     if isinstance(value, (pd.DataFrame, pd.Series)):
         return value.to_csv()
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     if isinstance(value, dict):
         return {str(k): plain(item) for k, item in value.items()}
-    if hasattr(value, "__dict__"):
-        return dict(value.__dict__)
+    if hasattr(value, "__dict__"):  # a claim and the comparisons it rests on
+        return {k: plain(item) for k, item in vars(value).items()}
     return value
 
 

@@ -122,4 +122,5 @@ def test_beta_sweep_reports_each_beta_that_ran():
     assert list(table.index) == ["SB β=1", "SB β=3"]
     assert table.loc["SB β=1", "speedup, backprops"] == "2.0x" and table.loc["SB β=1", "final test error (%)"] == 10.0
     points = J.beta_points(records, factor=1.4)
-    assert points["SB β=1"] == (10.0, 2.0) and points["SB β=3"][1] == 1.0 and not math.isnan(points["SB β=3"][0])
+    assert points["SB β=1"] == pytest.approx((10.0, 2.0)) and points["SB β=3"][1] == pytest.approx(1.0)
+    assert not math.isnan(points["SB β=3"][0])

@@ -18,9 +18,9 @@ import torch
 
 from lossprio import irreducible, locks, selectors
 from lossprio.batches import Augment
+from lossprio.compare import speedup as speedup_over_seeds
 from lossprio.config import TrainConfig
 from lossprio.data import channel_stats, halves, load
-from lossprio.compare import speedup as speedup_over_seeds
 from lossprio.records import RECORD_FORMAT, RunRecord, load_records, migrate
 from lossprio.storage import TENSOR_MAGIC, FileProblem, read_tensor_header, save_tensors
 from lossprio.store import run_folder

@@ -84,7 +84,11 @@ def test_a_comparison_says_yes_only_when_its_whole_interval_is_below_zero():
     def lossless(centre: float, se: float) -> str:
         return decide("", [(T.LOSSLESS, {"": Difference(centre, Estimate(centre, se, 8.0), (5, 5))})]).verdict
 
-    assert (lossless(0.2, 0.05), lossless(0.9, 0.1), lossless(0.4, 0.2)) == ("confirmed", "contradicted", "inconclusive")
+    assert (lossless(0.2, 0.05), lossless(0.9, 0.1), lossless(0.4, 0.2)) == (
+        "confirmed",
+        "contradicted",
+        "inconclusive",
+    )
 
 
 def test_identical_runs_are_said_to_be_so_and_left_out_of_a_claims_verdict():

@@ -60,3 +60,24 @@ def verdict_changes(claims: Sequence[Claim], before: Mapping[str, str]) -> pd.Da
         if earlier != claim.verdict:
             rows.append({"claim": claim.claim, "before": earlier, "now": claim.verdict})
     return pd.DataFrame(rows, columns=["claim", "before", "now"])
+
+
+def rules_table(modules: Sequence[str]) -> pd.DataFrame:
+    """Every rule the named modules of :mod:`lossprio.chapters` state (module-level
+    :class:`~lossprio.compare.Rule` constants, written before any record is read), as a table."""
+    import importlib
+
+    rows = [
+        {
+            "where": module,
+            "rule": name,
+            "kind": rule.kind,
+            "threshold or margin": f"{rule.threshold:g}{'×' if rule.scale == 'ratio' else ' pts'}",
+            "better": rule.better,
+            "why": rule.why,
+        }
+        for module in modules
+        for name, rule in vars(importlib.import_module(f"lossprio.chapters.{module}")).items()
+        if isinstance(rule, Rule)
+    ]
+    return pd.DataFrame(rows, columns=["where", "rule", "kind", "threshold or margin", "better", "why"])

@@ -685,6 +685,16 @@ LOSSLESS = Rule("non-inferiority", TOLERANCE_POINTS, "lower", "lossless: within 
 SAVES = Rule("non-inferiority", -10.0, "higher", f"its paper's ~{PAPER_SAVING:g} % saving, less a 10-point margin")
 
 
+#: each claim's verdict on the page before #33 (intervals that cover, rules stated as data, Holm): the
+#: start of its text → its verdict, so the page can name the verdicts that moved
+PREVIOUS_VERDICTS: dict[str, str] = {
+    "Kaddour et al.: at a fixed budget, the gains of Selective-Ba": "inconclusive",
+    "Paper M: RHO-LOSS trains to a lower error than uniform on no": "confirmed",
+    "Okanovic et al.: at small budgets, RS2 (a random subset each": "inconclusive",
+    "Qin et al.: InfoBatch saves training cost (about 40 % on CIF": "confirmed",
+}
+
+
 # ----------------------------------------------------------------------------- claims and the guide
 
 
