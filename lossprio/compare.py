@@ -1,6 +1,6 @@
 """Comparisons that decide: one estimate per comparison (a speedup, a difference of means), its
 interval, and the rule a claim states before any result (superiority, non-inferiority or
-equivalence, with its threshold or margin and the family it is adjusted in).
+equivalence, with its threshold or margin); a chapter's claims are one family, adjusted together.
 
 Both sides of a comparison are summarised the same way, so identical arms give exactly 1.0× and
 ±0. Intervals are Welch t intervals over seed-level values (log costs for a speedup), whose
@@ -357,7 +357,6 @@ class Rule:
         threshold: the value to clear (1 for a speedup's no effect, 0 for a difference) or the margin.
         better: ``higher`` (a speedup) or ``lower`` (an error difference).
         why: where the threshold or margin comes from (the paper's own number where it gives one).
-        family: the family whose decisions are adjusted together (:func:`holm`); a chapter's name.
         scale: ``ratio`` (thresholds are factors, tested on the log scale) or ``difference``.
     """
 
@@ -365,7 +364,6 @@ class Rule:
     threshold: float
     better: str
     why: str = ""
-    family: str = ""
     scale: str = "difference"
 
     def __post_init__(self) -> None:

@@ -1,17 +1,15 @@
 """Measures of speed and quality computed from run records.
 
-Paper H: speedup = backprops the baseline needs to reach 1.2 × its *best* test error, divided
-by the backprops the method needs; "—" if the method never gets there. Paper J: the same with
-wall-clock and the baseline's *final* error (at 1.1, 1.2, 1.4 ×). Paper M: optimizer steps
-needed to reach a target accuracy.
+The cost curves every comparison reads (:mod:`lossprio.compare` turns them into speedups): when
+a run first reaches a target error, in backprops (paper H), wall clock (paper J) or optimizer
+steps (paper M); and the Pareto frontier of budget against error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from .checks import check_choice, check_range
+from .checks import check_range
 from .records import RunRecord
 
 
@@ -55,42 +53,6 @@ def curve(record: RunRecord, x: str) -> tuple[list[float], list[float]]:
             raise ValueError(f"{record.run_id} has no set-up cost recorded (a record older than format 4)")
         return [e["train_wall_s"] + record.setup_seconds for e in record.evals], [e["test_error"] for e in record.evals]
     return [e[x] for e in record.evals], [e["test_error"] for e in record.evals]
-
-
-@dataclass(frozen=True)
-class Speedup:
-    """A method's speedup to a target error; ``value`` is a float or :data:`NEVER`."""
-
-    value: float | NeverReached
-    target_error: float
-    baseline_cost: float
-    method_cost: float | NeverReached
-
-    def __str__(self) -> str:
-        return str(self.value) if self.value is NEVER else f"{self.value:.1f}x"
-
-
-def speedup(
-    baseline: RunRecord, method: RunRecord, factor: float = 1.2, reference: str = "best", x: str = "backprops"
-) -> Speedup:
-    """Speedup of ``method`` over ``baseline`` to ``factor`` × the baseline's best (H) or final (J) error.
-
-    Args:
-        baseline: the standard-training record.
-        method: the record to compare.
-        factor: multiple of the baseline's reference error that counts as the target (>= 1).
-        reference: ``best`` (paper H) or ``final`` (paper J).
-        x: cost axis: ``backprops`` (H), ``train_wall_s`` (J's wall clock), ``step``.
-    """
-    check_range("factor", factor, 1.0)
-    check_choice("reference", reference, ["best", "final"])
-    target = factor * (baseline.best_test_error if reference == "best" else baseline.final_test_error)
-    baseline_cost = first_reaching(*curve(baseline, x), target)
-    if baseline_cost is NEVER:  # cannot happen for factor >= 1 unless the record is empty
-        raise ValueError("the baseline never reaches its own target: is its evals list empty?")
-    method_cost = first_reaching(*curve(method, x), target)
-    value = NEVER if method_cost is NEVER else baseline_cost / method_cost
-    return Speedup(value, target, baseline_cost, method_cost)
 
 
 def steps_to_accuracy(record: RunRecord, accuracy: float, x: str = "step") -> float | NeverReached:

@@ -56,6 +56,26 @@ def test_tables_match_the_executed_pages(name):
         assert found[key] == expected[key], f"{name}: table {key!r} changed"
 
 
+def test_every_noise_floor_row_prints_exactly_one():
+    """The baseline against its own seeds is summarised as the baseline is: 1.0× in every cell."""
+    import io
+
+    snapshot = json.loads(SNAPSHOT.read_text())
+    floors = {  # (chapter, table): the rows that hold the baseline against itself
+        ("jiang2019", "table_1"): lambda frame: frame["method"].str.contains("noise floor"),
+        ("mindermann2022", "speedup_table"): lambda frame: frame["method"].str.contains("noise floor"),
+        ("hu2021", "table_1 backprops speedups"): lambda frame: (
+            (frame["method"] == "standard") & (frame["source"] == "ours")
+        ),
+        ("crosspaper", "speedup_table"): lambda frame: frame["method"] == "uniform",
+    }
+    for (name, key), rows in floors.items():
+        frame = pd.read_csv(io.StringIO(snapshot[name][key]))
+        cells = frame[rows(frame)].drop(columns=["method", "source", "measure"], errors="ignore").to_numpy().flat
+        cells = [str(c) for c in cells]
+        assert cells and all(c.startswith("1.0x") for c in cells), (name, key, cells)
+
+
 if __name__ == "__main__":
     SNAPSHOT.write_text(json.dumps({name: tables(name) for name in CHAPTERS}, indent=1, sort_keys=True) + "\n")
     print(f"wrote {SNAPSHOT}")

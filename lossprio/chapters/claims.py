@@ -69,7 +69,7 @@ def rules_table(modules: Sequence[str]) -> pd.DataFrame:
 
     rows = [
         {
-            "where": module,
+            "where (its family)": module,
             "rule": name,
             "kind": rule.kind,
             "threshold or margin": f"{rule.threshold:g}{'×' if rule.scale == 'ratio' else ' pts'}",
@@ -80,4 +80,4 @@ def rules_table(modules: Sequence[str]) -> pd.DataFrame:
         for name, rule in vars(importlib.import_module(f"lossprio.chapters.{module}")).items()
         if isinstance(rule, Rule)
     ]
-    return pd.DataFrame(rows, columns=["where", "rule", "kind", "threshold or margin", "better", "why"])
+    return pd.DataFrame(rows, columns=["where (its family)", "rule", "kind", "threshold or margin", "better", "why"])
