@@ -75,7 +75,9 @@ def random_crop(images: Tensor, padding: int, generator: torch.Generator) -> Ten
     rows = (offsets[0, :, None] + torch.arange(h, device=images.device))[:, :, None]  # n×h×1
     cols = (offsets[1, :, None] + torch.arange(w, device=images.device))[:, None, :]  # n×1×w
     batch = torch.arange(n, device=images.device)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    # back to plain NCHW memory: the gather leaves channels-last strides, and torch's CPU convolution
+    # backward corrupts the heap on such input on some processors (AMD EPYC, torch 2.14.1)
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
 
 
 def random_flip(images: Tensor, generator: torch.Generator) -> Tensor:

@@ -277,26 +277,30 @@ def speedup(
     setters = baselines if target_from is None else [b for b in target_from if b.status != "diverged"]
     target = target_of(setters, factor, reference, target_share)
     method_brackets = [cost_bracket(m, x, target) for m in methods]
-    reached = sum(math.isfinite(high) for _, high in method_brackets)
     base_brackets = [cost_bracket(b, x, target) for b in baselines]
-    base_brackets = [bracket for bracket in base_brackets if math.isfinite(bracket[1])]
+    reached = sum(math.isfinite(high) for _, high in method_brackets)
+    base_reached = sum(math.isfinite(high) for _, high in base_brackets)
     unknown = Estimate(math.nan, math.inf, 1.0)
     if not base_brackets or not method_brackets:
         return Speedup(NEVER, unknown, reached, len(methods), target, diverged)
     identical = len(baselines) == len(methods) and all(curve(b, x) == curve(m, x) for b, m in zip(baselines, methods))
     # a seed's cost: where it reached the target, or (never) its last evaluation, a lower bound
-    base_costs = [high for _, high in base_brackets]
-    method_costs = [high if math.isfinite(high) else low for low, high in method_brackets]
+    base_costs, method_costs = (
+        [high if math.isfinite(high) else low for low, high in b] for b in (base_brackets, method_brackets)
+    )
     if min(base_costs) <= 0 or min(method_costs) <= 0:
         return Speedup(NEVER, unknown, reached, len(methods), target, diverged)
     centre, se, df = welch([math.log(c) for c in base_costs], [math.log(c) for c in method_costs])
     # the true costs lie in their brackets: the baseline's may be lower than where it was seen to
-    # reach the target (the speedup lower), the method's too (higher); a never-reached seed's cost
-    # is only bounded below, so then the speedup is unbounded below
+    # reach the target (the speedup lower), the method's too (higher); a seed that never reached it
+    # has a cost bounded only below, so a method's such seed leaves the speedup unbounded below and
+    # a baseline's unbounded above
     slack_low = bracket_gap(base_brackets) + (math.inf if reached < len(methods) else 0.0)
-    estimate = Estimate(centre, se, df, slack_low, bracket_gap(method_brackets))
+    slack_high = bracket_gap(method_brackets) + (math.inf if base_reached < len(base_brackets) else 0.0)
+    estimate = Estimate(centre, se, df, slack_low, slack_high)
     value: float | NeverReached = NEVER if reached <= len(methods) // 2 else math.exp(centre)
-    at_least = any(low == 0 for low, high in method_brackets if math.isfinite(high))
+    first = any(low == 0 for low, high in method_brackets if math.isfinite(high))
+    base_first = any(low == 0 for low, high in base_brackets if math.isfinite(high))
     return Speedup(
         value,
         estimate,
@@ -304,8 +308,8 @@ def speedup(
         len(methods),
         target,
         diverged,
-        at_least=at_least,
-        at_most=reached < len(methods),
+        at_least=first or base_reached < len(base_brackets),
+        at_most=reached < len(methods) or base_first,
         identical=identical,
     )
 

@@ -61,7 +61,8 @@ def test_the_target_is_the_worst_baseline_seeds_error_so_every_baseline_seed_rea
 def test_a_sensitivity_table_shows_each_headline_at_each_share_of_the_target():
     from lossprio.chapters.kit import SENSITIVITY_SHARES, target_sensitivity
 
-    # target 0.19: the seeds get there at 400 and 200 (geometric mean 283); below it only the second does (200)
+    # target 0.19: the seeds get there at 400 and 200 (geometric mean 283); below it only the second does (200),
+    # the first counts at its last evaluation (400), a lower bound on its cost: the speedup is then at least 2.8x
     baselines = [curve([(100, 0.5), (200, 0.2), (400, 0.19)]), curve([(100, 0.5), (200, 0.18), (400, 0.15)])]
     method = [curve([(50, 0.3), (100, 0.185)])] * 2
 
@@ -71,4 +72,4 @@ def test_a_sensitivity_table_shows_each_headline_at_each_share_of_the_target():
     table = target_sensitivity({"m": at})
     assert list(table.columns) == [f"{100 * s:g} % of the target" for s in SENSITIVITY_SHARES]
     first, *stricter = table.loc["m"].tolist()
-    assert first.startswith("2.8x (") and stricter == ["2.0x", "2.0x"]  # one baseline seed left: no interval
+    assert first.startswith("2.8x (") and all(s.startswith("≥ 2.8x (") and s.endswith("–∞)") for s in stricter)
