@@ -248,9 +248,9 @@ def runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
     if BASELINE not in settings.methods:
         raise ValueError(f"methods={list(settings.methods)}: uniform is the baseline every method is compared with")
     found = {}
-    for method, data, budget in tuned_cells(settings):
-        for lr in tried_lrs(settings, method, data, budget):
-            for seed in settings.tuning_seeds:
+    for seed in settings.tuning_seeds:  # seed by seed, so a sweep's workers (every N-th run) share each seed's runs
+        for method, data, budget in tuned_cells(settings):
+            for lr in tried_lrs(settings, method, data, budget):
                 found[Run(method, data, budget, seed, lr, TUNING)] = config(
                     settings, method, data, budget, lr, seed, TUNING
                 )
