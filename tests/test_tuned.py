@@ -143,7 +143,7 @@ def test_two_stages_on_smoke_records(tmp_path):
     spread = differences.loc[(T.RS2, 3.0)]
     assert spread["low"] < spread["difference (pts)"] < spread["high"]
     native = T.native_infobatch(records, chosen)
-    assert all(saved > 0 for saved, _ in native.values())  # its pruned epochs back-propagate less than uniform
+    assert all(n.saved > 0 for n in native.values())  # its pruned epochs back-propagate less than uniform
     claims = T.claims(records, chosen)
     assert [c.claim.split(":")[0] for c in claims] == ["Kaddour et al.", "Okanovic et al.", "Qin et al."]
     assert all(c.verdict in ("confirmed", "contradicted", "mixed", "inconclusive") for c in claims)
