@@ -174,8 +174,22 @@ TARGET_RULE = (
 )
 
 
+class OnRatioScale:
+    """The ends of the 95 % interval of an estimate kept on the log scale (a speedup, a ratio of two)."""
+
+    estimate: Estimate
+
+    @property
+    def low(self) -> float:
+        return math.exp(self.estimate.bounds()[0])
+
+    @property
+    def high(self) -> float:
+        return math.exp(self.estimate.bounds()[1])
+
+
 @dataclass(frozen=True)
-class Speedup:
+class Speedup(OnRatioScale):
     """A speedup over seeds: the baseline's geometric mean cost to the target over the method's.
 
     ``value`` is :data:`~lossprio.metrics.NEVER` when more than half the method's seeds never
@@ -194,14 +208,6 @@ class Speedup:
     at_least: bool = False
     at_most: bool = False
     identical: bool = False
-
-    @property
-    def low(self) -> float:
-        return math.exp(self.estimate.bounds()[0])
-
-    @property
-    def high(self) -> float:
-        return math.exp(self.estimate.bounds()[1])
 
     @property
     def has_interval(self) -> bool:
@@ -315,21 +321,13 @@ def speedup(
 
 
 @dataclass(frozen=True)
-class Contrast:
+class Contrast(OnRatioScale):
     """One speedup over another, measured against different baselines (e.g. the same method with
     and without label noise): their ratio, on the log scale with both intervals' widths."""
 
     value: float
     estimate: Estimate
     identical: bool = False
-
-    @property
-    def low(self) -> float:
-        return math.exp(self.estimate.bounds()[0])
-
-    @property
-    def high(self) -> float:
-        return math.exp(self.estimate.bounds()[1])
 
     def __str__(self) -> str:
         ends = "–".join("∞" if math.isinf(v) else f"{v:.2f}" for v in (self.low, self.high))
