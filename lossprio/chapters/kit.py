@@ -210,7 +210,7 @@ def require_one_timing(records: Sequence[RunRecord]) -> None:
 def best_error_percent(records: Sequence[RunRecord], final: bool = False) -> tuple[float, float]:
     """Mean and standard deviation (0 for one seed) of the best (or final) test error in %, over
     the runs that did not diverge (NaN when all did)."""
-    errors = [100 * (r.final_test_error if final else r.best_test_error) for r in records if r.status != "diverged"]
+    errors = list(error_percents(records, final).values())
     if not errors:
         return float("nan"), float("nan")
     return statistics.fmean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0

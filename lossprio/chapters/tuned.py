@@ -40,7 +40,7 @@ from . import jiang2019 as J
 from . import mindermann2022 as M
 from .base import Chapter, register
 from .claims import Claim, decide
-from .kit import CANDIDATES, LOWER_ERROR, Method, error_difference, fairly_timed, register_methods
+from .kit import CANDIDATES, LOWER_ERROR, Method, error_difference, error_percents, fairly_timed, register_methods
 
 BASELINE = "uniform"
 RS2, INFOBATCH, RHO = "RS2", "InfoBatch", M.RHO
@@ -478,7 +478,7 @@ def finals(records: Mapping[Run, RunRecord], method: str, data: str, budget: flo
 
 def errors_of(records: Sequence[RunRecord]) -> list[float]:
     """Final test errors (%) of the runs that did not diverge."""
-    return [100 * r.final_test_error for r in records if r.status != "diverged"]
+    return list(error_percents(records, final=True).values())
 
 
 def compare(first: Sequence[RunRecord], second: Sequence[RunRecord]) -> Difference | None:
