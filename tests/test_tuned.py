@@ -18,11 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_run_decays_to_zero_at_its_budget_and_tunes_on_the_validation_split_only():
     settings = dataclasses.replace(
-        T.CHAPTER.profile("cpu"), chosen_lrs=(("uniform", T.PRISTINE, 8.0, 1e-3), (T.NATIVE, T.PRISTINE, 8.0, 1e-3))
+        T.CHAPTER.profile("cpu"),
+        chosen_lrs=(("uniform", T.PRISTINE, 8.0, 1e-3), (T.NATIVE, T.PRISTINE, 8.0, 1e-3)),
+        extended_lrs=(),
+        runner_up_lrs=(),
     )
     runs = T.runs(settings)
     tuning = {k: c for k, c in runs.items() if k.stage == T.TUNING}
-    assert len(tuning) == len(T.tuned_cells(settings)) * len(settings.lr_grid)
+    assert len(settings.tuning_seeds) >= 2 and settings.extend_edges and settings.run_runner_up
+    assert len(tuning) == len(T.tuned_cells(settings)) * len(settings.lr_grid) * len(settings.tuning_seeds)
     assert len(T.tuned_cells(settings)) == len(T.METHODS) * len(T.DATA) * 4 + 2 * len(T.DATA)  # + pilot, native
     assert len({c.run_id for c in runs.values()}) == len(runs)
     for key, config in runs.items():
@@ -151,10 +155,9 @@ def test_two_stages_on_smoke_records(tmp_path):
     assert set(T.tables(records, chosen, {})) >= {"beats_table", "chosen_lr_table", "pilot", "claims"}
 
 
-@pytest.mark.parametrize("profile", ["cpu", "cpu2"])
-def test_the_committed_choices_are_what_the_committed_tuning_records_choose(profile):
-    folder = ROOT / "results" / T.CHAPTER.name / "cpu"  # cpu2 shares cpu's records
-    committed = T.CHAPTER.profile(profile)
+def test_the_committed_choices_are_what_the_committed_tuning_records_choose():
+    folder = ROOT / "results" / T.CHAPTER.name / "cpu"
+    committed = T.CHAPTER.profile("cpu")
     settled = T.settle(committed, lambda s: T.CHAPTER.done_records(T.runs(s), folder))
     assert {name: getattr(committed, name) for name in T.TUNING_FIELDS} == {
         name: getattr(settled, name) for name in T.TUNING_FIELDS
@@ -221,8 +224,8 @@ def test_chosen_rates_are_written_one_a_line_and_read_back_without_touching_othe
     assert T.committed_choices("paper", path) == (("uniform", T.PRISTINE, 10.0, 1e-3),)
     assert T.committed_choices("smoke", path) == () and '["RS2", "pristine", 8.0, 0.001]' in path.read_text()
     extended, runner_up = [("uniform", T.PRISTINE, 8.0, 1e-4)], [("uniform", T.PRISTINE, 8.0, 1e-3)]
-    T.write_choices("cpu2", [("uniform", T.PRISTINE, 8.0, 3e-4)], path, extended=extended, runner_up=runner_up)
-    assert T.committed_tuning("cpu2", path) == {
+    T.write_choices("smoke", [("uniform", T.PRISTINE, 8.0, 3e-4)], path, extended=extended, runner_up=runner_up)
+    assert T.committed_tuning("smoke", path) == {
         "chosen_lrs": (("uniform", T.PRISTINE, 8.0, 3e-4),),
         "extended_lrs": tuple(map(tuple, extended)),
         "runner_up_lrs": tuple(map(tuple, runner_up)),
@@ -253,8 +256,11 @@ def test_a_sweep_is_sized_with_both_stages_and_every_paper_run_has_its_cpu_twin(
     assert not paper.chosen_lrs  # nothing tuned at paper yet: runs() lists the tuning stage only
     planned = T.CHAPTER.planned(paper)
     stages = [k.stage for k in planned]
-    assert stages.count(T.TUNING) == len(T.tuned_cells(paper)) * len(paper.lr_grid) == len(T.CHAPTER.runs("paper"))
+    tuning = len(T.tuned_cells(paper)) * len(paper.lr_grid) * len(paper.tuning_seeds)
+    assert stages.count(T.TUNING) == tuning == len(T.CHAPTER.runs("paper"))
     assert stages.count(T.FINAL) == len(T.final_cells(paper)) * len(paper.seeds)
+    uniform_finals = [c for c in T.final_cells(paper) if c[0] == T.BASELINE]
+    assert stages.count(T.RUNNER_UP) == len(uniform_finals) * len(paper.seeds)
     cpu_runs = T.runs(cpu)
     for key in planned:
         other = T.CHAPTER.twin_key(key, paper, cpu)

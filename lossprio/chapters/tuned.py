@@ -12,8 +12,9 @@ Every method runs one recipe: paper M's training half and model (so chapter M's 
 from the odd half), AdamW, and a cosine learning rate that reaches 0 exactly when the run's budget
 of back-propagated examples is spent, at the learning rate that did best for that method, data and
 budget on a validation split carved from the training half (never the test set). Runs come in two
-stages: one seed of every learning rate on the validation split (``tuning``), then every seed at
-the chosen rate on the test set (``final``); the chosen rates are data (:func:`choose_lrs`,
+stages: two seeds of every learning rate on the validation split, the grid extended past an edge
+where the best rate sits there (``tuning``), then every seed at the chosen rate on the test set
+(``final``, and tuned uniform at its runner-up rate: ``runner-up``); the chosen rates are data (:func:`choose_lrs`,
 committed per profile in ``tuned_lrs.json``).
 """
 
@@ -96,12 +97,12 @@ class TunedSettings(M.LoopSettings):
     pilot_factor: float = 2.0  # tuned uniform is also tuned at this multiple of the full budget: is "full" full?
     lr_grid: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
     #: seeds of every tuning run: a rate is chosen by its mean validation error over them
-    tuning_seeds: tuple[int, ...] = (0,)
+    tuning_seeds: tuple[int, ...] = (0, 1)
     #: where the best rate of a cell sits at an edge of the rates tried, the next half-decade
     #: beyond it is tried too (within ``lr_bounds``), until the best is inside
-    extend_edges: bool = False
+    extend_edges: bool = True
     #: uniform's second-best rate of each final cell also runs at every seed (:data:`RUNNER_UP`)
-    run_runner_up: bool = False
+    run_runner_up: bool = True
     lr_bounds: tuple[float, float] = (1e-5, 1e-1)
     lr_schedule: str = "cosine"  # to 0 at the end of each run's budget
     validation_fraction: float = 0.1  # of the training half, class-balanced, clean: where the tuning runs evaluate
@@ -156,8 +157,12 @@ def from_loop(loop: M.LoopSettings, **changes: Any) -> TunedSettings:
 
 
 PROFILES: dict[str, TunedSettings] = {
-    # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one)
-    "smoke": from_loop(M.PROFILES["smoke"], budgets=(1.0, 3.0), lr_grid=(1e-3, 3e-3), eval_every=10),
+    # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one; one seed and a
+    # fixed grid: smoke checks the machinery, not the choice)
+    "smoke": from_loop(
+        M.PROFILES["smoke"], budgets=(1.0, 3.0), lr_grid=(1e-3, 3e-3), eval_every=10, tuning_seeds=(0,),
+        extend_edges=False, run_runner_up=False,
+    ),
     # Chapter M's cpu data and model (Fashion-MNIST's even half less a 10 % validation split: 27k
     # examples; MLP 784-512-512-10; its IL model, 15 epochs on the odd half), batches of 32, budgets
     # of 1, 2, 4 and 8 epochs of backprops, three learning rates, 5 seeds: sized from measured costs
@@ -167,9 +172,6 @@ PROFILES: dict[str, TunedSettings] = {
     # budgets up to its 10 epochs of backprops, 3 seeds, for a GPU.
     "paper": from_loop(M.PROFILES["paper"], budgets=(1.25, 2.5, 5.0, 10.0), eval_every=700),
 }
-# cpu's tuning as #33 asks it (2 seeds a rate, edges extended, uniform's runner-up rate run at every seed):
-# it replaces cpu once its sweep is complete; its records share cpu's folder (same runs, same ids)
-PROFILES["cpu2"] = dataclasses.replace(PROFILES["cpu"], tuning_seeds=(0, 1), extend_edges=True, run_runner_up=True)
 PROFILES = {name: dataclasses.replace(s, **committed_tuning(name)) for name, s in PROFILES.items()}
 
 
@@ -240,8 +242,9 @@ def final_cells(settings: TunedSettings) -> list[tuple[str, str, float]]:
 
 
 def runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
-    """The tuning stage (every learning rate of every tuned cell, one seed, on the validation
-    split) and the final stage (every seed at the chosen rates, on the test set)."""
+    """The tuning stage (every learning rate of every tuned cell at each tuning seed, on the
+    validation split) and the final stage (every seed at the chosen rates, and uniform's runner-up
+    rates, on the test set)."""
     for name, values, allowed in (("methods", settings.methods, METHODS), ("data", settings.data, DATA)):
         for value in values:
             check_choice(name, value, list(allowed))
@@ -273,10 +276,19 @@ def planned_rate(settings: TunedSettings, method: str, data: str, budget: float)
 
 
 def planned_runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
-    """Both stages' runs, a cell not yet tuned at its :func:`planned_rate`: for sizing a sweep;
-    :func:`runs` is what it runs."""
+    """Both stages' runs, a cell not yet tuned at its :func:`planned_rate` (and with
+    ``run_runner_up``, uniform's runner-up at another grid rate): for sizing a sweep; :func:`runs`
+    is what it runs. Rates beyond the grid's edges are not foreseen."""
     filled = tuple((m, d, b, planned_rate(settings, m, d, b)) for m, d, b in tuned_cells(settings))
-    return runs(dataclasses.replace(settings, chosen_lrs=filled))
+    runner_up = settings.runner_up_lrs
+    if settings.run_runner_up:
+        known = {row[:3] for row in runner_up}
+        runner_up += tuple(
+            (m, d, b, next(lr for lr in settings.lr_grid if lr != rate))
+            for m, d, b, rate in filled
+            if m == BASELINE and (m, d, b) in set(final_cells(settings)) and (m, d, b) not in known
+        )
+    return runs(dataclasses.replace(settings, chosen_lrs=filled, runner_up_lrs=runner_up))
 
 
 def twin(key: Run, settings: TunedSettings, other: TunedSettings) -> Run | None:
