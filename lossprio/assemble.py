@@ -157,7 +157,7 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
     train, holdout, test, corrupted = load_data(config)
     mean, std = channel_stats(train)
     augment = Augment(config.crop_padding, config.flip, config.cutout, mean, std)
-    context = RunContext(config, train, holdout, augment, device, cache_dir, progress)
+    context = RunContext(config, train, holdout, augment, device, cache_dir, progress, test=test)
     selector, extras = build_selector(context)
     torch.manual_seed(config.seed)
     c, h, _ = train.image_shape

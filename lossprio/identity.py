@@ -82,6 +82,7 @@ HASH_RULES: dict[int, HashRules] = {
             "il_epochs",
             "il_holdout",
             "il_holdout_fraction",
+            "il_checkpoint",  # (added with the setting)
         ),
         il_readers=("irreducible", "rho", "sb_rho"),
         proxy_settings=("il_model", "il_model_kwargs", "svp_fraction", "svp_proxy_epochs"),
@@ -110,6 +111,8 @@ HASH_RULES: dict[int, HashRules] = {
             "lr_schedule": "step",
             "validation_fraction": 0.0,
             "evaluate_on": "test",
+            "il_checkpoint": "validation",
+            "label_smoothing": 0.0,
         },
         # SVP's proxy is the IL model itself with proxy="holdout" (added with that setting; no
         # earlier config sets it, so no earlier id moves)

@@ -43,6 +43,8 @@ class ILConfig:
             two halves of the training set, each scoring the half it did not see).
         holdout_fraction: class-balanced share of the holdout used (paper M's Fig. 5: 1/2, 1/4).
         validation_fraction: class-balanced share of the holdout kept out for checkpoint choice.
+        checkpoint: ``validation`` (ours: the lowest loss on that share) or ``test`` (paper M's
+            reference: trained on the whole holdout, the lowest loss on the run's test set).
     """
 
     model: str = "small_cnn"
@@ -53,6 +55,7 @@ class ILConfig:
     holdout: str = "holdout"
     holdout_fraction: float = 1.0
     validation_fraction: float = 0.1
+    checkpoint: str = "validation"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -61,6 +64,7 @@ class ILConfig:
         check_choice("holdout", self.holdout, ["holdout", "no_holdout"])
         check_fraction("holdout_fraction", self.holdout_fraction, allow_zero=False)
         check_range("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
+        check_choice("checkpoint", self.checkpoint, ["validation", "test"])
         check_range("lr", self.lr, 0.0, low_open=True)
         check_int("seed", self.seed, 0)
 
@@ -73,6 +77,7 @@ def il_config(run: Any) -> ILConfig:
         epochs=run.il_epochs,
         holdout=run.il_holdout,
         holdout_fraction=run.il_holdout_fraction,
+        checkpoint=run.il_checkpoint,
         seed=run.seed,
     )
 
@@ -156,10 +161,17 @@ def fit_model(
     device: torch.device,
     progress: bool = True,
     cost: SetupCost | None = None,
+    test: ImageSet | None = None,
 ) -> nn.Module:
-    """A model fitted on ``fit_on`` less a class-balanced validation share (kept for checkpoint choice)."""
+    """A model fitted on ``fit_on`` less a class-balanced validation share (kept for checkpoint
+    choice), or with ``config.checkpoint == "test"`` on all of ``fit_on``, its checkpoint chosen on ``test``."""
+    model = build_il_model(config, fit_on)
+    if config.checkpoint == "test":
+        if test is None:
+            raise ValueError("il_checkpoint='test' chooses the IL model's checkpoint on the test set: give test")
+        return fit(model, fit_on, test, config, augment, device, progress, cost)
     validation, training = class_balanced_split(fit_on, config.validation_fraction, seed=config.seed)
-    return fit(build_il_model(config, fit_on), training, validation, config, augment, device, progress, cost)
+    return fit(model, training, validation, config, augment, device, progress, cost)
 
 
 def train_and_score(
@@ -195,6 +207,7 @@ def irreducible_losses(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     cost: SetupCost | None = None,
+    test: ImageSet | None = None,
 ) -> Tensor:
     """Irreducible loss of every example of ``train`` (by position), from IL models trained once.
 
@@ -211,11 +224,12 @@ def irreducible_losses(
         augment: augmentation for the IL model's training (its mean/std also normalise scoring).
         cache_dir: folder for ``il-<hash>.pt``; ``None`` disables the cache.
         cost: gains the examples back-propagated, and ``cached`` when the models were read.
+        test: the run's test set, where ``config.checkpoint == "test"`` chooses the checkpoint on it.
     """
     if config.holdout == "holdout" and holdout is None:
         raise ValueError("holdout=None: ILConfig.holdout='holdout' needs a holdout set (or use holdout='no_holdout')")
     learns_from = halves(train) if config.holdout == "no_holdout" else (used_holdout(holdout, config),)
-    models = cached_models(learns_from, config, augment, device, cache_dir, progress, cost)
+    models = cached_models(learns_from, config, augment, device, cache_dir, progress, cost, test)
     if config.holdout == "no_holdout":
         losses = torch.empty(len(train))
         losses[1::2] = score(models[0], learns_from[1], augment, device)
@@ -244,21 +258,19 @@ def cached_models(
     cache_dir: str | Path | None,
     progress: bool,
     cost: SetupCost | None,
+    test: ImageSet | None = None,
 ) -> list[nn.Module]:
     """One IL model fitted on each of ``learns_from``, read from ``cache_dir`` if an earlier run
     trained them (a damaged or foreign file is moved aside and the models retrained)."""
     if cache_dir is None:
-        return [fit_model(data, config, augment, device, progress, cost) for data in learns_from]
-    key = hashlib.sha256(
-        json.dumps(
-            {
-                "config": asdict(config),
-                "augment": asdict(augment),
-                "learns_from": [fingerprint(d) for d in learns_from],
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:16]
+        return [fit_model(data, config, augment, device, progress, cost, test) for data in learns_from]
+    settings = asdict(config)
+    keyed = {"augment": asdict(augment), "learns_from": [fingerprint(d) for d in learns_from]}
+    if config.checkpoint == "validation":  # (keys from before the setting stay as they were)
+        del settings["checkpoint"]
+    else:
+        keyed["checkpoint_on"] = fingerprint(test) if test is not None else None
+    key = hashlib.sha256(json.dumps({"config": settings, **keyed}, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"il-{key}.pt"
     with exclusive(path.with_suffix(".lock")):  # one process trains them; the others wait, then read them
         remove_temporaries(path.parent, path.name)
@@ -273,7 +285,7 @@ def cached_models(
             except FileProblem as problem:
                 set_aside(path, f"{problem.problem}; the IL model is retrained")
         spent, start = SetupCost(), time.perf_counter()
-        models = [fit_model(data, config, augment, device, progress, spent) for data in learns_from]
+        models = [fit_model(data, config, augment, device, progress, spent, test) for data in learns_from]
         seconds = time.perf_counter() - start
         if cost is not None:
             cost.backprops += spent.backprops

@@ -181,7 +181,10 @@ class Prioritizer:
             indices = torch.arange(targets.shape[0], device=targets.device)
         chosen = selection.chosen
         self.batches.add(inputs[chosen], targets[chosen], indices[chosen], selection.weights)
-        return [self.train_on(*batch, optimizer) for batch in self.batches.full()]
+        losses = [self.train_on(*batch, optimizer) for batch in self.batches.full()]
+        if self.selector.steps_per_pool() and (rest := self.batches.rest()) is not None:
+            losses.append(self.train_on(*rest, optimizer))  # this pool's picks as one step of their own
+        return losses
 
     def epoch_indices(self) -> Tensor | None:
         """The dataset indices the current epoch should traverse, for a selector that decides

@@ -208,7 +208,7 @@ class Trainer:
             chosen = selection.chosen
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
         with self.clock("train_forward"):
-            losses = F.cross_entropy(logits.float()[chosen], batch.labels[chosen], reduction="none")
+            losses = self.training_losses(logits.float()[chosen], batch.labels[chosen])
             loss = (losses * selection.weights).mean()
         with self.clock("backward"):
             self.setup.optimizer.zero_grad(set_to_none=True)
@@ -220,6 +220,10 @@ class Trainer:
             batch.indices[chosen], batch.labels[chosen], logits.detach()[chosen], loss, lr, batch.indices.numel()
         )
 
+    def training_losses(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Per-example training losses (cross-entropy, with the config's label smoothing)."""
+        return F.cross_entropy(logits, labels, reduction="none", label_smoothing=self.config.label_smoothing)
+
     def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
         """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
         lr = learning_rate(self.config, self.counters, len(self.setup.train), self.epochs_done())
@@ -228,7 +232,7 @@ class Trainer:
                 group["lr"] = lr
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 logits = self.setup.model(inputs)
-            loss = (F.cross_entropy(logits.float(), labels, reduction="none") * weights).mean()
+            loss = (self.training_losses(logits.float(), labels) * weights).mean()
         with self.clock("backward"):
             self.setup.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -301,7 +305,8 @@ class Trainer:
         self.epoch_start = (self.counters.candidates, len(self.setup.train) if pool is None else pool.numel())
         for batch in self.candidate_batches.epoch(epoch, pool):
             self.select(batch)
-            while not self.budget_spent() and (chunk := self.queue.pop()) is not None:
+            at_once = self.setup.selector.steps_per_pool()  # one step on this pool's picks, however many
+            while not self.budget_spent() and (chunk := self.queue.pop(drain=at_once)) is not None:
                 self.train_on(*chunk)
             bar.update(1)
             if self.budget_spent():

@@ -42,6 +42,7 @@ class RunContext:
     cache_dir: Path
     progress: bool = False
     cost: SetupCost = field(default_factory=SetupCost)  # what prepare() trains, for the record
+    test: ImageSet | None = None  # only for choosing an IL checkpoint as paper M's reference did
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Selector:
                 run.cache_dir,
                 run.progress,
                 cost=run.cost,
+                test=run.test,
             )
             tables["irreducible_loss"] = losses.to(run.device)
         return tables
@@ -125,6 +127,11 @@ class Selector:
         if self._generator is None or self._generator.device != device:
             self._generator = torch.Generator(device=device).manual_seed(self.seed)
         return self._generator
+
+    def steps_per_pool(self) -> bool:
+        """Whether the loop trains what :meth:`decide` just chose as one optimiser step of its
+        own (Kath18's reference), instead of queuing it into full batches of ``batch_size``."""
+        return False
 
     def start_epoch(self, epoch: int) -> None:
         """Called before each epoch's first candidate batch."""

@@ -118,6 +118,8 @@ class InfoBatch(EpochPruning):
         anneal: ``"epochs"`` (the reference's rule) or ``"budget"``.
         budget_examples: the run's budget in examples (its ``budget`` × training-set size; set
             from the run; needed by ``anneal="budget"``).
+        label_smoothing: of the losses that score examples (the run's ``label_smoothing``: the
+            reference scores with its training loss, label-smoothed in its CIFAR example).
         num_examples: training-set size (the run's).
     """
 
@@ -133,10 +135,13 @@ class InfoBatch(EpochPruning):
         delta: float = 0.875,
         anneal: str = "epochs",
         budget_examples: int | None = None,
+        label_smoothing: float = 0.0,
         seed: int = 0,
     ) -> None:
         super().__init__(num_examples, seed)
         check_positive_int("epochs", epochs)
+        check_range("label_smoothing", label_smoothing, 0.0, 1.0, high_open=True)
+        self.label_smoothing = label_smoothing
         check_range("prune_ratio", prune_ratio, 0.0, 1.0, high_open=True)
         check_range("delta", delta, 0.0, 1.0)
         check_choice("anneal", anneal, list(self.ANNEAL))
@@ -159,6 +164,7 @@ class InfoBatch(EpochPruning):
             "num_examples": len(run.train),
             "epochs": run.config.epochs,
             "budget_examples": None if budget is None else max(1, round(budget * len(run.train))),
+            "label_smoothing": run.config.label_smoothing,
         }
 
     def prunes_in(self, epoch: int) -> bool:
@@ -198,7 +204,9 @@ class InfoBatch(EpochPruning):
     def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
         if self.scores is None:
             self.scores = torch.full((self.num_examples,), self.INITIAL_SCORE, device=logits.device)
-        self.scores[indices] = F.cross_entropy(logits.float(), targets, reduction="none")
+        self.scores[indices] = F.cross_entropy(
+            logits.float(), targets, reduction="none", label_smoothing=self.label_smoothing
+        )
 
     def stats(self) -> dict[str, float]:
         return {"pruned_examples": float(self.pruned)}

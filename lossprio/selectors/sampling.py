@@ -84,6 +84,12 @@ class Kath18(Selector):
         tau_momentum: momentum of τ's moving average.
         switch: ``epoch`` (paper J's code) or ``batch`` (idiap's), see above.
         unique: train each drawn example once (paper J's code) rather than once per draw.
+        per_pool_steps: train each sampled pool's draws as one optimiser step of their own (paper
+            J's code: ~106 unique draws of 128), rather than queued into full batches of ``keep``
+            across pools (ours).
+        reference_forwards: while importance sampling is off, still run the eval-mode forward
+            over every candidate batch and read τ off it (paper J's code), rather than reading τ
+            off the training forwards and running no selection forward (ours).
     """
 
     scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
@@ -99,14 +105,24 @@ class Kath18(Selector):
         tau_momentum: float = 0.9,
         switch: str = "batch",
         unique: bool = False,
+        per_pool_steps: bool = False,
+        reference_forwards: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(seed)
         check_keep(keep, selectivity)
         check_choice("switch", switch, list(SWITCHES))
-        for name, value in (("unique", unique), ("reweight", reweight), ("tau_switch", tau_switch)):
+        flags = {
+            "unique": unique,
+            "reweight": reweight,
+            "tau_switch": tau_switch,
+            "per_pool_steps": per_pool_steps,
+            "reference_forwards": reference_forwards,
+        }
+        for name, value in flags.items():
             check_bool(name, value)
         self.switch, self.unique = switch, unique
+        self.per_pool_steps, self.reference_forwards = per_pool_steps, reference_forwards
         self.pools = self.sampled_pools = 0  # pools seen, and those importance-sampled
         if score not in ("loss", "grad_norm"):
             raise ValueError(f"score={score!r} is not allowed; choose one of ['grad_norm', 'loss']")
@@ -145,7 +161,10 @@ class Kath18(Selector):
         return {"sampling_share": self.sampled_pools / max(1, self.pools), "pools": self.pools}
 
     def needs_forward(self) -> bool:
-        return self.sampling
+        return self.sampling or (self.tau_switch and self.reference_forwards)
+
+    def steps_per_pool(self) -> bool:
+        return self.per_pool_steps and self.sampled_last
 
     def decide(
         self, indices: Tensor, logits: Tensor | None, targets: Tensor, extras: Extras | None = None
@@ -154,6 +173,11 @@ class Kath18(Selector):
         self.pool = indices.numel()
         self.sampled_last = self.sampling
         if not self.sampling:
+            if logits is not None and self.tau_switch and self.reference_forwards:
+                # the reference updates τ once per training batch it assembles (b examples), as ours does
+                keep = resolve_keep(self.keep, self.selectivity, indices.numel())
+                for part in self.scores(logits, targets).split(keep):
+                    self.update_tau(part, indices.numel())
             return take_all(indices.numel(), indices.device)
         self.sampled_pools += 1
         keep = resolve_keep(self.keep, self.selectivity, indices.numel())
@@ -169,7 +193,7 @@ class Kath18(Selector):
     def observe(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
         # τ is read off training batches only while uniform; a sampled pool's scores updated it already,
         # also when that pool switched sampling off (idiap's previously_satisfied guard)
-        if self.tau_switch and not self.sampling and not self.sampled_last:
+        if self.tau_switch and not self.reference_forwards and not self.sampling and not self.sampled_last:
             self.update_tau(self.scores(logits, targets), self.pool or indices.numel())
 
 
