@@ -475,3 +475,21 @@ def cost_and_savings(axes: Sequence[plt.Axes], table: pd.DataFrame) -> None:
     speed.scatter([], [], color="0.3", marker="s", s=28, facecolors="none", label="in wall clock")
     speed.legend(fontsize=8, loc="upper left", title="speedup", title_fontsize=8)
     speed.set_xlabel("speedup over uniform (median over data settings)")
+
+
+def interval_forest(ax: plt.Axes, frame: pd.DataFrame, margin: float, xlabel: str) -> None:
+    """One row per comparison (``frame``: a label per row in its index, ``value``, ``low``,
+    ``high``): the estimate and its 95 % interval, with the ±``margin`` band of "no difference"
+    shaded; an interval inside the band is an equivalence, one clear of zero a difference."""
+    rows = np.arange(len(frame))
+    ax.axvspan(-margin, margin, color="0.9", zorder=0, label=f"±{margin:g}: no difference")
+    ax.axvline(0.0, color="k", ls=":", lw=1)
+    inside = (frame["low"] >= -margin) & (frame["high"] <= margin)
+    colours = np.where(inside, "#009E73", np.where((frame["low"] > 0) | (frame["high"] < 0), "#D55E00", "0.4"))
+    for row, (_, entry), c in zip(rows, frame.iterrows(), colours):
+        ax.plot([entry["low"], entry["high"]], [row, row], color=c, lw=2)
+        ax.scatter([entry["value"]], [row], color=c, s=30, zorder=3)
+    ax.set_yticks(rows, [str(label) for label in frame.index], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8, loc="lower right")

@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import subprocess
+import warnings
 import zipfile
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
@@ -339,13 +340,25 @@ def load_records(folder: str | Path, finished_only: bool = True) -> list[RunReco
     """Every ``record.json`` under ``folder`` (only finished ones by default).
 
     Raises :class:`~lossprio.storage.FileProblem` naming every unusable record at once.
+    A run found in two folders (a copy, or a run two chapters both hold) is read once, from the
+    first in path order, with a warning naming both folders.
     """
-    records, problems = [], []
+    records, problems, seen = [], [], {}
     for path in sorted(Path(folder).glob("**/record.json")):
         try:
-            records.append(RunRecord.load(path))
+            record = RunRecord.load(path)
         except FileProblem as problem:
             problems.append(str(problem))
+            continue
+        if record.run_id in seen:
+            warnings.warn(
+                f"run {record.run_id} has records in {seen[record.run_id]} and {path.parent}: read once, from the first",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        seen[record.run_id] = path.parent
+        records.append(record)
     if problems:
         raise FileProblem(folder, f"{len(problems)} unusable record(s):\n  " + "\n  ".join(problems))
     return [r for r in records if r.status == "finished" or not finished_only]
@@ -367,6 +380,9 @@ def migrate(folder: str | Path) -> int:
         values = read_json(path)
         if not isinstance(values, dict):
             raise FileProblem(path, "not a run record", RERUN)
+        missing = [k for k, kind in (("run_id", str), ("config", dict)) if not isinstance(values.get(k), kind)]
+        if missing:
+            raise FileProblem(path, f"has no {' and no '.join(missing)}: not a run record this can migrate", RERUN)
         if values.get("format", 1) == RECORD_FORMAT:
             continue
         if values.get("format", 1) < 3:

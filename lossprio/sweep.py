@@ -91,7 +91,7 @@ def run_all(
     for key in tqdm(held_elsewhere, desc="runs other processes hold", disable=not progress or not held_elsewhere):
         lock = run_folder(out_dir, configs[key].run_id) / LOCK
         held = holder(lock)
-        if held is not None and progress:
+        if held is not None:  # said with or without bars: a wait must never be silent
             tqdm.write(waiting_message(configs[key].run_id, Busy(lock, held)))
         attempt(key, wait=True)
     diverged = [records[k] for k in chosen if k in records and records[k].status == "diverged"]

@@ -48,7 +48,7 @@ def test_chapters_are_found_through_one_registry():
     assert {"crosspaper", "hu2021", "jiang2019", "mindermann2022", "tuned"} <= set(chapter_names())
     assert chapter("hu2021") is hu2021.CHAPTER
     with pytest.raises(
-        ValueError, match=r"unknown chapter 'h2021'; allowed: crosspaper, hu2021, jiang2019, mindermann2022, tuned"
+        ValueError, match=r"unknown chapter 'h2021'; allowed: crosspaper, differences, hu2021, jiang2019, mindermann2022, tuned"
     ):
         chapter("h2021")
 
@@ -253,10 +253,10 @@ def test_verdict_changes_list_the_claims_whose_verdict_moved_and_the_new_ones():
 def test_the_dashboard_lists_chapters_in_the_books_order(tmp_path):
     from lossprio.chapters import book_order
 
-    assert book_order() == ["jiang2019", "hu2021", "mindermann2022", "crosspaper", "tuned"]
+    assert book_order() == ["jiang2019", "hu2021", "mindermann2022", "crosspaper", "tuned", "differences"]
     toc = tmp_path / "_toc.yml"
     toc.write_text("- file: book/crosspaper\n- file: book/hu2021\n")
-    assert book_order(toc) == ["crosspaper", "hu2021", "jiang2019", "mindermann2022", "tuned"]
+    assert book_order(toc) == ["crosspaper", "hu2021", "differences", "jiang2019", "mindermann2022", "tuned"]
 
 
 #: CIE76 ΔE below which two lines of one figure are hard to tell apart

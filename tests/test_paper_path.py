@@ -135,6 +135,12 @@ SHRINK["tuned"] = {
     "methods": ("uniform", "RS2", "RHO-LOSS"),
     "data": ("pristine",),
 }
+# the ablations repeat runs of chapters J, H, M and the tuned chapter: each shrunk as that chapter is
+SHRINK["differences"] = {
+    "source_overrides": {name: SHRINK[name] for name in ("jiang2019", "hu2021", "mindermann2022", "tuned")},
+    "seeds": (0,),
+    "timing_seeds": (10,),
+}
 # Per chapter, the paper's recipe the shrunk profile must keep: dataset, model, augmentation, optimiser.
 RECIPES = {
     "hu2021": ("cifar10", "wrn", 4, True, "sgd", 0.1),
@@ -142,6 +148,7 @@ RECIPES = {
     "mindermann2022": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
     "crosspaper": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
     "tuned": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),  # its first run: the grid's first rate
+    "differences": ("cifar10", "wrn", 4, True, "sgd", 0.1),  # its first run: chapter J's Kath18
 }
 
 
@@ -163,7 +170,8 @@ def test_paper_profile_keeps_the_papers_recipe_when_shrunk(cifar_root, name):
     assert (config.dataset, config.model, config.crop_padding, config.flip, config.optimizer, config.lr) == RECIPES[
         name
     ]
-    assert config.model_kwargs.get("dropout", 0.0) == paper.model_kwargs.get("dropout", 0.0)
+    unshrunk = next(iter(chapter(name).expand(paper).values()))  # the shrunk model keeps the paper's dropout
+    assert config.model_kwargs.get("dropout", 0.0) == unshrunk.model_kwargs.get("dropout", 0.0)
 
 
 def test_paper_profile_runs_end_to_end_on_cifar_files(cifar_root, tmp_path):

@@ -514,11 +514,12 @@ def test_a_sweep_names_the_holder_of_a_run_it_waits_for(tmp_path, capsys, monkey
 
     monkeypatch.setattr(sweep, "waiting_message", release_once_named)
     try:
-        records = run_all(configs, tmp_path, progress=True)
+        records = run_all(configs, tmp_path, progress=False)  # said without bars too
     finally:
         holder.kill()
         holder.wait()
     assert said and f"pid {holder.pid}" in said[0] and "waiting for the process training it" in said[0]
+    assert "Ctrl-C stops waiting" in said[0] and f"kill {holder.pid}" in said[0]
     assert said[0] in capsys.readouterr().out and all(r.status == "finished" for r in records.values())
 
 

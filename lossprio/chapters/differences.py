@@ -16,6 +16,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -272,7 +273,9 @@ PROFILES = {
     "smoke": DifferencesSettings(),
     # chapters J, H, M and the tuned chapter's cpu runs, 5 seeds a side (cpu records reused for ours):
     # about 30 new runs, 15 CPU-minutes, measured from those chapters' records
-    "cpu": DifferencesSettings("cpu", seeds=(0, 1, 2, 3, 4), timing_seeds=(10, 11, 12, 13, 14)),
+    "cpu": DifferencesSettings(
+        "cpu", seeds=(0, 1, 2, 3, 4), timing_seeds=(10, 11, 12, 13, 14), threads=1  # one thread a worker, as the chapters
+    ),
     "paper": DifferencesSettings("paper", seeds=(0, 1, 2), timing_seeds=(10, 11, 12)),
 }
 
@@ -445,6 +448,39 @@ def error_changes(records: Mapping[Arm, RunRecord], settings: DifferencesSetting
             if change is not None and change.has_interval:
                 rows.append({"ablation": name, "arm": arm, "value": change.value, "low": change.low, "high": change.high})
     return pd.DataFrame(rows, columns=["ablation", "arm", "value", "low", "high"])
+
+
+def reference_forwards_table(settings: DifferencesSettings, results_root: str | Path) -> pd.DataFrame:
+    """Chapters J's Kath18 and H's VR as their records at the source profile have them: mean
+    training wall clock (runs timed on an idle machine), the share of pools importance-sampled,
+    and the forward work the reference's forward over every batch while the switch is off would
+    add (the candidates of the pools not sampled, as a share of the forward examples ours runs)."""
+    rows = []
+    for name in ("jiang2019", "hu2021"):
+        source = chapter(name)
+        configs = source.expand(source_settings(settings, name))
+        records = source.done_records(configs, Path(results_root) / name / settings.source_profile)
+        by_method: dict[str, list[RunRecord]] = {}
+        for key, record in records.items():
+            if configs[key].selector == "kath18":
+                by_method.setdefault(key.method, []).append(record)
+        for method, found in by_method.items():
+            timed = [r for r in found if not r.timed_busy]
+            ours = [r.counters["training_forwards"] + r.counters["selection_forwards"] for r in found]
+            added = [r.counters["candidates"] - r.counters["selection_forwards"] for r in found]
+            rows.append(
+                {
+                    "chapter": source.called,
+                    "method": method,
+                    "runs": len(found),
+                    "training wall clock (s)": statistics.fmean(r.train_wall_s for r in timed) if timed else math.nan,
+                    "pools sampled (%)": 100 * statistics.fmean(r.selector_stats.get("sampling_share", 0.0) for r in found),
+                    "forwards the reference adds (% of ours)": 100 * sum(added) / max(1, sum(ours)),
+                }
+            )
+    return pd.DataFrame(rows, columns=[
+        "chapter", "method", "runs", "training wall clock (s)", "pools sampled (%)", "forwards the reference adds (% of ours)"
+    ])
 
 
 # ----------------------------------------------------------------------------- claims

@@ -66,10 +66,12 @@ class Kath18(Selector):
     forwards; once the moving average of τ (from 0) exceeds ``tau_threshold`` it samples
     ``keep`` of the pool ∝ score. Two readings of the switch exist:
 
-    - ``switch="epoch"`` with ``unique=True``: paper J's code (``pytorch-cifar@131a294``
-      ``lib/trainer.py``, which paper H used): the switch is read once, at each epoch's start (so
-      the first epoch is always uniform), and the examples drawn are marked, so duplicates
-      collapse and only the unique set is trained and counted;
+    - ``switch="epoch"`` with ``unique=True``: paper J's code (``pytorch-cifar@35e9c18``
+      ``lib/trainer.py``, the first commit after the SysML '20 one whose ``KathTrainer`` runs;
+      paper H used it): the switch is read once, at each epoch's start (so the first epoch is
+      always uniform), and the examples drawn are marked, so duplicates collapse and only the
+      unique set is trained and counted (with ``per_pool_steps`` and ``reference_forwards`` it
+      also steps and forwards as that code does; the book's differences page measures both);
     - ``switch="batch"`` with ``unique=False`` (the defaults): idiap/importance-sampling's
       ``ConditionalStartSampler``: the switch is re-decided after every pool, and every draw
       (duplicates included) is trained.
