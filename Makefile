@@ -2,23 +2,29 @@
 #            executed notebooks and records (no training; a few minutes).
 # make test: set up .venv, fetch the offline data, check the code with ruff (lint and format) and
 #            run the tests.
-# make reproduce PROFILE=cpu: rerun the notebooks at a profile (smoke | cpu | paper) into book/,
-#            run records into results/; finished runs are skipped, so a killed run resumes.
+# make reproduce PROFILE=cpu: rerun the notebooks at a profile (smoke | cpu | paper) into
+#            reproduced/<profile>/, run records into results/; finished runs are skipped, so a
+#            killed run resumes. make reproduce-in-place: the same into the book's own book/.
+# PYTHON: the interpreter the virtual environment is made from (3.10 or newer).
+# TORCH=pin (default): torch 2.14.1 + torchvision 0.29.1 (PyPI's CUDA build: about 6 GB in .venv,
+#   and it runs on a CPU too); TORCH=keep: no torch install, the venv sees PYTHON's own packages
+#   (--system-site-packages), so a torch already installed there (a CPU build, Colab's) is kept.
 PYTHON ?= python3
+TORCH ?= pin
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PROFILE ?= cpu
 
-.PHONY: setup data book test lint reproduce bench clean
+.PHONY: setup data book test lint reproduce reproduce-in-place bench clean
 
 setup: $(VENV)/.installed
 
 # torch 2.14.1 / torchvision 0.29.1 where the machine serves those; otherwise whatever pip finds.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(if $(filter keep,$(TORCH)),--system-site-packages) $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1 || $(PY) -m pip install --quiet 'torch>=2.1' 'torchvision>=0.16'
+	$(if $(filter keep,$(TORCH)),@echo "TORCH=keep: using $$($(PY) -c 'import torch; print(torch.__version__)')",$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1 || $(PY) -m pip install --quiet 'torch>=2.1' 'torchvision>=0.16')
 	$(PY) -m pip install --quiet -e '.[book,test]'
 	touch $@
 
@@ -35,6 +41,9 @@ book: setup data
 
 reproduce: setup data
 	$(PY) -m lossprio.reproduce --profile $(PROFILE)
+
+reproduce-in-place: setup data
+	$(PY) -m lossprio.reproduce --profile $(PROFILE) --in-place
 
 test: setup data lint
 	$(PY) -m pytest

@@ -428,6 +428,13 @@ class Outcome:
     p_opposite: float
     identical: bool = False
     left_out: str = ""  # why an outcome that is no test of the claim is left out (its runs are not the method's)
+    # the estimate and its 95 % interval as numbers (None where there is none), on the rule's scale
+    # (``ratio``: a speedup or a ratio of two; ``difference``: points), and the rule's threshold or margin
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    scale: str = "difference"
+    threshold: float | None = None
 
     def decided(self, alpha: float = ALPHA) -> str:
         """``confirmed`` / ``contradicted`` / ``inconclusive`` at ``alpha`` (``same runs``)."""
@@ -462,7 +469,24 @@ def outcome(label: str, found: Found | None, rule: Rule) -> Outcome:
     if found is None:
         return Outcome(label, "—", 1.0, 1.0)
     claim, opposite = rule.p_values(found.estimate)
-    return Outcome(label, str(found), claim, opposite, found.identical)
+    value = found.number if isinstance(found, Speedup) else found.value
+    return Outcome(
+        label,
+        str(found),
+        claim,
+        opposite,
+        found.identical,
+        value=finite(value),
+        low=finite(found.low),
+        high=finite(found.high),
+        scale=rule.scale,
+        threshold=rule.threshold,
+    )
+
+
+def finite(value: float) -> float | None:
+    """``value`` as a plain float, or ``None`` where it is NaN or infinite (no number to plot)."""
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def verdict(decisions: Sequence[str]) -> str:

@@ -160,6 +160,7 @@ class TrainConfig:
             )
         check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
         check_choice("il_checkpoint", self.il_checkpoint, list(IL_CHECKPOINTS))
+        self.check_holdout()
         check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
         for name in ("batch_size", "epochs", "il_epochs", "svp_proxy_epochs"):
             check_positive_int(name, getattr(self, name))
@@ -270,6 +271,25 @@ class TrainConfig:
             check_type("corruption", self.corruption, str, "a corruption name or None")
         for name in ("selector_kwargs", "model_kwargs", "il_model_kwargs"):
             check_mapping(name, getattr(self, name))
+
+    def check_holdout(self) -> None:
+        """``ValueError`` for a selector that learns from the holdout on a split that has none."""
+        kind = selectors.selector_class(self.selector)
+        proxy = self.selector == "svp" and self.selector_kwargs.get("proxy") == "holdout"
+        if self.split == "half":
+            return
+        if proxy:
+            raise ValueError(
+                f"split={self.split!r} has no holdout, and selector='svp' with proxy='holdout' needs one (its proxy "
+                "is the IL model trained on it): give split='half' (paper M's halves: the odd half is the holdout), "
+                "or selector_kwargs proxy='train'"
+            )
+        if "irreducible_loss" in kind.requires and self.il_holdout == "holdout":
+            raise ValueError(
+                f"split={self.split!r} has no holdout, and selector={self.selector!r} needs one (its irreducible-loss "
+                "model trains on it): give split='half' (paper M's halves: the odd half is the holdout), or "
+                "il_holdout='no_holdout' (two IL models, each trained on one half of the training set)"
+            )
 
     def check_milestones_reached(self) -> None:
         """``ValueError`` for a learning-rate milestone the run never reaches (the rate would never

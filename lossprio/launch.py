@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import cli
 from .config import TrainConfig
 from .records import RunRecord
 from .store import CHECKPOINT, LOCK, RECORD, run_folder, unfinished
 from .train import CHECKPOINT_EVERY_S, run
 
-LAUNCHERS = ("local", "slurm", "submitit-local")
+LAUNCHERS = cli.LAUNCHERS
 
 
 def require_submitit() -> Any:
@@ -160,11 +161,52 @@ def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict
     return rows
 
 
-def summarize(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Counts by state, then the runs that are not finished, one a line."""
+def summarize(
+    rows: Sequence[Mapping[str, Any]],
+    out_dir: str | Path = "",
+    resume: str = "",
+    reused: int = 0,
+    orphans: Sequence[Path] = (),
+) -> str:
+    """A table of counts by state, the runs that are not finished (state, run id, detail), and
+    what to do next: the command that resumes them."""
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
-    lines = [", ".join(f"{n} {state}" for state, n in sorted(counts.items()))]
-    lines += [f"  {row['state']:<12} {row['run_id']}  {row['detail']}" for row in rows if row["state"] != "finished"]
+    width = max([len(state) for state in counts] + [len("state")])
+    lines = [f"runs in {out_dir}" if out_dir else "runs", f"  {'state':<{width}}  runs"]
+    lines += [f"  {state:<{width}}  {n}" for state, n in sorted(counts.items())]
+    if reused:
+        lines.append(f"  {'shared':<{width}}  {reused}  (finished, read from the chapters this one reuses)")
+    waiting = [row for row in rows if row["state"] != "finished"]
+    if waiting:
+        lines.append(f"not finished ({len(waiting)}):")
+        lines += [f"  {row['state']:<{width}}  {row['run_id']}  {row['detail']}".rstrip() for row in waiting]
+        if resume:
+            lines.append(f"resume them with: {resume}")
+    else:
+        lines.append("every run is finished")
+    if orphans:
+        names = ", ".join(p.name for p in orphans[:5]) + (" …" if len(orphans) > 5 else "")
+        lines.append(f"{len(orphans)} record(s) here are not runs of this profile (an earlier grid, or another "
+                     f"profile's): {names}")
     return "\n".join(lines)
+
+
+def status_json(
+    rows: Sequence[Mapping[str, Any]], reused: int = 0, resume: str = "", orphans: Sequence[Path] = ()
+) -> str:
+    """:func:`status` as JSON for scripts: counts by state, every run (key, run id, state, detail),
+    the runs read from other chapters' folders, the resume command and the orphaned records."""
+    import json
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    runs = [{"key": list(row["run"]) if isinstance(row["run"], tuple) else str(row["run"]), "run_id": row["run_id"],
+             "state": row["state"], "detail": row["detail"]} for row in rows]
+    return json.dumps(
+        {"counts": counts, "shared": reused, "runs": runs, "resume": resume, "orphans": [p.name for p in orphans]},
+        indent=1,
+        default=str,
+    )

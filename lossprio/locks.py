@@ -82,3 +82,14 @@ def _read(descriptor: int) -> dict[str, Any] | None:
         return json.loads(os.pread(descriptor, 4096, 0) or b"{}")
     except json.JSONDecodeError:
         return None
+
+
+def waiting_message(run_id: str, busy: Busy) -> str:
+    """What a process says while it waits for the one training ``run_id`` (host, pid, since when),
+    and how to stop waiting."""
+    pid = busy.holder.get("pid") if busy.holder else None
+    stop = f"`kill {pid}` on that host stops it, and the next sweep resumes the run from its checkpoint" if pid else ""
+    return (
+        f"{run_id}: waiting for the process training it ({busy}); its record is used once it finishes. "
+        f"Ctrl-C stops waiting (the run stays with that process){'; ' + stop if stop else ''}"
+    )

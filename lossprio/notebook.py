@@ -108,7 +108,7 @@ class ChapterPage:
             progress=progress,
             threads=getattr(self.settings, "threads", None),
             reuse=self.chapter.reuse_dirs(self.out_dir),
-            cache_dir=store.shared_cache_dir(self.out_dir),
+            cache_dir=store.shared_cache_dir(self.out_dir, self.chapter.name),
         )
 
     def provenance(self, records: Mapping[Any, RunRecord]) -> str:

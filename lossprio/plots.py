@@ -493,3 +493,37 @@ def interval_forest(ax: plt.Axes, frame: pd.DataFrame, margin: float, xlabel: st
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=8, loc="lower right")
+
+
+#: one colour per verdict in every figure of claims
+VERDICT_COLOURS = {"confirmed": "#009E73", "contradicted": "#D55E00", "mixed": "#CC79A7", "inconclusive": "0.55"}
+
+
+def claims_forest(axes: Sequence[plt.Axes], rows: pd.DataFrame) -> None:
+    """Each claim's deciding comparison, its estimate and 95 % interval, coloured by the claim's
+    verdict, against its rule's threshold (a tick): differences in points on the left axis,
+    speedups and ratios on a log scale on the right. ``rows``: ``label``, ``verdict``, ``value``,
+    ``low``, ``high``, ``scale`` and ``threshold`` per claim, in reading order."""
+    import pandas as pd
+
+    for ax, scale in zip(axes, ("difference", "ratio")):
+        part = rows[rows["scale"] == scale].reset_index(drop=True)
+        if scale == "ratio":
+            ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}×"))
+        ax.axvline(1.0 if scale == "ratio" else 0.0, color="k", ls=":", lw=1)
+        for row, entry in part.iterrows():
+            c = VERDICT_COLOURS.get(entry["verdict"], "0.3")
+            low = entry["low"] if pd.notna(entry["low"]) else entry["value"]
+            high = entry["high"] if pd.notna(entry["high"]) else entry["value"]
+            ax.plot([low, high], [row, row], color=c, lw=2)
+            ax.scatter([entry["value"]], [row], color=c, s=24, zorder=3)
+            if pd.notna(entry["threshold"]):
+                ax.scatter([entry["threshold"]], [row], marker="|", color="k", s=60, zorder=2)
+        ax.set_yticks(range(len(part)), list(part["label"]), fontsize=7)
+        ax.set_ylim(len(part) - 0.5, -0.5)
+        ax.set_xlabel("speedup or ratio (×)" if scale == "ratio" else "difference (points)", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in VERDICT_COLOURS.items()]
+    handles.append(plt.Line2D([], [], color="k", marker="|", ls="", ms=9, label="the rule's threshold"))
+    axes[0].legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=5, frameon=False)

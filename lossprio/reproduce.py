@@ -1,9 +1,10 @@
-"""Run the book's notebooks with papermill at a named profile, into ``book/``.
+"""Run the book's notebooks with papermill at a named profile, into a folder of their own.
 
 ``python -m lossprio.reproduce --profile cpu`` (or ``make reproduce PROFILE=cpu``) executes every
 notebook of ``notebooks/``, giving each the parameters it declares of ``profile``, ``progress``,
 ``results_dir`` (its chapter's records) and ``results_root`` (every chapter's), writes the
-executed copies into ``book/`` (atomically: a killed run leaves the old page) and the run records
+executed copies into ``reproduced/<profile>/`` (atomically: a killed run leaves the old page; with
+``--in-place``, or ``make reproduce-in-place``, into the book's own ``book/``) and the run records
 into ``results/<chapter>/<profile>/``. Runs whose records exist are read, not retrained, so a killed
 reproduction resumes where it stopped.
 """
@@ -17,11 +18,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import chapters
+# only what the command line's --help needs is imported here; the chapters and papermill on first use
 from .checks import check_choice, path_argument
-from .cli import command
+from .cli import Parser, chapter_modules, command
 from .locks import Busy, exclusive
-from .notebook import fold_injected_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 #: pages that read every chapter's records: executed after the chapters
@@ -37,6 +37,8 @@ def notebook_parameters(path: Path) -> set[str]:
 
 def execution_order(notebook: Path) -> tuple[bool, bool, str]:
     """Sort key: chapters first, those that reuse other chapters' records after them, then the summaries."""
+    from . import chapters
+
     reuses = notebook.stem in chapters.chapter_names() and bool(chapters.chapter(notebook.stem).reuses)
     return notebook.stem in SUMMARIES, reuses, notebook.stem
 
@@ -52,6 +54,9 @@ def reproduce(
     """Execute the notebooks (all, or those named) at ``profile``; returns the executed copies' paths."""
     import nbformat
     import papermill
+
+    from . import chapters
+    from .notebook import fold_injected_parameters
 
     check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
     sources = (
@@ -119,15 +124,51 @@ def remove_stale_copies(book_dir: Path) -> list[Path]:
     return removed
 
 
+#: the profiles a page runs at (as :data:`lossprio.chapters.PROFILE_NAMES`, read without importing torch)
+PROFILES = ("smoke", "cpu", "paper")
+#: where executed pages go unless the user asks to update the book
+REPRODUCED = ROOT / "reproduced"
+
+
+def build_parser() -> Parser:
+    """The command line (light: no torch, no papermill)."""
+    parser = Parser(
+        "lossprio.reproduce",
+        __doc__.split("\n\n")[0],
+        "example:\n  python -m lossprio.reproduce --profile smoke --notebooks hu2021   # into reproduced/smoke/",
+    )
+    parser.add_argument("--profile", default="cpu", choices=list(PROFILES), help="the profile every page runs at")
+    pages = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")) or chapter_modules()
+    parser.add_argument(
+        "--notebooks", nargs="+", default=None, help=f"notebook names (default: all of notebooks/: {', '.join(pages)})"
+    )
+    parser.add_argument(
+        "--book-dir",
+        type=path_argument(),
+        default=None,
+        help="where the executed pages go (default: reproduced/<profile>/, beside the book; --in-place: book/)",
+    )
+    parser.add_argument(
+        "--in-place", action="store_true", help="update the book's own pages in book/ (what a commit of new records does)"
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=path_argument(),
+        default=ROOT / "results",
+        help="the run records: read where they exist, written by the runs that train",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
+    return parser
+
+
 @command
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="cpu", choices=list(chapters.PROFILE_NAMES))
-    parser.add_argument("--notebooks", nargs="+", default=None, help="notebook names (default: all of notebooks/)")
-    parser.add_argument("--book-dir", type=path_argument(), default=ROOT / "book")
-    parser.add_argument("--results-dir", type=path_argument(), default=ROOT / "results")
-    parser.add_argument("--no-progress", action="store_true")
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.in_place and args.book_dir is not None:
+        parser.error("--in-place writes into book/: give it or --book-dir, not both")
+    if args.book_dir is None:
+        args.book_dir = ROOT / "book" if args.in_place else REPRODUCED / args.profile
     for flag, folder in (("--book-dir", args.book_dir), ("--results-dir", args.results_dir)):
         if folder.exists() and not folder.is_dir():
             parser.error(f"{flag} {str(folder)!r} is a file, not a folder")

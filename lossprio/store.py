@@ -28,10 +28,12 @@ def sibling_dirs(out_dir: str | Path, chapters: Sequence[str]) -> list[Path]:
     return [chapter_dir(out_dir.parent.parent, name, out_dir.name) for name in chapters]
 
 
-def shared_cache_dir(out_dir: str | Path) -> Path:
-    """Where the chapters of one results tree cache what several runs learn from (IL models):
-    ``root/cache`` for ``out_dir`` = ``root/<chapter>/<profile>``."""
-    return Path(out_dir).parent.parent / "cache"
+def shared_cache_dir(out_dir: str | Path, chapter: str | None = None) -> Path:
+    """Where runs cache what several of them learn from (IL models): in the book's layout,
+    ``out_dir`` = ``root/<chapter>/<profile>``, ``root/cache``, shared by the chapters of that
+    results tree; any other ``out_dir`` (or no ``chapter`` named) keeps its own, ``out_dir/cache``."""
+    out = Path(out_dir)
+    return out.parent.parent / "cache" if chapter is not None and out.parent.name == chapter else out / "cache"
 
 
 def run_folder(out_dir: str | Path, run_id: str) -> Path:

@@ -15,20 +15,16 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import torch
-from tqdm.auto import tqdm
-
-from . import chapters, launch
+# only what the command line's --help needs is imported here; torch and the chapters on first use
 from .checks import int_argument, path_argument
-from .cli import command
-from .config import TrainConfig
-from .locks import Busy, exclusive, holder
-from .records import TIMING, RunRecord, busy_load, set_aside_record
-from .storage import FileProblem
-from .store import LOCK, RECORD, done_in_any, orphans, run_folder, shared_cache_dir
-from .train import run, waiting_message
+from .cli import LAUNCHERS, Parser, chapter_modules, command
+from .locks import Busy, exclusive, holder, waiting_message
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+    from .records import RunRecord
 
 Key = TypeVar("Key")
 
@@ -68,6 +64,12 @@ def run_all(
         cache_dir: where the runs cache IL models (default ``out_dir/cache``; a chapter's sweep
             passes :func:`lossprio.store.shared_cache_dir`).
     """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .store import LOCK, done_in_any, run_folder
+    from .train import run
+
     if threads is not None:
         torch.set_num_threads(threads)
     chosen = list(configs) if only is None else [k for k in only if k in configs]
@@ -76,14 +78,19 @@ def run_all(
 
     def attempt(key: Key, wait: bool) -> None:
         try:
-            records[key] = run(configs[key], out_dir, progress=False, wait=wait, cache_dir=cache_dir)
+            records[key] = run(
+                configs[key], out_dir, progress=progress, wait=wait, cache_dir=cache_dir, leave_bar=False
+            )
         except Busy:
             raise
         except Exception as error:  # reported with the others at the end; KeyboardInterrupt still stops
             failures[key] = (run_folder(out_dir, configs[key].run_id), error)
 
     held_elsewhere = []
-    for key in tqdm([k for k in chosen if k not in records], desc=f"runs in {out_dir}", disable=not progress):
+    to_run = [k for k in chosen if k not in records]
+    if progress and to_run:
+        tqdm.write(expected_time(to_run, records.values()))
+    for key in tqdm(to_run, desc=f"runs in {out_dir}", unit="run", disable=not progress):
         try:
             attempt(key, wait=False)
         except Busy:
@@ -102,11 +109,27 @@ def run_all(
     return {k: records[k] for k in chosen}
 
 
+def expected_time(to_run: Sequence[Key], finished: Iterable[RunRecord]) -> str:
+    """How long ``to_run`` should take, from the wall clock of the runs already finished."""
+    seconds = [r.counters["wall_s"] for r in finished if r.counters.get("wall_s")]
+    if not seconds:
+        return f"{len(to_run)} run(s) to run (no finished run yet to time them by)"
+    each = sum(seconds) / len(seconds)
+    return (
+        f"{len(to_run)} run(s) to run; the {len(seconds)} finished took {each:.0f} s each on average, so about "
+        f"{len(to_run) * each / 60:.0f} min more in this process"
+    )
+
+
 def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path, old_timing: bool = False) -> list[Path]:
     """Move aside the finished records of ``configs`` whose wall-clock was measured on a busy
     machine (:attr:`RunRecord.timed_busy`), and with ``old_timing`` those timed by an older
     definition (:data:`lossprio.records.TIMING`), so the next sweep reruns them (their metrics
     come out the same; only the clock changes); runs another process holds are left alone."""
+    from .records import TIMING, RunRecord, set_aside_record
+    from .storage import FileProblem
+    from .store import LOCK, RECORD, run_folder
+
     moved = []
     for config in configs:
         folder = run_folder(out_dir, config.run_id)
@@ -152,6 +175,8 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             setattr(args, name, default)
     if args.status and (args.retime_busy or args.launcher != "local"):
         parser.error("--status only lists the runs: give it without --retime-busy and --launcher")
+    if args.json and not args.status:
+        parser.error("--json prints --status as JSON: give both")
     if args.retime_old_timing and not args.retime_busy:
         parser.error("--retime-old-timing works with --retime-busy: give both")
     if args.launcher == "slurm" and shutil.which("sbatch") is None:
@@ -161,44 +186,79 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 def machine_busy() -> str:
     """Why this machine would time a run busy now (:func:`lossprio.records.busy_load`), or ``""``
     when it is quiet."""
+    from .records import busy_load
+
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     return f"the machine is busy (1-minute load {load:.1f} on {cores} cores)" if busy_load(load, cores) else ""
 
 
-@command
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", choices=chapters.chapter_names() + chapters.draft_names())
-    parser.add_argument("--profile", default="smoke", help="one of the chapter's profiles (smoke, cpu, paper, …)")
-    parser.add_argument("--out", required=True, type=path_argument())
+#: what ``--help`` says after the options
+EPILOG = """examples:
+  python -m lossprio.sweep tuned --profile cpu --out results/tuned/cpu --worker 0/2 &   # and --worker 1/2
+  python -m lossprio.sweep tuned --profile cpu --out results/tuned/cpu --status
+
+Records go to --out/<run id>/; IL models are cached in --cache-dir. A killed sweep resumes where it
+stopped: rerun the same command."""
+
+
+def build_parser() -> Parser:
+    """The command line (light: chapter names are read off the package's files, torch is not imported)."""
+    parser = Parser("lossprio.sweep", __doc__.split("\n\n")[0], EPILOG)
+    parser.add_argument("chapter", choices=chapter_modules(), help="the chapter whose runs to run")
+    parser.add_argument("--profile", default="smoke", help="one of the chapter's profiles: smoke, cpu or paper")
     parser.add_argument(
-        "--worker", default=(0, 1), type=worker_share, help="K/N: run every N-th config starting at the K-th"
+        "--out", required=True, type=path_argument(), help="records folder, e.g. results/<chapter>/<profile>"
     )
     parser.add_argument(
-        "--seeds", type=int_argument(0), nargs="+", default=None, help="only these seeds of the profile"
+        "--cache-dir",
+        type=path_argument(),
+        default=None,
+        help="where IL models are cached; default: in the book's layout (--out ROOT/<chapter>/<profile>) "
+        "ROOT/cache, shared by the chapters on purpose, else --out/cache",
+    )
+    parser.add_argument(
+        "--worker", default="0/1", type=worker_share, help="K/N: run every N-th run of the list, from the K-th"
+    )
+    parser.add_argument(
+        "--seeds", type=int_argument(0), nargs="+", default=None, help="only these seeds of the profile (default: all)"
     )
     parser.add_argument(
         "--launcher",
         default="local",
-        choices=list(launch.LAUNCHERS),
+        choices=list(LAUNCHERS),
         help="local: run here, in this process; slurm: submit a submitit job array; submitit-local: the same "
         "array as processes on this machine",
     )
-    parser.add_argument("--partition", default=None, help="SLURM partition (slurm launcher)")
-    parser.add_argument("--gpus-per-run", type=int_argument(0), default=None, help="GPUs per job (slurm launcher)")
-    parser.add_argument("--cpus-per-run", type=int_argument(1), default=None, help="CPUs per job (slurm launcher)")
+    cluster = "(slurm and submitit-local launchers; default: %s)"
     parser.add_argument(
-        "--max-parallel", type=int_argument(1), default=None, help="jobs of the array running at once (slurm launcher)"
+        "--partition", default=None, help=f"SLURM partition {cluster % 'the cluster default partition'}"
+    )
+    parser.add_argument(
+        "--gpus-per-run", type=int_argument(0), default=None, help=f"GPUs per job {cluster % CLUSTER_FLAGS['gpus_per_run']}"
+    )
+    parser.add_argument(
+        "--cpus-per-run", type=int_argument(1), default=None, help=f"CPUs per job {cluster % CLUSTER_FLAGS['cpus_per_run']}"
+    )
+    parser.add_argument(
+        "--max-parallel",
+        type=int_argument(1),
+        default=None,
+        help=f"jobs of the array running at once {cluster % CLUSTER_FLAGS['max_parallel']}",
     )
     parser.add_argument(
         "--timeout-min",
         type=int_argument(1),
         default=None,
-        help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint",
+        help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint "
+        + cluster % CLUSTER_FLAGS["timeout_min"],
     )
     parser.add_argument(
-        "--status", action="store_true", help="list finished, running, interrupted, diverged and missing runs, and stop"
+        "--status",
+        action="store_true",
+        help="print a table of the runs' states (finished, running, interrupted, diverged, missing), the runs not "
+        "finished and the command that resumes them; run nothing",
     )
+    parser.add_argument("--json", action="store_true", help="with --status: the table as JSON, for scripts")
     parser.add_argument(
         "--retime-busy",
         action="store_true",
@@ -211,40 +271,62 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="with --retime-busy: also rerun records timed by an older wall-clock definition (checkpoint writes "
         "inside training time), so that a chapter's comparisons use one definition",
     )
+    return parser
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command line that resumes this sweep (the same runs, the same folder)."""
+    parts = ["python -m lossprio.sweep", args.chapter, "--profile", args.profile, "--out", str(args.out)]
+    if args.worker != (0, 1):
+        parts += ["--worker", "/".join(map(str, args.worker))]
+    if args.seeds:
+        parts += ["--seeds", *map(str, args.seeds)]
+    if args.cache_dir is not None:
+        parts += ["--cache-dir", str(args.cache_dir)]
+    return " ".join(parts)
+
+
+@command
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     check_flags(parser, args)
-    profiles = list(chapters.chapter(args.chapter).profiles)
+    from . import chapters, launch
+    from .store import done_in_any, orphans, shared_cache_dir
+
+    chapter = chapters.chapter(args.chapter)
+    profiles = list(chapter.profiles)
     if args.profile not in profiles:
         parser.error(f"--profile {args.profile!r}: chapter {args.chapter} has profiles {profiles}")
-    settings = chapters.chapter(args.chapter).profile(args.profile)
-    configs = chapters.chapter(args.chapter).expand(settings)
+    settings = chapter.profile(args.profile)
+    configs = chapter.expand(settings)
     unknown_seeds = sorted(set(args.seeds or ()) - set(settings.seeds))
     if unknown_seeds:
         parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
+    cache_dir = args.cache_dir or shared_cache_dir(args.out, args.chapter)
     k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key.seed in args.seeds]
-    reuse = chapters.chapter(args.chapter).reuse_dirs(args.out)
+    reuse = chapter.reuse_dirs(args.out)
     reused = done_in_any({key: configs[key] for key in keys}, reuse)
-    if reused:
+    if reused and not args.json:
         print(f"{len(reused)} of the {len(keys)} runs are read from {', '.join(map(str, reuse))} (the same runs)")
-        keys = [key for key in keys if key not in reused]
+    keys = [key for key in keys if key not in reused]
     chosen = {key: configs[key] for key in keys}
     if args.status:
         if not args.out.is_dir():
             parser.error(f"--out {str(args.out)!r} is not a folder: no run of this sweep has started there")
-        print(launch.summarize(launch.status(chosen, args.out)))
-        others = orphans(configs, args.out)
-        if others and args.worker == (0, 1):
-            print(
-                f"{len(others)} record(s) in {args.out} are not runs of this profile (an earlier grid, or another "
-                "profile's): " + ", ".join(p.name for p in others[:5]) + (" …" if len(others) > 5 else "")
-            )
+        rows = launch.status(chosen, args.out)
+        others = orphans(configs, args.out) if args.worker == (0, 1) else []
+        if args.json:
+            print(launch.status_json(rows, reused=len(reused), resume=resume_command(args), orphans=others))
+        else:
+            print(launch.summarize(rows, args.out, resume_command(args), reused=len(reused), orphans=others))
         return
     if args.retime_busy:
         busy = machine_busy()
         if busy:
             parser.error(f"--retime-busy: {busy}; the runs would be timed busy again. Rerun it on a quiet machine")
-        timed = [configs[k] for k in keys if chapters.chapter(args.chapter).reports_time(k)]
+        timed = [configs[k] for k in keys if chapter.reports_time(k)]
         moved = set_aside_busy(timed, args.out, args.retime_old_timing)
         print(f"{len(moved)} record(s) moved aside to be rerun (re-timed)")
     if args.launcher != "local":
@@ -258,21 +340,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.max_parallel,
             args.timeout_min,
             threads=settings.threads,
-            cache_dir=str(shared_cache_dir(args.out)),
+            cache_dir=str(cache_dir),
         )
         print(
             f"submitted {len(jobs)} job(s) for the {len(chosen)} runs ({len(chosen) - len(jobs)} already done); logs "
-            "in "
-            f"{Path(args.out) / 'submitit'}; watch with: python -m lossprio.sweep {args.chapter} --profile "
-            f"{args.profile} "
-            f"--out {args.out} --status"
+            f"in {Path(args.out) / 'submitit'}; watch with: {resume_command(args)} --status"
         )
         return
     start = time.perf_counter()
     try:
-        run_all(configs, args.out, threads=settings.threads, only=keys, cache_dir=shared_cache_dir(args.out))
+        run_all(configs, args.out, threads=settings.threads, only=keys, cache_dir=cache_dir)
     except SweepError as error:
-        sys.exit(f"{error}\nrerun the same command to retry them")
+        sys.exit(f"{error}\nrerun the same command to retry them: {resume_command(args)}")
     print(f"{len(keys)} runs finished or found in {time.perf_counter() - start:.0f} s")
 
 

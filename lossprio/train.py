@@ -40,7 +40,7 @@ from .batches import Batch, BatchIterator, derive_seed
 from .checks import check_range, path_argument
 from .cli import command
 from .config import TrainConfig
-from .locks import Busy, exclusive
+from .locks import Busy, exclusive, waiting_message
 from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
 from .storage import FileProblem, load_tensors, read_json, remove_temporaries, save_tensors, set_aside
@@ -439,17 +439,6 @@ class DivergenceWarning(RuntimeWarning):
 CHECKPOINT_EVERY_S = 60.0
 
 
-def waiting_message(run_id: str, busy: Busy) -> str:
-    """What a process says while it waits for the one training ``run_id`` (host, pid, since when),
-    and how to stop waiting."""
-    pid = busy.holder.get("pid") if busy.holder else None
-    stop = f"`kill {pid}` on that host stops it, and the next sweep resumes the run from its checkpoint" if pid else ""
-    return (
-        f"{run_id}: waiting for the process training it ({busy}); its record is used once it finishes. "
-        f"Ctrl-C stops waiting (the run stays with that process){'; ' + stop if stop else ''}"
-    )
-
-
 def run(
     config: TrainConfig,
     out_dir: str | Path = "results",
@@ -457,6 +446,7 @@ def run(
     cache_dir: str | Path | None = None,
     wait: bool = True,
     checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+    leave_bar: bool = True,
 ) -> RunRecord:
     """Train as ``config`` says; write ``out_dir/<run_id>/record.json``; resume or skip if one exists.
 
@@ -478,6 +468,7 @@ def run(
         checkpoint_every_s: write a checkpoint at the first epoch end this many seconds after the
             last one (0: every epoch end), and at the epoch end after an interrupt (Ctrl-C, SIGTERM).
             Writing is its own phase, ``checkpoint``, left out of training wall clock.
+        leave_bar: keep the finished run's bar on screen (a sweep's nested bars do not).
     """
     check_range("checkpoint_every_s", checkpoint_every_s, 0.0)
     if not str(out_dir).strip():
@@ -494,12 +485,22 @@ def run(
             (run_dir / CHECKPOINT).unlink(missing_ok=True)  # a kill after the record's last write leaves it
             return done
         return train_locked(
-            config, run_dir, progress, Path(cache_dir) if cache_dir else Path(out_dir) / "cache", checkpoint_every_s
+            config,
+            run_dir,
+            progress,
+            Path(cache_dir) if cache_dir else Path(out_dir) / "cache",
+            checkpoint_every_s,
+            leave_bar,
         )
 
 
 def train_locked(
-    config: TrainConfig, run_dir: Path, progress: bool, cache_dir: Path, checkpoint_every_s: float = CHECKPOINT_EVERY_S
+    config: TrainConfig,
+    run_dir: Path,
+    progress: bool,
+    cache_dir: Path,
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+    leave_bar: bool = True,
 ) -> RunRecord:
     """The body of :func:`run`, with the run's lock held."""
     record_path, checkpoint_path = run_dir / RECORD, run_dir / CHECKPOINT
@@ -536,7 +537,12 @@ def train_locked(
         with (
             InterruptAtEpochEnd() as interrupt,
             tqdm(
-                total=total, initial=trainer.counters.epoch * batches, desc=config.run_id, disable=not progress
+                total=total,
+                initial=trainer.counters.epoch * batches,
+                desc=config.run_id,
+                unit="batch",
+                disable=not progress,
+                leave=leave_bar,
             ) as bar,
         ):
             while not trainer.finished():

@@ -129,7 +129,20 @@ BAD_SETTINGS = [
     ({"corruption": "gaussian", "corruption_fraction": 1.5}, r"corruption_fraction=1.5 is outside"),
     ({"eval_first": 10}, r"eval_first=10 needs eval_every"),
     ({"confidence_epochs": (5,), "epochs": 2}, r"confidence_epochs\[0\]=5 is after the last epoch"),
-    ({"selector": "rho", "selector_kwargs": {"keep": 64}, "candidate_batch": 32}, r"keep.*=64 exceeds candidate_batch"),
+    (
+        {"selector": "rho", "selector_kwargs": {"keep": 64}, "candidate_batch": 32, "split": "half"},
+        r"keep.*=64 exceeds candidate_batch",
+    ),
+    (
+        {"selector": "rho", "selector_kwargs": {"keep": 16}, "candidate_batch": 64},
+        r"split='full' has no holdout, and selector='rho' needs one .*give split='half'.*or il_holdout='no_holdout'",
+    ),
+    (
+        {"selector": "svp", "selector_kwargs": {"keep": 16, "proxy": "holdout"}, "candidate_batch": 64},
+        r"split='full' has no holdout, and selector='svp' with proxy='holdout' needs one",
+    ),
+    ({"il_checkpoint": "best"}, r"il_checkpoint='best' is not allowed; choose one of \['validation', 'test'\]"),
+    ({"label_smoothing": 1.0}, r"label_smoothing=1.0 is outside"),
     ({"score_probe_every": 5}, r"score_probe_every=5 needs a selector that scores with irreducible losses"),
 ]
 
@@ -498,6 +511,21 @@ def test_a_checkpoint_left_in_a_finished_run_is_removed_by_the_next_sweep(finish
     (folder / CHECKPOINT).write_bytes(b"left by a kill")
     records = run_all({"run": config}, tmp_path, progress=False)
     assert records["run"].status == "finished" and not (folder / CHECKPOINT).exists()
+
+
+def test_a_run_held_in_two_folders_is_read_once_with_a_warning_naming_both(finished, tmp_path):
+    first, second = copy_run(finished, tmp_path / "a"), copy_run(finished, tmp_path / "b")
+    with pytest.warns(RuntimeWarning, match=rf"has records in {first} and {second}: read once"):
+        found = records.load_records(tmp_path)
+    assert [r.run_id for r in found] == [finished[0].run_id]
+
+
+def test_migrating_a_record_without_a_config_is_one_line_naming_the_file(finished, tmp_path, capsys):
+    folder = copy_run(finished, tmp_path)
+    edit_record(folder, lambda values: values.pop("config"))
+    message = refused(records.main, ["migrate", str(tmp_path)], capsys)
+    assert f"{folder / RECORD}: has no config" in message and "Traceback" not in message
+    assert len(message.strip().splitlines()) == 1
 
 
 def test_a_sweep_names_the_holder_of_a_run_it_waits_for(tmp_path, capsys, monkeypatch):

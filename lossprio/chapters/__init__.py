@@ -6,11 +6,9 @@ imported here (registering itself); ``chapter(name)`` finds one."""
 import importlib
 import pkgutil
 
+from ..cli import CHAPTER_KIT as KIT
 from .base import CHAPTERS, DRAFTS, PROFILE_NAMES, Chapter, book_order, chapter, chapter_names, draft_names
 from .claims import Claim, claims_frame
-
-#: the modules of this folder that are the kit, not chapters
-KIT = ("base", "claims", "kit")
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in KIT:

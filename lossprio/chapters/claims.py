@@ -36,6 +36,19 @@ def decide(claim: str, legs: Sequence[tuple[Rule, Mapping[str, Found | None]]], 
     return Claim(claim, ours, verdict([o.decided() for o in outcomes]), rules, tuple(outcomes))
 
 
+def deciding(claim: Claim) -> Outcome | None:
+    """The comparison that decides ``claim``'s verdict (``None`` if none has an estimate): for a
+    confirmed claim, the one least sure of it (the largest p-value for it, which the
+    intersection-union test goes by); for a contradicted claim, the one least sure against it; for
+    any other, again the one least sure of it, so the figure shows what stands in the way."""
+    counted = [o for o in claim.outcomes if not o.identical and not o.left_out and o.value is not None]
+    if not counted:
+        return None
+    if claim.verdict == "contradicted":
+        return max(counted, key=lambda o: o.p_opposite)
+    return max(counted, key=lambda o: o.p_claim)
+
+
 def adjusted_verdicts(claims: Sequence[Claim]) -> list[str]:
     """Each claim's verdict once ``claims`` (one family: a chapter's) are Holm-adjusted
     (:func:`lossprio.compare.adjusted_verdicts`)."""

@@ -15,7 +15,7 @@ budget on a validation split carved from the training half (never the test set).
 stages: two seeds of every learning rate on the validation split, the grid extended past an edge
 where the best rate sits there (``tuning``), then every seed at the chosen rate on the test set
 (``final``, and tuned uniform at its runner-up rate: ``runner-up``); the chosen rates are data (:func:`choose_lrs`,
-committed per profile in ``tuned_lrs.json``).
+committed per profile in ``results/tuned/tuned_lrs.json``, beside the records).
 """
 
 from __future__ import annotations
@@ -127,8 +127,10 @@ class TunedSettings(M.LoopSettings):
         return max(self.budgets)
 
 
-#: the committed outcome of the tuning stage, per profile (written by ``python -m lossprio.tuning``)
-CHOSEN_FILE = Path(__file__).with_name("tuned_lrs.json")
+#: the committed outcome of the tuning stage, per profile: data beside the chapter's records (written
+#: by ``python -m lossprio.tuning``); an installed package without the book's records has none, and
+#: its notebook tunes at any profile before its final stage
+CHOSEN_FILE = Path(__file__).resolve().parents[2] / "results" / "tuned" / "tuned_lrs.json"
 #: the settings fields the tuning stage's records decide (:func:`tuning_outcome`), as stored per profile
 TUNING_FIELDS = ("chosen_lrs", "extended_lrs", "runner_up_lrs")
 Cells = tuple[tuple[str, str, float, float], ...]

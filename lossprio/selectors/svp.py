@@ -76,7 +76,7 @@ class SelectionViaProxy(Uniform):
                 config = irreducible.il_config(run.config)
                 learns_from = (irreducible.used_holdout(run.holdout, config),)
                 [model] = irreducible.cached_models(
-                    learns_from, config, run.augment, run.device, run.cache_dir, run.progress, run.cost
+                    learns_from, config, run.augment, run.device, run.cache_dir, run.progress, run.cost, run.test
                 )
             else:
                 config = irreducible.proxy_config(run.config)
