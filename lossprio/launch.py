@@ -188,8 +188,10 @@ def summarize(
         lines.append("every run is finished")
     if orphans:
         names = ", ".join(p.name for p in orphans[:5]) + (" …" if len(orphans) > 5 else "")
-        lines.append(f"{len(orphans)} record(s) here are not runs of this profile (an earlier grid, or another "
-                     f"profile's): {names}")
+        lines.append(
+            f"{len(orphans)} record(s) here are not runs of this profile (an earlier grid, or another "
+            f"profile's): {names}"
+        )
     return "\n".join(lines)
 
 
@@ -203,8 +205,15 @@ def status_json(
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
-    runs = [{"key": list(row["run"]) if isinstance(row["run"], tuple) else str(row["run"]), "run_id": row["run_id"],
-             "state": row["state"], "detail": row["detail"]} for row in rows]
+    runs = [
+        {
+            "key": list(row["run"]) if isinstance(row["run"], tuple) else str(row["run"]),
+            "run_id": row["run_id"],
+            "state": row["state"],
+            "detail": row["detail"],
+        }
+        for row in rows
+    ]
     return json.dumps(
         {"counts": counts, "shared": reused, "runs": runs, "resume": resume, "orphans": [p.name for p in orphans]},
         indent=1,

@@ -352,7 +352,8 @@ def load_records(folder: str | Path, finished_only: bool = True) -> list[RunReco
             continue
         if record.run_id in seen:
             warnings.warn(
-                f"run {record.run_id} has records in {seen[record.run_id]} and {path.parent}: read once, from the first",
+                f"run {record.run_id} has records in {seen[record.run_id]} and {path.parent}: read once, from the "
+                "first",
                 RuntimeWarning,
                 stacklevel=2,
             )

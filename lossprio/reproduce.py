@@ -11,7 +11,6 @@ reproduction resumes where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -149,7 +148,9 @@ def build_parser() -> Parser:
         help="where the executed pages go (default: reproduced/<profile>/, beside the book; --in-place: book/)",
     )
     parser.add_argument(
-        "--in-place", action="store_true", help="update the book's own pages in book/ (what a commit of new records does)"
+        "--in-place",
+        action="store_true",
+        help="update the book's own pages in book/ (what a commit of new records does)",
     )
     parser.add_argument(
         "--results-dir",

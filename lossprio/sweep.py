@@ -234,10 +234,16 @@ def build_parser() -> Parser:
         "--partition", default=None, help=f"SLURM partition {cluster % 'the cluster default partition'}"
     )
     parser.add_argument(
-        "--gpus-per-run", type=int_argument(0), default=None, help=f"GPUs per job {cluster % CLUSTER_FLAGS['gpus_per_run']}"
+        "--gpus-per-run",
+        type=int_argument(0),
+        default=None,
+        help=f"GPUs per job {cluster % CLUSTER_FLAGS['gpus_per_run']}",
     )
     parser.add_argument(
-        "--cpus-per-run", type=int_argument(1), default=None, help=f"CPUs per job {cluster % CLUSTER_FLAGS['cpus_per_run']}"
+        "--cpus-per-run",
+        type=int_argument(1),
+        default=None,
+        help=f"CPUs per job {cluster % CLUSTER_FLAGS['cpus_per_run']}",
     )
     parser.add_argument(
         "--max-parallel",
@@ -300,9 +306,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--profile {args.profile!r}: chapter {args.chapter} has profiles {profiles}")
     settings = chapter.profile(args.profile)
     configs = chapter.expand(settings)
-    unknown_seeds = sorted(set(args.seeds or ()) - set(settings.seeds))
+    seeds = sorted({key.seed for key in configs})  # the settings' seeds, and any others its runs use (timing seeds)
+    unknown_seeds = sorted(set(args.seeds or ()) - set(seeds))
     if unknown_seeds:
-        parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {list(settings.seeds)}")
+        parser.error(f"--seeds {unknown_seeds}: profile {args.profile!r} has seeds {seeds}")
     cache_dir = args.cache_dir or shared_cache_dir(args.out, args.chapter)
     k, n = args.worker
     keys = [key for key in list(configs)[k::n] if args.seeds is None or key.seed in args.seeds]

@@ -40,7 +40,7 @@ from .batches import Batch, BatchIterator, derive_seed
 from .checks import check_range, path_argument
 from .cli import command
 from .config import TrainConfig
-from .locks import Busy, exclusive, waiting_message
+from .locks import exclusive, waiting_message
 from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
 from .storage import FileProblem, load_tensors, read_json, remove_temporaries, save_tensors, set_aside

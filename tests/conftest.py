@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -21,3 +24,27 @@ def synthetic_set(
 @pytest.fixture
 def tiny_set() -> ImageSet:
     return synthetic_set()
+
+
+#: the book's own results tree: smoke records the tests make go where the notebooks' nbval runs read
+#: them (``results/<chapter>/smoke/``, ignored by git), so each chapter's smoke sweep trains once a session
+BOOK_RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.fixture(scope="session")
+def smoke_records():
+    """``smoke_records(name)``: chapter ``name``'s smoke records by run key, trained once a session
+    into :data:`BOOK_RESULTS` (finished runs there are read, not retrained)."""
+    from lossprio import sweep
+    from lossprio.chapters import chapter
+
+    done = {}
+
+    def records(name: str) -> dict:
+        if name not in done:
+            found = chapter(name)
+            out = BOOK_RESULTS / name / "smoke"
+            done[name] = sweep.run_all(found.runs("smoke"), out, progress=False, reuse=found.reuse_dirs(out))
+        return {key: copy.deepcopy(record) for key, record in done[name].items()}
+
+    return records

@@ -54,7 +54,9 @@ def test_vr_runs_no_selection_forward_while_its_switch_is_off_unless_told_to(tmp
     never = {"keep": 16, "tau_threshold": 1e9}  # the switch never turns on
     ours = run(small_config("kath18", selector_kwargs=never, epochs=1), tmp_path, progress=False)
     reference = run(
-        small_config("kath18", selector_kwargs={**never, "reference_forwards": True}, epochs=1), tmp_path, progress=False
+        small_config("kath18", selector_kwargs={**never, "reference_forwards": True}, epochs=1),
+        tmp_path,
+        progress=False,
     )
     assert ours.counters["selection_forwards"] == 0
     assert reference.counters["selection_forwards"] == reference.counters["candidates"] > 0
@@ -134,7 +136,9 @@ def test_label_smoothing_reaches_the_training_loss_and_infobatchs_scores(tmp_pat
     infobatch = InfoBatch(num_examples=6, epochs=4, label_smoothing=0.1)
     infobatch.observe(torch.arange(6), logits, targets)
     smoothed = F.cross_entropy(logits, targets, reduction="none", label_smoothing=0.1)
-    assert torch.allclose(infobatch.scores, smoothed) and not torch.allclose(smoothed, F.cross_entropy(logits, targets, reduction="none"))
+    assert torch.allclose(infobatch.scores, smoothed) and not torch.allclose(
+        smoothed, F.cross_entropy(logits, targets, reduction="none")
+    )
     plain, smooth = (small_config("infobatch", epochs=1, label_smoothing=v) for v in (0.0, 0.1))
     assert plain.run_id == small_config("infobatch", epochs=1).run_id != smooth.run_id  # 0 keeps old ids
     first, second = (run(c, tmp_path, progress=False) for c in (plain, smooth))
@@ -187,7 +191,10 @@ def test_the_ablations_decide_by_their_rules_on_planted_records():
 
     def record(error: float, seconds: float) -> SimpleNamespace:
         return SimpleNamespace(
-            final_test_error=error, train_wall_s=seconds, timed_busy=False, counters={"step": 10, "selection_forwards": 0}
+            final_test_error=error,
+            train_wall_s=seconds,
+            timed_busy=False,
+            counters={"step": 10, "selection_forwards": 0},
         )
 
     records = {}

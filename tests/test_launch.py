@@ -65,8 +65,11 @@ def test_status_tells_every_state_apart(tmp_path):
     assert {name: rows[name]["state"] for name in names} == {name: name for name in names}
     assert f"pid {holder.pid}" in rows["running"]["detail"] and "lock held" in rows["running"]["detail"]
     assert "diverged" in rows["diverged"]["detail"]
-    summary = launch.summarize(list(rows.values()))
-    assert summary.splitlines()[0] == "1 diverged, 1 finished, 1 interrupted, 1 missing, 1 running"
+    summary = launch.summarize(list(rows.values()), tmp_path, "python -m lossprio.sweep …")
+    table = summary.splitlines()
+    assert table[0] == f"runs in {tmp_path}" and table[1].split() == ["state", "runs"]
+    assert [line.split() for line in table[2:7]] == [[s, "1"] for s in sorted(names)]
+    assert table[7] == "not finished (4):" and table[-1] == "resume them with: python -m lossprio.sweep …"
     assert set(launch.unfinished(configs, tmp_path)) == {"running", "interrupted", "missing"}
 
 
@@ -78,7 +81,7 @@ def test_the_sweep_command_reports_status_and_refuses_bad_launchers(tmp_path):
         cwd=ROOT,
         timeout=120,
     )
-    assert result.returncode == 0 and result.stdout.startswith("38 missing"), result.stderr
+    assert result.returncode == 0 and result.stdout.splitlines()[2].split() == ["missing", "38"], result.stderr
     result = subprocess.run(
         [sys.executable, "-m", "lossprio.sweep", "hu2021", "--out", str(tmp_path), "--launcher", "pbs"],
         capture_output=True,

@@ -67,8 +67,7 @@ RS2_REPO = "PatrikOkanovic/RS2@99edfc8"
 DEPARTURES: tuple[Departure, ...] = (
     Departure(
         "Kath18 / VR",
-        "Takes one optimiser step per sampled pool, on that pool's unique draws (fewer than b wherever "
-        "draws repeat).",
+        "Takes one optimiser step per sampled pool, on that pool's unique draws (fewer than b wherever draws repeat).",
         f"{SB_REPO}@35e9c18 lib/trainer.py:327-338 (KathTrainer.train)",
         "Queues the draws into full batches of b across pools (one queue for every selector): fewer optimiser "
         "steps at the same backprops (the ablation counts them), and batches that mix two pools.",
@@ -138,8 +137,7 @@ DEPARTURES: tuple[Departure, ...] = (
     ),
     Departure(
         "InfoBatch",
-        "Reseeds NumPy's global generator with the epoch number before pruning, so every seed prunes the same "
-        "draws.",
+        "Reseeds NumPy's global generator with the epoch number before pruning, so every seed prunes the same draws.",
         f"{INFOBATCH_REPO} infobatch/infobatch.py:180",
         "Draws from the run's own seed, so seeds differ in what they prune (the spread over seeds includes it).",
         "the tuned chapter (InfoBatch's intervals)",
@@ -245,7 +243,11 @@ ABLATIONS: dict[str, Ablation] = {
             "Does label smoothing 0.1 (InfoBatch's CIFAR example) move InfoBatch's gap to tuned uniform?",
             "tuned",
             {
-                "InfoBatch, its own epochs": {"method": "InfoBatch, its own epochs", "data": "pristine", "stage": "final"},
+                "InfoBatch, its own epochs": {
+                    "method": "InfoBatch, its own epochs",
+                    "data": "pristine",
+                    "stage": "final",
+                },
                 "uniform": {"method": "uniform", "data": "pristine", "stage": "final"},
             },
             {"label_smoothing": 0.1},
@@ -274,7 +276,10 @@ PROFILES = {
     # chapters J, H, M and the tuned chapter's cpu runs, 5 seeds a side (cpu records reused for ours):
     # about 30 new runs, 15 CPU-minutes, measured from those chapters' records
     "cpu": DifferencesSettings(
-        "cpu", seeds=(0, 1, 2, 3, 4), timing_seeds=(10, 11, 12, 13, 14), threads=1  # one thread a worker, as the chapters
+        "cpu",
+        seeds=(0, 1, 2, 3, 4),
+        timing_seeds=(10, 11, 12, 13, 14),
+        threads=1,  # one thread a worker, as the chapters
     ),
     "paper": DifferencesSettings("paper", seeds=(0, 1, 2), timing_seeds=(10, 11, 12)),
 }
@@ -338,7 +343,9 @@ def runs(settings: DifferencesSettings) -> dict[Arm, TrainConfig]:
 
 def side(records: Mapping[Arm, RunRecord], ablation: str, arm: str, variant: str) -> list[RunRecord]:
     """One side's records, in seed order."""
-    keys = sorted((k for k in records if (k.ablation, k.arm, k.variant) == (ablation, arm, variant)), key=lambda k: k.seed)
+    keys = sorted(
+        (k for k in records if (k.ablation, k.arm, k.variant) == (ablation, arm, variant)), key=lambda k: k.seed
+    )
     return [records[k] for k in keys]
 
 
@@ -446,7 +453,9 @@ def error_changes(records: Mapping[Arm, RunRecord], settings: DifferencesSetting
             found["gap between them"] = gap_change(records, name)
         for arm, change in found.items():
             if change is not None and change.has_interval:
-                rows.append({"ablation": name, "arm": arm, "value": change.value, "low": change.low, "high": change.high})
+                rows.append(
+                    {"ablation": name, "arm": arm, "value": change.value, "low": change.low, "high": change.high}
+                )
     return pd.DataFrame(rows, columns=["ablation", "arm", "value", "low", "high"])
 
 
@@ -474,13 +483,22 @@ def reference_forwards_table(settings: DifferencesSettings, results_root: str | 
                     "method": method,
                     "runs": len(found),
                     "training wall clock (s)": statistics.fmean(r.train_wall_s for r in timed) if timed else math.nan,
-                    "pools sampled (%)": 100 * statistics.fmean(r.selector_stats.get("sampling_share", 0.0) for r in found),
+                    "pools sampled (%)": 100
+                    * statistics.fmean(r.selector_stats.get("sampling_share", 0.0) for r in found),
                     "forwards the reference adds (% of ours)": 100 * sum(added) / max(1, sum(ours)),
                 }
             )
-    return pd.DataFrame(rows, columns=[
-        "chapter", "method", "runs", "training wall clock (s)", "pools sampled (%)", "forwards the reference adds (% of ours)"
-    ])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "chapter",
+            "method",
+            "runs",
+            "training wall clock (s)",
+            "pools sampled (%)",
+            "forwards the reference adds (% of ours)",
+        ],
+    )
 
 
 # ----------------------------------------------------------------------------- claims
@@ -491,14 +509,17 @@ SAME_ERROR = Rule("equivalence", 0.5, "lower", "±0.5 points: the book's toleran
 SLOWER = Rule("superiority", 1.0, "higher", "1×: no effect", scale="ratio")
 
 
-def claims(records: Mapping[Arm, RunRecord], settings: DifferencesSettings, configs: Mapping[Arm, TrainConfig]) -> list[Claim]:
+def claims(
+    records: Mapping[Arm, RunRecord], settings: DifferencesSettings, configs: Mapping[Arm, TrainConfig]
+) -> list[Claim]:
     """What each ablation decides, each by its rule (stated before the runs)."""
     del configs
     found = []
     texts = {
-        "kath18-steps": "Kath18 stepping once per pool (paper J's code) ends at the same error as ours (queued full batches)",
+        "kath18-steps": "Kath18 stepping once per pool (paper J's code) ends at the same error as ours (full batches)",
         "vr-steps": "VR stepping once per pool ends at the same error as ours, in chapter H's setting",
-        "il-checkpoint": "RHO-LOSS ends at the same error with the IL checkpoint chosen on the test set (the reference's)",
+        "il-checkpoint": "RHO-LOSS ends at the same error with the IL checkpoint chosen on the test set (the "
+        "reference's)",
     }
     for name, text in texts.items():
         if name in settings.ablations:
@@ -515,14 +536,17 @@ def claims(records: Mapping[Arm, RunRecord], settings: DifferencesSettings, conf
     if "label-smoothing" in settings.ablations:
         found.append(
             decide(
-                "Label smoothing 0.1 (InfoBatch's CIFAR example) leaves InfoBatch's error gap to tuned uniform as it is",
+                "Label smoothing 0.1 (InfoBatch's CIFAR example) leaves InfoBatch's error gap to tuned uniform as "
+                "it is",
                 [(SAME_ERROR, {"InfoBatch − uniform, smoothed − plain": gap_change(records, "label-smoothing")})],
             )
         )
     return found
 
 
-def tables(records: Mapping[Arm, RunRecord], settings: DifferencesSettings, configs: Mapping[Arm, TrainConfig]) -> dict[str, Any]:
+def tables(
+    records: Mapping[Arm, RunRecord], settings: DifferencesSettings, configs: Mapping[Arm, TrainConfig]
+) -> dict[str, Any]:
     """The page's tables, as the tables test holds them."""
     return {
         "ablation_table": ablation_table(records, settings),

@@ -162,8 +162,13 @@ PROFILES: dict[str, TunedSettings] = {
     # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one; one seed and a
     # fixed grid: smoke checks the machinery, not the choice)
     "smoke": from_loop(
-        M.PROFILES["smoke"], budgets=(1.0, 3.0), lr_grid=(1e-3, 3e-3), eval_every=10, tuning_seeds=(0,),
-        extend_edges=False, run_runner_up=False,
+        M.PROFILES["smoke"],
+        budgets=(1.0, 3.0),
+        lr_grid=(1e-3, 3e-3),
+        eval_every=10,
+        tuning_seeds=(0,),
+        extend_edges=False,
+        run_runner_up=False,
     ),
     # Chapter M's cpu data and model (Fashion-MNIST's even half less a 10 % validation split: 27k
     # examples; MLP 784-512-512-10; its IL model, 15 epochs on the odd half), batches of 32, budgets
