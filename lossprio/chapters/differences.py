@@ -355,11 +355,14 @@ def final_errors(found: Sequence[RunRecord]) -> list[float]:
 
 
 def error_change(records: Mapping[Arm, RunRecord], ablation: str, arm: str) -> Difference | None:
-    """The reference's final error minus ours (points), over seeds."""
+    """The reference's final error minus ours (points), over seeds; ``±0`` (identical) where the
+    two sides end at the same errors seed by seed (the setting changed nothing these runs did)."""
     ours, reference = side(records, ablation, arm, OURS), side(records, ablation, arm, REFERENCE)
     if not ours or not reference:
         return None
-    return difference(final_errors(reference), final_errors(ours))
+    same = [r.config["seed"] for r in ours] == [r.config["seed"] for r in reference]
+    identical = same and final_errors(reference) == final_errors(ours)
+    return difference(final_errors(reference), final_errors(ours), identical=identical)
 
 
 def gap_change(records: Mapping[Arm, RunRecord], ablation: str) -> Difference | None:
@@ -416,7 +419,11 @@ def ablation_table(records: Mapping[Arm, RunRecord], settings: DifferencesSettin
                     "seeds": len(ours),
                     "error, ours (%)": statistics.fmean(final_errors(ours)) if ours else math.nan,
                     "error, reference (%)": statistics.fmean(final_errors(reference)) if reference else math.nan,
-                    "reference − ours (pts)": str(change) if change else "—",
+                    "reference − ours (pts)": "±0 (the same errors, seed by seed)"
+                    if change and change.identical
+                    else str(change)
+                    if change
+                    else "—",
                     "steps, ours": mean_count(ours, "step"),
                     "steps, reference": mean_count(reference, "step"),
                     "selection forwards, ours": mean_count(ours, "selection_forwards"),
@@ -452,7 +459,7 @@ def error_changes(records: Mapping[Arm, RunRecord], settings: DifferencesSetting
         if len(found) == 2:
             found["gap between them"] = gap_change(records, name)
         for arm, change in found.items():
-            if change is not None and change.has_interval:
+            if change is not None and change.has_interval and not change.identical:
                 rows.append(
                     {"ablation": name, "arm": arm, "value": change.value, "low": change.low, "high": change.high}
                 )
