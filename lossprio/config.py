@@ -274,17 +274,16 @@ class TrainConfig:
 
     def check_holdout(self) -> None:
         """``ValueError`` for a selector that learns from the holdout on a split that has none."""
-        kind = selectors.selector_class(self.selector)
-        proxy = self.selector == "svp" and self.selector_kwargs.get("proxy") == "holdout"
+        need = selectors.selector_class(self.selector).holdout_need(self.selector_kwargs)
         if self.split == "half":
             return
-        if proxy:
+        if need == "proxy":
             raise ValueError(
-                f"split={self.split!r} has no holdout, and selector='svp' with proxy='holdout' needs one (its proxy "
-                "is the IL model trained on it): give split='half' (paper M's halves: the odd half is the holdout), "
-                "or selector_kwargs proxy='train'"
+                f"split={self.split!r} has no holdout, and selector={self.selector!r} with proxy='holdout' needs one "
+                "(its proxy is the IL model trained on it): give split='half' (paper M's halves: the odd half is the "
+                "holdout), or selector_kwargs proxy='train'"
             )
-        if "irreducible_loss" in kind.requires and self.il_holdout == "holdout":
+        if need == "il" and self.il_holdout == "holdout":
             raise ValueError(
                 f"split={self.split!r} has no holdout, and selector={self.selector!r} needs one (its irreducible-loss "
                 "model trains on it): give split='half' (paper M's halves: the odd half is the holdout), or "

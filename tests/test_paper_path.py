@@ -136,8 +136,10 @@ SHRINK["tuned"] = {
     "data": ("pristine",),
 }
 # the ablations repeat runs of chapters J, H, M and the tuned chapter: each shrunk as that chapter is
+# (two of them: chapter J's WRN path and the IL model chosen on the test set; the others' paths are the chapters')
 SHRINK["differences"] = {
-    "source_overrides": {name: SHRINK[name] for name in ("jiang2019", "hu2021", "mindermann2022", "tuned")},
+    "source_overrides": {name: SHRINK[name] for name in ("jiang2019", "mindermann2022")},
+    "ablations": ("kath18-steps", "il-checkpoint"),
     "seeds": (0,),
     "timing_seeds": (10,),
 }

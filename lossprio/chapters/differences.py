@@ -90,7 +90,7 @@ DEPARTURES: tuple[Departure, ...] = (
     Departure(
         "Kath18 / VR",
         "Which commit is paper J's Kath18: at the commit of the SysML '20 runs (131a294, 'Cutout code used for "
-        "sysml20') `KathTrainer` passes its `super().__init__` arguments shifted by one (no `dataset`) and "
+        "sysml20') KathTrainer passes its super().__init__ arguments shifted by one (no dataset) and "
         "crashes; the next commit (35e9c18) "
         "fixes the signature; earlier ones (6e51dbe and before) have no τ switch and sample without replacement.",
         f"{SB_REPO}@131a294 lib/trainer.py:64-74, 301-309; @6e51dbe lib/trainer.py:309",
@@ -121,7 +121,7 @@ DEPARTURES: tuple[Departure, ...] = (
         "step trains n_b examples.",
         "chapter M, crosspaper, the tuned chapter",
         "none: at most one short candidate batch an epoch (fewer than n_B of the epoch's tens of thousands of "
-        "candidates at `cpu`)",
+        "candidates at cpu)",
         "tests/test_differences.py::test_a_short_last_candidate_batch_is_dropped_when_candidates_exceed_the_batch",
     ),
     Departure(
@@ -131,8 +131,8 @@ DEPARTURES: tuple[Departure, ...] = (
         "their weight 1 / (1 − prune ratio).",
         f"{INFOBATCH_REPO} infobatch/infobatch.py:179-190 (IBSampler.reset)",
         "Resets every weight to 1 when annealing starts, as the paper describes.",
-        "the tuned chapter at `smoke` and `paper` (δ · epochs whole at `cpu`: 0.875 · 8 = 7)",
-        "none: at `cpu` the two agree (δ · epochs is whole); the reset is pinned",
+        "the tuned chapter at smoke and paper (δ · epochs whole at cpu: 0.875 · 8 = 7)",
+        "none: at cpu the two agree (δ · epochs is whole); the reset is pinned",
         "tests/test_differences.py::test_infobatch_resets_its_weights_when_annealing_starts_even_if_delta_epochs_is_not_whole",
     ),
     Departure(

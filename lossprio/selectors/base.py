@@ -95,6 +95,14 @@ class Selector:
         size, a config's default); ``selector_kwargs`` override them."""
         return {}
 
+    @classmethod
+    def holdout_need(cls, settings: Mapping[str, Any]) -> str:
+        """What the selector learns from the run's holdout with these settings (its
+        ``selector_kwargs``): ``"il"`` (an IL model: two models on the training set's halves will
+        do, ``il_holdout='no_holdout'``), ``"proxy"`` (a proxy that must be the holdout's IL model)
+        or ``""`` (nothing)."""
+        return "il" if "irreducible_loss" in cls.requires else ""
+
     def prepare(self, run: RunContext) -> dict[str, Tensor]:
         """Learn what the selector needs before the first step; returns per-example tables by
         dataset index, handed to :meth:`decide` as ``extras``. A selector that :attr:`requires`

@@ -4,6 +4,9 @@ then samples uniformly within the core-set."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -58,6 +61,10 @@ class SelectionViaProxy(Uniform):
             raise ValueError(f"augment_scores={augment_scores!r} must be True or False")
         self.proxy_entropy = proxy_entropy
         self.fraction, self.proxy, self.augment_scores = fraction, proxy, augment_scores
+
+    @classmethod
+    def holdout_need(cls, settings: Mapping[str, Any]) -> str:
+        return "proxy" if settings.get("proxy") == "holdout" else ""
 
     @classmethod
     def run_settings(cls, run: RunContext) -> dict:
