@@ -56,8 +56,8 @@ def test_a_setting_a_selector_never_reads_leaves_its_run_id_alone():
     base = TrainConfig(selector="sb", selector_kwargs={"beta": 1.0})
     assert TrainConfig(selector="sb", selector_kwargs={"beta": 1.0}, il_epochs=3).run_id == base.run_id
     assert (
-        TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64, il_epochs=3).run_id
-        != TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64).run_id
+        TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64, split="half", il_epochs=3).run_id
+        != TrainConfig(selector="rho", selector_kwargs={"keep": 8}, candidate_batch=64, split="half").run_id
     )
 
 

@@ -189,7 +189,7 @@ def test_bad_config_values_are_named():
     with pytest.raises(
         ValueError, match=r"selector_kwargs\['keep'\]=64 exceeds candidate_batch=32: n_b must be <= n_B"
     ):
-        TrainConfig(selector="rho", selector_kwargs={"keep": 64}, candidate_batch=32)
+        TrainConfig(selector="rho", selector_kwargs={"keep": 64}, candidate_batch=32, split="half")
     with pytest.raises(ValueError, match=r"optimizer='adam' is not allowed; choose one of \['sgd', 'adamw'\]"):
         TrainConfig(optimizer="adam")
     with pytest.raises(ValueError, match=r"corruption_fraction=1.2 is outside the allowed range \[0, 1\]"):
