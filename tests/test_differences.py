@@ -194,6 +194,7 @@ def test_the_ablations_decide_by_their_rules_on_planted_records():
             final_test_error=error,
             train_wall_s=seconds,
             config={"seed": seed},
+            status="finished",
             timed_busy=False,
             counters={"step": 10, "selection_forwards": 0},
         )

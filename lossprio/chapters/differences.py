@@ -21,11 +21,12 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ..compare import Contrast, Difference, Estimate, Rule, difference, welch
+from ..compare import Contrast, Difference, Estimate, Rule, welch
 from ..config import TrainConfig
 from ..records import RunRecord
 from .base import Chapter, chapter, register
 from .claims import Claim, decide
+from .kit import error_difference, error_percents
 
 OURS, REFERENCE = "ours", "reference"
 VARIANTS = (OURS, REFERENCE)
@@ -349,35 +350,32 @@ def side(records: Mapping[Arm, RunRecord], ablation: str, arm: str, variant: str
     return [records[k] for k in keys]
 
 
-def final_errors(found: Sequence[RunRecord]) -> list[float]:
-    """Final test errors in %."""
-    return [100 * r.final_test_error for r in found]
-
-
 def error_change(records: Mapping[Arm, RunRecord], ablation: str, arm: str) -> Difference | None:
     """The reference's final error minus ours (points), over seeds; ``±0`` (identical) where the
     two sides end at the same errors seed by seed (the setting changed nothing these runs did)."""
-    ours, reference = side(records, ablation, arm, OURS), side(records, ablation, arm, REFERENCE)
-    if not ours or not reference:
-        return None
-    same = [r.config["seed"] for r in ours] == [r.config["seed"] for r in reference]
-    identical = same and final_errors(reference) == final_errors(ours)
-    return difference(final_errors(reference), final_errors(ours), identical=identical)
+    reference, ours = side(records, ablation, arm, REFERENCE), side(records, ablation, arm, OURS)
+    return error_difference(reference, ours, final=True)
 
 
 def gap_change(records: Mapping[Arm, RunRecord], ablation: str) -> Difference | None:
     """For an ablation of two arms: how the reference's behaviour moves the first arm's error gap
     to the second's (a difference of differences, points, with both intervals' widths)."""
     first, second = list(ABLATIONS[ablation].arms)
-    gaps = []
-    for variant in VARIANTS:
-        a, b = side(records, ablation, first, variant), side(records, ablation, second, variant)
-        if not a or not b:
-            return None
-        gaps.append(difference(final_errors(a), final_errors(b)))
+    gaps = [
+        error_difference(side(records, ablation, first, v), side(records, ablation, second, v), final=True)
+        for v in VARIANTS
+    ]
+    if None in gaps:
+        return None
     ours, reference = gaps
     estimate = reference.estimate.minus(ours.estimate)
     return Difference(estimate.centre, estimate, (len(side(records, ablation, first, OURS)),) * 2)
+
+
+def mean_final_error(found: Sequence[RunRecord]) -> float:
+    """The mean final test error (%) of runs that did not diverge (NaN without any)."""
+    errors = list(error_percents(found, final=True).values())
+    return statistics.fmean(errors) if errors else math.nan
 
 
 def cost_ratio(reference: Sequence[float], ours: Sequence[float]) -> Contrast | None:
@@ -417,8 +415,8 @@ def ablation_table(records: Mapping[Arm, RunRecord], settings: DifferencesSettin
                     "ablation": name,
                     "arm": arm,
                     "seeds": len(ours),
-                    "error, ours (%)": statistics.fmean(final_errors(ours)) if ours else math.nan,
-                    "error, reference (%)": statistics.fmean(final_errors(reference)) if reference else math.nan,
+                    "error, ours (%)": mean_final_error(ours),
+                    "error, reference (%)": mean_final_error(reference),
                     "reference − ours (pts)": "±0 (the same errors, seed by seed)"
                     if change and change.identical
                     else str(change)
