@@ -159,8 +159,20 @@ def worker_share(text: str) -> tuple[int, int]:
     return k, n
 
 
+#: the cluster launchers' options: default, least value (None: any text) and what each sets
+CLUSTER_OPTIONS = {
+    "partition": (None, None, "SLURM partition"),
+    "gpus_per_run": (1, 0, "GPUs per job"),
+    "cpus_per_run": (4, 1, "CPUs per job"),
+    "max_parallel": (16, 1, "jobs of the array running at once"),
+    "timeout_min": (
+        24 * 60,
+        1,
+        "each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint",
+    ),
+}
 #: the cluster launcher's flags and their defaults (refused with the local launcher, which ignores them)
-CLUSTER_FLAGS = {"partition": None, "gpus_per_run": 1, "cpus_per_run": 4, "max_parallel": 16, "timeout_min": 24 * 60}
+CLUSTER_FLAGS = {name: default for name, (default, _, _) in CLUSTER_OPTIONS.items()}
 
 
 def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -229,35 +241,14 @@ def build_parser() -> Parser:
         help="local: run here, in this process; slurm: submit a submitit job array; submitit-local: the same "
         "array as processes on this machine",
     )
-    cluster = "(slurm and submitit-local launchers; default: %s)"
-    parser.add_argument(
-        "--partition", default=None, help=f"SLURM partition {cluster % 'the cluster default partition'}"
-    )
-    parser.add_argument(
-        "--gpus-per-run",
-        type=int_argument(0),
-        default=None,
-        help=f"GPUs per job {cluster % CLUSTER_FLAGS['gpus_per_run']}",
-    )
-    parser.add_argument(
-        "--cpus-per-run",
-        type=int_argument(1),
-        default=None,
-        help=f"CPUs per job {cluster % CLUSTER_FLAGS['cpus_per_run']}",
-    )
-    parser.add_argument(
-        "--max-parallel",
-        type=int_argument(1),
-        default=None,
-        help=f"jobs of the array running at once {cluster % CLUSTER_FLAGS['max_parallel']}",
-    )
-    parser.add_argument(
-        "--timeout-min",
-        type=int_argument(1),
-        default=None,
-        help="each job's time limit in minutes; a job that reaches it is requeued and resumes from its checkpoint "
-        + cluster % CLUSTER_FLAGS["timeout_min"],
-    )
+    for name, (default, minimum, what) in CLUSTER_OPTIONS.items():
+        shown = "the cluster default partition" if default is None else default
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=str if minimum is None else int_argument(minimum),
+            default=None,  # given only with a cluster launcher (check_flags fills in the default)
+            help=f"{what} (slurm and submitit-local launchers; default: {shown})",
+        )
     parser.add_argument(
         "--status",
         action="store_true",
