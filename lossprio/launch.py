@@ -10,6 +10,7 @@ epoch. submitit is an optional dependency (``pip install 'lossprio[cluster]'``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,11 @@ def status(configs: Mapping[Any, TrainConfig], out_dir: str | Path) -> list[dict
     return rows
 
 
+def state_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of :func:`status`'s rows are in each state, in the order states first appear."""
+    return dict(Counter(row["state"] for row in rows))
+
+
 def summarize(
     rows: Sequence[Mapping[str, Any]],
     out_dir: str | Path = "",
@@ -170,9 +176,7 @@ def summarize(
 ) -> str:
     """A table of counts by state, the runs that are not finished (state, run id, detail), and
     what to do next: the command that resumes them."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    counts = state_counts(rows)
     width = max([len(state) for state in counts] + [len("state")])
     lines = [f"runs in {out_dir}" if out_dir else "runs", f"  {'state':<{width}}  runs"]
     lines += [f"  {state:<{width}}  {n}" for state, n in sorted(counts.items())]
@@ -202,9 +206,7 @@ def status_json(
     the runs read from other chapters' folders, the resume command and the orphaned records."""
     import json
 
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    counts = state_counts(rows)
     runs = [
         {
             "key": list(row["run"]) if isinstance(row["run"], tuple) else str(row["run"]),
