@@ -130,7 +130,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad setting (NaN and infinities included)."""
-        from . import corruptions, data, models
+        from . import corruptions, data, irreducible, models
 
         self.validate_types()
         check_choice("dataset", self.dataset, data.dataset_names())
@@ -159,7 +159,7 @@ class TrainConfig:
                 "takes none"
             )
         check_choice("il_holdout", self.il_holdout, ["holdout", "no_holdout"])
-        check_choice("il_checkpoint", self.il_checkpoint, list(IL_CHECKPOINTS))
+        check_choice("il_checkpoint", self.il_checkpoint, list(irreducible.IL_CHECKPOINTS))
         self.check_holdout()
         check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
         for name in ("batch_size", "epochs", "il_epochs", "svp_proxy_epochs"):
@@ -361,9 +361,6 @@ class TrainConfig:
 #: the weight decay of each optimizer when ``weight_decay`` is None: papers J and H's SGD, and
 #: AdamW's own default (PyTorch's, and paper M's)
 DEFAULT_WEIGHT_DECAY = {"sgd": 5e-4, "adamw": 0.01}
-
-#: how the IL model's checkpoint is chosen (``TrainConfig.il_checkpoint``)
-IL_CHECKPOINTS = ("validation", "test")
 
 #: the learning-rate schedules (``TrainConfig.lr_schedule``)
 LR_SCHEDULES = ("step", "cosine", "linear")

@@ -30,6 +30,9 @@ from .models import build as build_model
 from .selectors.base import entropy_score, loss_score
 from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
 
+#: how the IL model's checkpoint is chosen: on a share of the holdout (ours) or on the test set (paper M's code)
+IL_CHECKPOINTS = ("validation", "test")
+
 
 @dataclass(frozen=True)
 class ILConfig:
@@ -64,7 +67,7 @@ class ILConfig:
         check_choice("holdout", self.holdout, ["holdout", "no_holdout"])
         check_fraction("holdout_fraction", self.holdout_fraction, allow_zero=False)
         check_range("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
-        check_choice("checkpoint", self.checkpoint, ["validation", "test"])
+        check_choice("checkpoint", self.checkpoint, list(IL_CHECKPOINTS))
         check_range("lr", self.lr, 0.0, low_open=True)
         check_int("seed", self.seed, 0)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 # only what the command line's --help needs is imported here; the chapters and papermill on first use
 from .checks import check_choice, path_argument
-from .cli import Parser, chapter_modules, command
+from .cli import PROFILE_NAMES, Parser, chapter_modules, command
 from .locks import Busy, exclusive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,10 +54,9 @@ def reproduce(
     import nbformat
     import papermill
 
-    from . import chapters
     from .notebook import fold_injected_parameters
 
-    check_choice("profile", profile, list(chapters.PROFILE_NAMES))  # before any kernel starts
+    check_choice("profile", profile, list(PROFILE_NAMES))  # before any kernel starts
     sources = (
         sorted(notebook_dir.glob("*.ipynb"), key=execution_order)
         if not notebooks
@@ -123,8 +122,6 @@ def remove_stale_copies(book_dir: Path) -> list[Path]:
     return removed
 
 
-#: the profiles a page runs at (as :data:`lossprio.chapters.PROFILE_NAMES`, read without importing torch)
-PROFILES = ("smoke", "cpu", "paper")
 #: where executed pages go unless the user asks to update the book
 REPRODUCED = ROOT / "reproduced"
 
@@ -136,7 +133,7 @@ def build_parser() -> Parser:
         __doc__.split("\n\n")[0],
         "example:\n  python -m lossprio.reproduce --profile smoke --notebooks hu2021   # into reproduced/smoke/",
     )
-    parser.add_argument("--profile", default="cpu", choices=list(PROFILES), help="the profile every page runs at")
+    parser.add_argument("--profile", default="cpu", choices=list(PROFILE_NAMES), help="the profile every page runs at")
     pages = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")) or chapter_modules()
     parser.add_argument(
         "--notebooks", nargs="+", default=None, help=f"notebook names (default: all of notebooks/: {', '.join(pages)})"

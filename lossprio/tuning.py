@@ -13,13 +13,13 @@ import dataclasses
 from collections.abc import Sequence
 
 from .checks import path_argument
-from .cli import Parser, command
+from .cli import PROFILE_NAMES, Parser, command
 
 
 @command
 def main(argv: Sequence[str] | None = None) -> None:
     parser = Parser("lossprio.tuning", __doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"], help="the profile tuned")
+    parser.add_argument("--profile", default="cpu", choices=list(PROFILE_NAMES), help="the profile tuned")
     parser.add_argument(
         "--out", required=True, type=path_argument(), help="the tuning records' folder: results/tuned/<profile>"
     )

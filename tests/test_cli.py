@@ -38,7 +38,7 @@ def test_help_answers_without_importing_torch(module):
 
 def test_the_light_lists_are_the_registries():
     assert cli.chapter_modules() == sorted(chapters.chapter_names() + chapters.draft_names())
-    assert launch.LAUNCHERS == cli.LAUNCHERS and reproduce.PROFILES == chapters.PROFILE_NAMES
+    assert launch.LAUNCHERS == cli.LAUNCHERS and cli.PROFILE_NAMES is chapters.PROFILE_NAMES
     assert tuning.__doc__ and "results/tuned/tuned_lrs.json" in tuning.__doc__
 
 

@@ -7,7 +7,8 @@ import importlib
 import pkgutil
 
 from ..cli import CHAPTER_KIT as KIT
-from .base import CHAPTERS, DRAFTS, PROFILE_NAMES, Chapter, book_order, chapter, chapter_names, draft_names
+from ..cli import PROFILE_NAMES
+from .base import CHAPTERS, DRAFTS, Chapter, book_order, chapter, chapter_names, draft_names
 from .claims import Claim, claims_frame
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):

@@ -17,7 +17,6 @@ from ..registry import Registry
 from ..store import done_in_any, sibling_dirs
 from .claims import Claim
 
-PROFILE_NAMES = ("smoke", "cpu", "paper")
 Settings = TypeVar("Settings")
 Key = Hashable
 

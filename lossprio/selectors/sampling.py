@@ -87,8 +87,8 @@ class Kath18(Selector):
         switch: ``epoch`` (paper J's code) or ``batch`` (idiap's), see above.
         unique: train each drawn example once (paper J's code) rather than once per draw.
         per_pool_steps: train each sampled pool's draws as one optimiser step of their own (paper
-            J's code: ~106 unique draws of 128), rather than queued into full batches of ``keep``
-            across pools (ours).
+            J's code: the unique draws, fewer than ``keep`` where draws repeat), rather than queued
+            into full batches of ``keep`` across pools (ours).
         reference_forwards: while importance sampling is off, still run the eval-mode forward
             over every candidate batch and read τ off it (paper J's code), rather than reading τ
             off the training forwards and running no selection forward (ours).
