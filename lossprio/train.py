@@ -543,6 +543,9 @@ def train_locked(
                 unit="batch",
                 disable=not progress,
                 leave=leave_bar,
+                # a sweep's nested bar (one a run) redraws once a second: in a notebook every redraw is a
+                # widget message, and at tqdm's 0.1 s a whole sweep's queue outlasts the cell
+                mininterval=0.1 if leave_bar else 1.0,
             ) as bar,
         ):
             while not trainer.finished():
