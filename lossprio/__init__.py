@@ -17,8 +17,10 @@ __version__ = "0.1.0"
 
 #: the public API for your own training loop, imported on first use (``import lossprio`` stays light)
 LOOP_API = (
-    "BatchAssembler",
+    "EpochSampler",
+    "IndexedDataset",
     "Prioritizer",
+    "TrainBatch",
     "fit_irreducible_model",
     "make_selector",
     "per_example_cross_entropy",
@@ -29,7 +31,7 @@ __all__ = ["__version__", *LOOP_API]
 
 def __getattr__(name: str) -> Any:
     if name in LOOP_API:
-        from . import loop
+        from . import core, loop
 
-        return getattr(loop, name)
+        return getattr(core if name == "TrainBatch" else loop, name)
     raise AttributeError(f"module 'lossprio' has no attribute {name!r}")

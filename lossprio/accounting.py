@@ -1,4 +1,4 @@
-"""What a training run counts and times: work counters, wall-clock per phase, per-step logs, the queue."""
+"""What a training run counts and times: work counters, wall-clock per phase, per-step logs."""
 
 from __future__ import annotations
 
@@ -103,24 +103,3 @@ class StepLog:
             self.columns["corrupted_share"] += [round(v, 6) for v in values[:, 1].tolist()]
             self.pending = []
         return self.columns
-
-
-class Queue:
-    """Chosen examples waiting for a full training batch."""
-
-    def __init__(self, batch_size: int) -> None:
-        self.batch_size, self.parts, self.count = batch_size, [], 0
-
-    def push(self, *part: Tensor) -> None:
-        self.parts.append(part)
-        self.count += part[0].numel()
-
-    def pop(self, drain: bool = False) -> tuple[Tensor, ...] | None:
-        """A full batch, or with ``drain`` whatever is left; ``None`` if there is not enough."""
-        if self.count == 0 or (self.count < self.batch_size and not drain):
-            return None
-        joined = [torch.cat(column) for column in zip(*self.parts)]
-        take = min(self.batch_size, self.count)
-        self.parts = [tuple(c[take:] for c in joined)] if self.count > take else []
-        self.count -= take
-        return tuple(c[:take] for c in joined)

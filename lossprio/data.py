@@ -98,6 +98,15 @@ class ImageSet:
         """A copy with some fields changed (``images``, ``labels``, ``split``, ...)."""
         return dataclasses.replace(self, **changes)
 
+    def tensors(self, stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> tuple[Tensor, Tensor]:
+        """(images as float32 N×C×H×W standardised per channel, labels): what a plain training
+        loop takes. ``stats``: the (mean, std) per channel to standardise with (default this
+        set's own, :func:`channel_stats`; give the training set's to a test set)."""
+        mean, std = channel_stats(self) if stats is None else stats
+        shape = (1, -1, 1, 1)
+        images = (self.images.float() / 255.0 - torch.tensor(mean).view(shape)) / torch.tensor(std).view(shape)
+        return images, self.labels
+
 
 def make_image_set(images: Tensor, labels: Tensor, classes: Sequence[str], name: str, split: str) -> ImageSet:
     """Build an :class:`ImageSet` with ``source_index = 0..N-1``."""

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,10 @@ from .accounting import SetupCost
 from .batches import Augment, BatchIterator, derive_seed
 from .checks import check_choice, check_fraction, check_int, check_positive_int, check_range
 from .data import ImageSet, class_balanced_fraction, class_balanced_split, halves
+from .files import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
 from .locks import exclusive
 from .models import build as build_model
-from .selectors.base import entropy_score, loss_score
-from .storage import FileProblem, load_tensors, remove_temporaries, save_tensors, set_aside
+from .scores import entropy_score, loss_score
 
 #: how the IL model's checkpoint is chosen: on a share of the holdout (ours) or on the test set (paper M's code)
 IL_CHECKPOINTS = ("validation", "test")
@@ -117,6 +118,36 @@ def score(
     return scores.cpu()
 
 
+def train_keeping_best(
+    model: nn.Module,
+    epochs: int,
+    lr: float,
+    batches: Callable[[int], Iterable[tuple[Tensor, Tensor]]],
+    validation_loss: Callable[[], float] | None,
+    progress: bool = False,
+    description: str = "IL model",
+    cost: SetupCost | None = None,
+) -> nn.Module:
+    """The one irreducible-loss trainer: AdamW on ``batches(epoch)`` (inputs, labels) for ``epochs``,
+    ending with the weights of the lowest ``validation_loss()`` after an epoch (without one: the
+    last epoch's). ``cost`` gains the examples back-propagated."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    best_loss, best_state = float("inf"), copy.deepcopy(model.state_dict())
+    for epoch in tqdm(range(epochs), desc=description, disable=not progress, leave=False):
+        model.train()
+        for inputs, labels in batches(epoch):
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(inputs), labels).backward()
+            optimizer.step()
+            if cost is not None:
+                cost.backprops += labels.numel()
+        loss = validation_loss() if validation_loss is not None else -epoch
+        if loss < best_loss:
+            best_loss, best_state = loss, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return model
+
+
 def fit(
     model: nn.Module,
     train: ImageSet,
@@ -127,27 +158,28 @@ def fit(
     progress: bool = True,
     cost: SetupCost | None = None,
 ) -> nn.Module:
-    """Train ``model`` with AdamW on ``train``; return it with the weights of its best validation
-    loss. ``cost`` gains the examples back-propagated."""
+    """Train ``model`` on ``train`` (:func:`train_keeping_best`); return it with the weights of
+    its best loss on ``validation``."""
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
-    batches = BatchIterator(train, config.batch_size, device=device, augment=augment, seed=config.seed)
-    best_loss, best_state = float("inf"), copy.deepcopy(model.state_dict())
-    for epoch in tqdm(range(config.epochs), desc=f"IL model {config.model}", disable=not progress, leave=False):
-        model.train()
-        torch.manual_seed(derive_seed(config.seed, epoch, 2))
-        for batch in batches.epoch(epoch):
-            optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(model(batch.inputs), batch.labels).backward()
-            optimizer.step()
-            if cost is not None:
-                cost.backprops += batch.labels.numel()
-        # without a validation set the last epoch counts as the best
-        validation_loss = float(score(model, validation, augment, device).mean()) if len(validation) else -epoch
-        if validation_loss < best_loss:
-            best_loss, best_state = validation_loss, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    return model
+    iterator = BatchIterator(train, config.batch_size, device=device, augment=augment, seed=config.seed)
+
+    def batches(epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
+        torch.manual_seed(derive_seed(config.seed, epoch, 2))  # augmentation's random stream
+        return ((batch.inputs, batch.labels) for batch in iterator.epoch(epoch))
+
+    def validation_loss() -> float:
+        return float(score(model, validation, augment, device).mean())
+
+    return train_keeping_best(
+        model,
+        config.epochs,
+        config.lr,
+        batches,
+        validation_loss if len(validation) else None,
+        progress,
+        f"IL model {config.model}",
+        cost,
+    )
 
 
 def build_il_model(config: ILConfig, like: ImageSet) -> nn.Module:

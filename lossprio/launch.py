@@ -18,8 +18,8 @@ from typing import Any
 
 from . import cli
 from .config import TrainConfig
+from .layout import CHECKPOINT, LOCK, RECORD, run_folder, unfinished
 from .records import RunRecord
-from .store import CHECKPOINT, LOCK, RECORD, run_folder, unfinished
 from .train import CHECKPOINT_EVERY_S, run
 
 LAUNCHERS = cli.LAUNCHERS

@@ -93,10 +93,10 @@ class ChapterPage:
         """Every run's record: read where it exists (here or in a shared chapter's folder), trained
         otherwise; says first how many runs will train (on Colab, where the committed records are
         not beside the notebook, that is all of them)."""
-        from . import store, sweep
+        from . import layout, sweep
 
         folders = [self.out_dir, *self.chapter.reuse_dirs(self.out_dir)]  # a look, not a read: run_all reads them
-        missing = sum(not any(store.record_path(f, c.run_id).exists() for f in folders) for c in self.configs.values())
+        missing = sum(not any(layout.record_path(f, c.run_id).exists() for f in folders) for c in self.configs.values())
         if missing:
             print(
                 f"{missing} of the {len(self.configs)} runs have no record in {self.out_dir} and train now "
@@ -108,7 +108,7 @@ class ChapterPage:
             progress=progress,
             threads=getattr(self.settings, "threads", None),
             reuse=self.chapter.reuse_dirs(self.out_dir),
-            cache_dir=store.shared_cache_dir(self.out_dir, self.chapter.name),
+            cache_dir=layout.shared_cache_dir(self.out_dir, self.chapter.name),
         )
 
     def provenance(self, records: Mapping[Any, RunRecord]) -> str:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .batches import BatchIterator
-from .selectors.base import grad_norm_score, loss_score
+from .scores import grad_norm_score, loss_score
 
 SUBSAMPLES = {"half": 1 / 2, "third": 1 / 3}
 

@@ -22,8 +22,8 @@ from . import packing
 from .accounting import NOT_TRAINING
 from .checks import path_argument
 from .cli import command
+from .files import FileProblem, atomic_write_bytes, atomic_write_json, read_json, require_regular, set_aside
 from .identity import config_hash
-from .storage import FileProblem, atomic_write_bytes, atomic_write_json, read_json, require_regular, set_aside
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Version of the record layout. 2: ``format``, ``config_hash`` and ``diverged`` were added.
@@ -180,7 +180,7 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, values: Any, path: str | Path = "<record>") -> RunRecord:
-        """A record from its JSON form; :class:`~lossprio.storage.FileProblem` naming ``path`` if it is not one."""
+        """A record from its JSON form; :class:`~lossprio.files.FileProblem` naming ``path`` if it is not one."""
         if not isinstance(values, dict):
             raise FileProblem(path, f"not a run record (a JSON {type(values).__name__}, not an object)", RERUN)
         if values.get("format", 1) != RECORD_FORMAT:
@@ -207,7 +207,7 @@ class RunRecord:
 
     @classmethod
     def load(cls, path: str | Path) -> RunRecord:
-        """Read and check a ``record.json`` and its sidecar; :class:`~lossprio.storage.FileProblem`
+        """Read and check a ``record.json`` and its sidecar; :class:`~lossprio.files.FileProblem`
         naming it if unusable: damaged, of another format, edited (its checksum fails) or holding
         implausible measurements (:func:`check_measurements`)."""
         path = Path(path)
@@ -310,7 +310,7 @@ def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_measurements(record: RunRecord, path: str | Path = "<record>") -> None:
-    """:class:`~lossprio.storage.FileProblem` naming ``path`` unless the measurements are plausible:
+    """:class:`~lossprio.files.FileProblem` naming ``path`` unless the measurements are plausible:
     a finished run has evaluations; test errors lie in [0, 1]; counters are non-negative; the
     evaluations' steps never decrease and stay within the run's; the step log's columns agree."""
 
@@ -339,7 +339,7 @@ def check_measurements(record: RunRecord, path: str | Path = "<record>") -> None
 def load_records(folder: str | Path, finished_only: bool = True) -> list[RunRecord]:
     """Every ``record.json`` under ``folder`` (only finished ones by default).
 
-    Raises :class:`~lossprio.storage.FileProblem` naming every unusable record at once.
+    Raises :class:`~lossprio.files.FileProblem` naming every unusable record at once.
     A run found in two folders (a copy, or a run two chapters both hold) is read once, from the
     first in path order, with a warning naming both folders.
     """

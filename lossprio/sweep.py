@@ -62,12 +62,12 @@ def run_all(
         reuse: other records folders (another chapter's): a config whose finished record is
             there is read from there, not run again.
         cache_dir: where the runs cache IL models (default ``out_dir/cache``; a chapter's sweep
-            passes :func:`lossprio.store.shared_cache_dir`).
+            passes :func:`lossprio.layout.shared_cache_dir`).
     """
     import torch
     from tqdm.auto import tqdm
 
-    from .store import LOCK, done_in_any, run_folder
+    from .layout import LOCK, done_in_any, run_folder
     from .train import run
 
     if threads is not None:
@@ -126,9 +126,9 @@ def set_aside_busy(configs: Iterable[TrainConfig], out_dir: str | Path, old_timi
     machine (:attr:`RunRecord.timed_busy`), and with ``old_timing`` those timed by an older
     definition (:data:`lossprio.records.TIMING`), so the next sweep reruns them (their metrics
     come out the same; only the clock changes); runs another process holds are left alone."""
+    from .files import FileProblem
+    from .layout import LOCK, RECORD, run_folder
     from .records import TIMING, RunRecord, set_aside_record
-    from .storage import FileProblem
-    from .store import LOCK, RECORD, run_folder
 
     moved = []
     for config in configs:
@@ -289,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     check_flags(parser, args)
     from . import chapters, launch
-    from .store import done_in_any, orphans, shared_cache_dir
+    from .layout import done_in_any, orphans, shared_cache_dir
 
     chapter = chapters.chapter(args.chapter)
     profiles = list(chapter.profiles)

@@ -9,7 +9,7 @@ same metrics as an uninterrupted run (bit-identical on the CPU), because every r
 seeded by (seed, epoch).
 
 What a run is built from (data, model, optimizer, selector) comes from :mod:`lossprio.assemble`,
-where its record and checkpoint live from :mod:`lossprio.store`. The same code runs on CPUs and
+where its record and checkpoint live from :mod:`lossprio.layout`. The same code runs on CPUs and
 GPUs; the CPU-only CI exercises autocast and channels_last by forcing them on, and the few lines
 only a GPU has run are marked "GPU only".
 """
@@ -34,17 +34,18 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import probes
-from .accounting import NOT_TRAINING, Counters, PhaseClock, Queue, StepLog
+from .accounting import NOT_TRAINING, Counters, PhaseClock, StepLog
 from .assemble import Setup, amp_enabled, assemble, channels_last, preflight, resolve_device
 from .batches import Batch, BatchIterator, derive_seed
 from .checks import check_range, path_argument
 from .cli import command
 from .config import TrainConfig
+from .core import SelectionCore, TrainBatch, weighted_loss
+from .files import FileProblem, load_tensors, read_json, remove_temporaries, save_tensors, set_aside
+from .layout import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 from .locks import exclusive, waiting_message
 from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
-from .storage import FileProblem, load_tensors, read_json, remove_temporaries, save_tensors, set_aside
-from .store import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 
 
 def learning_rate(config: TrainConfig, counters: Counters, train_size: int, epochs_done: float | None = None) -> float:
@@ -81,19 +82,6 @@ def evaluate(model: nn.Module, batches: BatchIterator, amp: bool) -> tuple[Tenso
     return wrong / n, total_loss / n
 
 
-class FeatureNorms:
-    """Forward hook on the model's head: the norm of its input (penultimate features) per example."""
-
-    def __init__(self, head: nn.Module) -> None:
-        self.value: Tensor | None = None
-        head.register_forward_hook(self.capture)
-        self.active = False
-
-    def capture(self, module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        if self.active:
-            self.value = inputs[0].detach().float().norm(dim=1)
-
-
 # ----------------------------------------------------------------------------- the loop
 
 
@@ -105,7 +93,9 @@ class Trainer:
         self.amp = amp_enabled(config, device)
         self.counters = Counters()
         self.steps = StepLog()
-        self.queue = Queue(config.batch_size)
+        self.core = SelectionCore(
+            setup.selector, config.batch_size, setup.extras, config.selection_eval_mode, head=setup.model.head
+        )
         self.selection_counts = torch.zeros(len(setup.train), dtype=torch.int64, device=device)
         cl = channels_last(config, device)
         # With B > b (candidate sampling, Kath18's pool) an incomplete last candidate batch is dropped.
@@ -122,7 +112,6 @@ class Trainer:
         self.test = BatchIterator(
             setup.test, batch, device=device, augment=setup.augment, evaluation=True, shuffle=False, channels_last=cl
         )
-        self.features = FeatureNorms(setup.model.head) if "feature_norm" in setup.selector.wants else None
         self.clock = PhaseClock(self.counters, device, config.time_phases)
         self.finite = torch.ones((), dtype=torch.bool, device=device)  # every training loss so far finite
         self.tracker = (
@@ -134,41 +123,31 @@ class Trainer:
         self.epoch_start = (0, 1)  # (candidates traversed, the epoch's pool size) at the current epoch's start
         self.batch_start = 0  # candidates traversed before the current candidate batch
 
-    def selection_forward(self, inputs: Tensor) -> Tensor:
-        model = self.setup.model
-        model.train(not self.config.selection_eval_mode)
-        if self.features is not None:
-            self.features.active = True
-        with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            logits = model(inputs).float()
-        if self.features is not None:
-            self.features.active = False
-        model.train()
-        self.counters.selection_forwards += inputs.shape[0]
-        return logits
-
     def select(self, batch: Batch) -> None:
         """Selection forward (if the selector wants one), decision, and queueing of the chosen."""
         self.batch_start = self.counters.candidates
         selector = self.setup.selector
-        if selector.trains_through_selection_forward:
+        if self.core.trains_through:
             self.select_and_train(batch)
             return
-        with self.clock("selection_forward"):
-            logits = self.selection_forward(batch.inputs) if selector.needs_forward() else None
+        logits = None
+        if selector.needs_forward():
+            with self.clock("selection_forward"):
+                logits = self.core.forward(self.setup.model, batch.inputs, self.amp)
+            self.counters.selection_forwards += batch.inputs.shape[0]
         with self.clock("selection"):
-            extras = {name: table[batch.indices] for name, table in self.setup.extras.items()}
-            if logits is not None and self.features is not None:
-                extras["feature_norm"] = self.features.value
-            selection = selector.decide(batch.indices, logits, batch.labels, extras)
+            selection = self.core.decide(batch.indices, logits, batch.labels)
             chosen = selection.chosen
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
-            self.queue.push(batch.indices[chosen], batch.inputs[chosen], batch.labels[chosen], selection.weights)
+            self.core.push(batch.inputs, batch.labels, batch.indices, selection)
         probe = self.config.score_probe_every
         if probe and logits is not None and (self.counters.candidates // self.config.candidate_size) % probe == 0:
             with self.clock("probe"):
                 measures = probes.score_concentration(
-                    logits, batch.labels, extras["irreducible_loss"], self.setup.corrupted[batch.indices]
+                    logits,
+                    batch.labels,
+                    self.setup.extras["irreducible_loss"][batch.indices],
+                    self.setup.corrupted[batch.indices],
                 )
             self.record.score_probes.append({"step": self.counters.step, "epoch": self.counters.epoch, **measures})
         self.counters.candidates += batch.indices.numel()
@@ -188,64 +167,56 @@ class Trainer:
         """One train-mode forward over the candidates, the selection read off its logits, and the
         chosen rows' weighted loss back-propagated through that same forward (paper M's
         gradient-norm IS: BatchNorm statistics come from the candidates, no second forward)."""
-        lr = learning_rate(self.config, self.counters, len(self.setup.train), self.epochs_done())
-        model = self.setup.model
+        lr = self.set_learning_rate()
         with self.clock("train_forward"):
-            for group in self.setup.optimizer.param_groups:
-                group["lr"] = lr
-            model.train()
-            if self.features is not None:
-                self.features.active = True
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                logits = model(batch.inputs)
-            if self.features is not None:
-                self.features.active = False
+            logits = self.core.forward(self.setup.model, batch.inputs, self.amp)
         with self.clock("selection"):
-            extras = {name: table[batch.indices] for name, table in self.setup.extras.items()}
-            if self.features is not None:
-                extras["feature_norm"] = self.features.value
-            selection = self.setup.selector.decide(batch.indices, logits.detach().float(), batch.labels, extras)
+            selection = self.core.decide(batch.indices, logits, batch.labels)
             chosen = selection.chosen
             self.selection_counts.index_add_(0, batch.indices[chosen], torch.ones_like(chosen))
-        with self.clock("train_forward"):
-            losses = self.training_losses(logits.float()[chosen], batch.labels[chosen])
-            loss = (losses * selection.weights).mean()
-        with self.clock("backward"):
-            self.setup.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.setup.optimizer.step()
         self.counters.candidates += batch.indices.numel()
         self.last_candidates = batch
-        self.after_step(
-            batch.indices[chosen], batch.labels[chosen], logits.detach()[chosen], loss, lr, batch.indices.numel()
+        self.step(
+            self.core.through(batch.inputs, batch.labels, batch.indices, logits, selection),
+            lr,
+            forwards=batch.indices.numel(),
         )
 
     def training_losses(self, logits: Tensor, labels: Tensor) -> Tensor:
         """Per-example training losses (cross-entropy, with the config's label smoothing)."""
         return F.cross_entropy(logits, labels, reduction="none", label_smoothing=self.config.label_smoothing)
 
-    def train_on(self, indices: Tensor, inputs: Tensor, labels: Tensor, weights: Tensor) -> None:
-        """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
+    def set_learning_rate(self) -> float:
+        """Set the next step's rate on the optimiser (:func:`learning_rate`); returns it."""
         lr = learning_rate(self.config, self.counters, len(self.setup.train), self.epochs_done())
+        for group in self.setup.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def train_on(self, batch: TrainBatch) -> None:
+        """One forward+backward+step on a queued batch; losses weighted by the selector's weights."""
+        self.step(batch, self.set_learning_rate(), forwards=len(batch))
+
+    def step(self, batch: TrainBatch, lr: float, forwards: int) -> None:
+        """Forward (unless the batch carries the selection forward's logits), weighted loss,
+        backward and the optimiser's step, then the step's bookkeeping."""
         with self.clock("train_forward"):
-            for group in self.setup.optimizer.param_groups:
-                group["lr"] = lr
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                logits = self.setup.model(inputs)
-            loss = (self.training_losses(logits.float(), labels) * weights).mean()
+            logits = batch.logits
+            if logits is None:
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    logits = self.setup.model(batch.inputs)
+            loss = weighted_loss(self.training_losses(logits.float(), batch.targets), batch.weights)
         with self.clock("backward"):
             self.setup.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.setup.optimizer.step()
-        self.after_step(indices, labels, logits.detach(), loss, lr, indices.numel())
+        self.after_step(batch, logits.detach(), loss, lr, forwards)
 
-    def after_step(
-        self, indices: Tensor, labels: Tensor, logits: Tensor, loss: Tensor, lr: float, forwards: int
-    ) -> None:
-        """The bookkeeping of a training step on ``indices`` (``forwards`` examples passed forward)."""
+    def after_step(self, batch: TrainBatch, logits: Tensor, loss: Tensor, lr: float, forwards: int) -> None:
+        """The bookkeeping of a training step on ``batch`` (``forwards`` examples passed forward)."""
         self.finite &= torch.isfinite(loss.detach())  # a device op, read at the next evaluation or epoch end
-        self.setup.selector.observe(indices, logits.float(), labels)
-        n = indices.numel()
+        self.core.observe(batch, logits)
+        n = len(batch)
         self.counters.step += 1
         self.counters.backprops += n
         self.counters.training_forwards += forwards
@@ -255,7 +226,7 @@ class Trainer:
             lr,
             n,
             loss.detach(),
-            self.setup.corrupted[indices].float().mean(),
+            self.setup.corrupted[batch.indices].float().mean(),
         )
         if self.config.evaluates_at(self.counters.step):
             self.evaluate()
@@ -306,14 +277,14 @@ class Trainer:
         for batch in self.candidate_batches.epoch(epoch, pool):
             self.select(batch)
             at_once = self.setup.selector.steps_per_pool()  # one step on this pool's picks, however many
-            while not self.budget_spent() and (chunk := self.queue.pop(drain=at_once)) is not None:
-                self.train_on(*chunk)
+            while not self.budget_spent() and (chunk := self.core.pop(drain=at_once)) is not None:
+                self.train_on(chunk)
             bar.update(1)
             if self.budget_spent():
                 break
-        if not self.budget_spent() and (chunk := self.queue.pop(drain=True)) is not None:
-            self.train_on(*chunk)
-        self.queue.pop(drain=True)  # with the budget spent mid-epoch, the rest is dropped
+        if not self.budget_spent() and (chunk := self.core.pop(drain=True)) is not None:
+            self.train_on(chunk)
+        self.core.queue.clear()  # with the budget spent mid-epoch, the rest is dropped
         self.check_finite()
         self.counters.epoch += 1
         self.record.epoch_ends.append(self.counters.step)
@@ -462,7 +433,7 @@ def run(
             (and, while running, ``checkpoint.pt`` and the ``lock`` file).
         progress: show a tqdm bar.
         cache_dir: where irreducible-loss models are cached (default ``out_dir/cache``; sweeps use
-            :func:`lossprio.store.shared_cache_dir`, one folder for every chapter of a results tree).
+            :func:`lossprio.layout.shared_cache_dir`, one folder for every chapter of a results tree).
         wait: if another process holds the run, wait for it (then return its record); ``False``
             raises :class:`lossprio.locks.Busy` at once.
         checkpoint_every_s: write a checkpoint at the first epoch end this many seconds after the

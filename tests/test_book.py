@@ -155,8 +155,8 @@ def test_reproduce_gives_each_notebook_the_parameters_it_declares_and_runs_the_s
 
 def test_the_dashboard_reads_records_without_running_anything(tmp_path):
     from lossprio import sweep
+    from lossprio.layout import done_records
     from lossprio.notebook import provenance
-    from lossprio.store import done_records
 
     configs = hu2021.CHAPTER.runs("smoke")
     assert done_records(configs, tmp_path) == {} and not list(tmp_path.iterdir())  # read only: no folder made

@@ -70,7 +70,7 @@ def test_status_is_a_table_naming_what_is_unfinished_and_how_to_resume(tmp_path,
 def test_a_sweep_outside_the_books_layout_writes_only_under_out(tmp_path):
     out = tmp_path / "x" / "m" / "smoke"
     config = small_config("rho", epochs=1)
-    from lossprio.store import shared_cache_dir
+    from lossprio.layout import shared_cache_dir
 
     assert shared_cache_dir(out, "mindermann2022") == out / "cache"
     assert shared_cache_dir(tmp_path / "mindermann2022" / "smoke", "mindermann2022") == tmp_path / "cache"

@@ -47,7 +47,7 @@ def test_grid_is_every_method_on_every_data_setting_at_one_budget():
     "ours, theirs", [("smoke", "smoke"), ("cpu", "cpu"), ("paper", "paper"), ("cpu three seeds", "cpu three seeds")]
 )
 def test_runs_chapter_m_has_are_chapter_ms_runs(ours, theirs):
-    settings = X.CHAPTER.profile(ours) if ours != "cpu three seeds" else X.from_mindermann(M.CPU_THREE_SEEDS)
+    settings = X.CHAPTER.profile(ours) if ours != "cpu three seeds" else X.from_loop(M.CPU_THREE_SEEDS)
     their_settings = M.CPU_THREE_SEEDS if theirs == "cpu three seeds" else M.CHAPTER.profile(theirs)
     ours, theirs = X.runs(settings), M.CHAPTER.expand(their_settings)
     theirs_by_key = {(k.experiment, k.method, k.noise, k.seed): c.run_id for k, c in theirs.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lossprio import launch, locks
-from lossprio.store import run_folder
+from lossprio.layout import run_folder
 from lossprio.sweep import run_all
 from lossprio.train import run
 

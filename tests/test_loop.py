@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lossprio import BatchAssembler, Prioritizer, fit_irreducible_model, make_selector, per_example_losses
+from lossprio import Prioritizer, fit_irreducible_model, make_selector, per_example_losses
 from lossprio.selectors import selector_names
 
 N, FEATURES, CLASSES, BATCH = 96, 6, 3, 16
@@ -53,19 +53,16 @@ def test_a_step_trains_only_the_chosen_examples_with_their_weights(name):
     inputs, targets = data()
     indices = torch.arange(N)
     chooser, trainer = prioritizer(name, model()), prioritizer(name, model())
-    trained = []
-    trainer.train_on = lambda x, y, i, w, optimizer: trained.append((x, y, i, w))  # what would be back-propagated
-    optimizer = torch.optim.SGD(trainer.model.parameters(), lr=0.1)
-    expected = []
+    trained, expected = [], []  # what would be back-propagated, and what the choices say
     for start in range(0, N, BATCH):
         part = slice(start, start + BATCH)
         selection = chooser.choose(inputs[part], targets[part], indices[part])
         expected += [(inputs[part][selection.chosen], selection.weights)]
-        trainer.step(inputs[part], targets[part], indices[part], optimizer)
-    trainer.finish_epoch(optimizer)
-    assert torch.equal(torch.cat([x for x, *_ in trained]), torch.cat([x for x, _ in expected]))
-    assert torch.equal(torch.cat([w for *_, w in trained]), torch.cat([w for _, w in expected]))
-    assert all(x.shape[0] == 4 for x, *_ in trained[:-1])  # full training batches, the rest at the epoch's end
+        trained += trainer.batches(inputs[part], targets[part], indices[part])
+    trained += trainer.end_epoch()
+    assert torch.equal(torch.cat([b.inputs for b in trained]), torch.cat([x for x, _ in expected]))
+    assert torch.equal(torch.cat([b.weights for b in trained]), torch.cat([w for _, w in expected]))
+    assert all(len(b) == 4 for b in trained[:-1])  # full training batches, the rest at the epoch's end
 
 
 def test_selective_backprop_with_beta_one_trains_about_half_in_a_real_loop():
@@ -152,7 +149,7 @@ def test_irreducible_losses_from_a_users_holdout():
         ),
         (lambda: Prioritizer("sb", model()), None, "selector must be a lossprio Selector"),
         (lambda: Prioritizer(make_selector("sb"), "model"), None, "model must be a torch.nn.Module"),
-        (lambda: BatchAssembler(0), None, "batch_size=0 must be a positive integer"),
+        (lambda: Prioritizer(make_selector("sb"), model(), batch_size=0), None, "batch_size=0"),
         (
             lambda: Prioritizer(make_selector("rho", keep=4), model(), irreducible_losses=torch.zeros(8)),
             "past table",

@@ -21,9 +21,9 @@ import torch
 
 from lossprio import bench, chapters, data, launch, records, reproduce, selectors, sweep, train
 from lossprio.config import TrainConfig
+from lossprio.files import FileProblem, read_json, read_tensor_header
+from lossprio.layout import CHECKPOINT, RECORD, run_folder
 from lossprio.notebook import ChapterPage, ParameterGuard
-from lossprio.storage import FileProblem, read_json, read_tensor_header
-from lossprio.store import CHECKPOINT, RECORD, run_folder
 from lossprio.sweep import run_all
 from lossprio.train import run
 

@@ -21,9 +21,9 @@ from lossprio.batches import Augment
 from lossprio.compare import speedup as speedup_over_seeds
 from lossprio.config import TrainConfig
 from lossprio.data import channel_stats, halves, load
+from lossprio.files import TENSOR_MAGIC, FileProblem, read_tensor_header, save_tensors
+from lossprio.layout import run_folder
 from lossprio.records import RECORD_FORMAT, RunRecord, load_records, migrate
-from lossprio.storage import TENSOR_MAGIC, FileProblem, read_tensor_header, save_tensors
-from lossprio.store import run_folder
 from lossprio.sweep import run_all
 from lossprio.train import DivergenceWarning, run
 
@@ -486,7 +486,7 @@ def plain(value) -> bool:
 
 @pytest.mark.parametrize("name", sorted(selectors.selector_names()))
 def test_checkpoints_hold_only_plain_types(tmp_path, name):
-    from lossprio.storage import load_tensors
+    from lossprio.files import load_tensors
 
     config = small_config(name)
     path = killed_checkpoint(config, tmp_path, epochs_done=2)

@@ -295,16 +295,16 @@ def test_the_selection_forward_runs_in_the_mode_of_the_selectors_reference_code(
         device = resolve_device("cpu")
         setup = assemble(config, device, tmp_path / "cache", False)
         trainer = Trainer(config, setup, device, RunRecord(config.run_id, config.to_dict(), "c", {}))
-        modes, forward = [], trainer.selection_forward  # the model's mode in the selection forwards
+        modes, forward = [], trainer.core.forward  # the model's mode in the selection forwards
 
-        def spy(inputs, setup=setup, modes=modes, forward=forward):
-            hook = setup.model.register_forward_pre_hook(lambda module, _: modes.append(module.training))
+        def spy(model, inputs, amp, modes=modes, forward=forward):
+            hook = model.register_forward_pre_hook(lambda module, _: modes.append(module.training))
             try:
-                return forward(inputs)
+                return forward(model, inputs, amp)
             finally:
                 hook.remove()
 
-        trainer.selection_forward = spy
+        trainer.core.forward = spy
         for _ in range(2):
             trainer.run_epoch(tqdm(disable=True))
         assert modes and set(modes) == {not config.selection_eval_mode}, (name, override)
@@ -426,7 +426,7 @@ def test_one_forward_gradient_norm_is_trains_as_paper_ms_reference_on_a_batchnor
 
 def test_two_forward_gradient_norm_is_queues_the_sampled_rows_for_their_own_forward(tmp_path):
     trainer, _, _ = one_step(tmp_path, one_forward=False)
-    assert trainer.counters.step == 0 and trainer.counters.selection_forwards == 64 and trainer.queue.count == 16
+    assert trainer.counters.step == 0 and trainer.counters.selection_forwards == 64 and trainer.core.queue.count == 16
 
 
 def test_weight_decay_follows_the_optimizer_unless_given():

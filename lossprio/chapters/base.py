@@ -12,9 +12,9 @@ from typing import Any, Generic, TypeVar
 
 from ..checks import check_annotated, check_choice
 from ..config import TrainConfig
+from ..layout import done_in_any, sibling_dirs
 from ..records import RunRecord
 from ..registry import Registry
-from ..store import done_in_any, sibling_dirs
 from .claims import Claim
 
 Settings = TypeVar("Settings")

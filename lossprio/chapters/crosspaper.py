@@ -33,22 +33,22 @@ from ..compare import Rule, Speedup, difference, shift
 from ..config import TrainConfig
 from ..metrics import WITH_SETUP
 from ..records import RunRecord
-from . import hu2021 as H
-from . import jiang2019 as J
-from . import mindermann2022 as M
+from . import methods, recipes
 from .base import Chapter, register
 from .claims import Claim, decide
 from .kit import (
     CANDIDATES,
     FASTER,
+    TOLERANCE_POINTS,
     Data,
     Method,
     best_error_percent,
     corrupted_share_after,
     fairly_timed,
     idiap_kath18,
+    mean_shares,
     pick,
-    register_methods,
+    relevant_shares_of,
     sampling_share,
     trained_before_loop,
 )
@@ -56,40 +56,20 @@ from .kit import speedup as kit_speedup
 from .kit import target_sensitivity as kit_target_sensitivity
 
 BASELINE = "uniform"
-NEW = "SB on reducible loss"
-# papers J's and H's methods as their chapters run them (SBE β = 1 is chapter H's "SBE 50 %"),
-# this book's SB on reducible loss, and paper M's methods as chapter M runs them
-METHODS: dict[str, Method] = register_methods(
-    {
-        BASELINE: Method("uniform", {}, "standard training", "black"),
-        **{label: J.METHODS[label] for label in ("SB β=1", "SB β=2", "Stale-SB n=2")},
-        "SBE β=1": H.METHODS["SBE 50 %"],
-        "VR max 33 %": H.METHODS["VR max 33 %"],
-        NEW: Method("sb_rho", {"beta": 1.0}, "this book", "#6a3d9a"),
-        "uniform, n_B → n_b": dataclasses.replace(M.METHODS[M.BASELINE], paper="M", colour="#525252"),
-        **{label: method for label, method in M.METHODS.items() if label != M.BASELINE},
-    }
+NEW = methods.NEW
+CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT = (
+    recipes.CLEAN_DATA,
+    recipes.LABEL_NOISE,
+    recipes.INPUT_NOISE,
+    recipes.IRRELEVANT,
 )
+LABEL_NOISE_10, PRISTINE, RELEVANCE = recipes.LABEL_NOISE_10, recipes.PRISTINE, recipes.RELEVANCE
+DATA: dict[str, Data] = recipes.DATA
+METHODS: dict[str, Method] = methods.CROSSPAPER
 
 #: the methods the test-error curves draw: one of each family (the tables and heatmaps have them all), few
 #: enough that every line's colour tells it apart, also to colour-blind readers
 CURVE_METHODS = (BASELINE, "SB β=1", "SBE β=1", "VR max 33 %", NEW, "loss", "RHO-LOSS")
-
-CLEAN, LABEL_NOISE, INPUT_NOISE, IRRELEVANT = "clean data", "label noise", "input noise", "irrelevant classes"
-LABEL_NOISE_10 = "label noise 10 %"
-PRISTINE, RELEVANCE = "pristine", "low relevance"
-DATA: dict[str, Data] = {
-    PRISTINE: Data(None, 0.0, CLEAN, "J, H, M"),
-    "random labels 25 %": Data("random_labels", 0.25, LABEL_NOISE, "H"),
-    # paper M's draw (a new label uniform over all classes); run as the settings' label_noise says
-    # (M.noisy_data: chapter M's first cpu sweep flipped labels as paper J does)
-    LABEL_NOISE_10: Data("label_noise", 0.1, LABEL_NOISE, "M"),
-    "structured noise": Data("structured", 0.5, LABEL_NOISE, "M"),
-    "shuffled pixels 25 %": Data("shuffle_pixels", 0.25, INPUT_NOISE, "H"),
-    "Gaussian images 25 %": Data("gaussian", 0.25, INPUT_NOISE, "H"),
-    "ambiguous inputs 25 %": Data("ambiguous", 0.25, INPUT_NOISE, "M"),
-    RELEVANCE: Data(None, 0.0, IRRELEVANT, "M", relevance=True),
-}
 
 
 class Run(NamedTuple):
@@ -101,7 +81,7 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class CrossSettings(M.LoopSettings):
+class CrossSettings(recipes.LoopSettings):
     """Size and recipe of the grid (defaults: the smoke size): paper M's loop as chapter M runs it
     (keeping them equal to chapter M's profile is what lets the two chapters share records),
     and the common target."""
@@ -109,27 +89,27 @@ class CrossSettings(M.LoopSettings):
     target_factor: float = 1.1  # the common target: this multiple of uniform's best test error on the same data
 
 
-def from_mindermann(settings: M.LoopSettings, **changes: Any) -> CrossSettings:
-    """The grid at chapter M's sizes (so the runs both chapters have are the same runs)."""
-    loop = {f.name: getattr(settings, f.name) for f in dataclasses.fields(M.LoopSettings)}
-    return CrossSettings(**{**loop, **changes})
+def from_loop(settings: recipes.LoopSettings, **changes: Any) -> CrossSettings:
+    """The grid at the size of paper M's loop as chapter M runs it (so the runs both chapters have
+    are the same runs)."""
+    return CrossSettings(**{**recipes.loop_fields(settings), **changes})
 
 
 PROFILES: dict[str, CrossSettings] = {
-    "smoke": from_mindermann(M.PROFILES["smoke"]),
+    "smoke": from_loop(recipes.LOOPS["smoke"]),
     # Chapter M's cpu size (Fashion-MNIST, MLP 784-512-512-10, n_B = 320 → n_b = 32, a budget of 4
     # epochs of backprops, 5 seeds, paper M's label noise, the reference baselines, paper J's Kath18
     # for VR, evaluations from step 10): 560 runs, 140 of them chapter M's (read from its records),
     # the other 420 sized from measured costs to about 2.5 hours on 2 cores, one thread per run.
-    "cpu": from_mindermann(M.PROFILES["cpu"]),
+    "cpu": from_loop(recipes.LOOPS["cpu"]),
     # Paper M's CIFAR-10 setup (ResNet-18, crop and flip, 3 seeds), for a GPU.
-    "paper": from_mindermann(M.PROFILES["paper"]),
+    "paper": from_loop(recipes.LOOPS["paper"]),
 }
 
 
 def budget(settings: CrossSettings) -> float:
     """The shared budget in epochs of back-propagated examples (training-set sizes)."""
-    return M.budget(settings)
+    return recipes.budget(settings)
 
 
 def config(settings: CrossSettings, method: str, data: str, seed: int) -> TrainConfig:
@@ -139,13 +119,13 @@ def config(settings: CrossSettings, method: str, data: str, seed: int) -> TrainC
     check_choice("data", data, list(DATA))
     chosen, setting = as_run(settings, METHODS[method]), DATA[data]
     if setting.same_data(DATA[LABEL_NOISE_10]):  # as chapter M runs its label noise (shared runs)
-        setting = dataclasses.replace(setting, corruption=M.noisy_data(settings).corruption)
+        setting = dataclasses.replace(setting, corruption=recipes.noisy_data(settings).corruption)
     if chosen.traversal == CANDIDATES:
-        return M.loop_config(settings, chosen, setting, seed)
+        return recipes.loop_config(settings, chosen, setting, seed)
     epochs = (
         1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget(settings) / chosen.share_trained)
     )  # the budget stops it
-    return M.loop_config(settings, M.METHODS[M.BASELINE], setting, seed).replace(
+    return recipes.loop_config(settings, methods.MINDERMANN2022["uniform"], setting, seed).replace(
         selector=chosen.selector,
         selector_kwargs=chosen.selector_kwargs,
         candidate_batch=chosen.pool * settings.keep if chosen.pool > 1 else None,
@@ -333,8 +313,8 @@ def relevant_shares(
 ) -> pd.Series:
     """Share (%) of each method's selections from the relevant classes in the low-relevance runs,
     and under ``(the training data)`` those classes' share of the training set."""
-    shares = M.mean_shares(
-        M.relevant_shares_of(
+    shares = mean_shares(
+        relevant_shares_of(
             configs[Run(BASELINE, RELEVANCE, settings.seeds[0])],
             {m: pick(records, method=m, data=RELEVANCE) for m in METHODS},
             settings.relevant_classes,
@@ -418,7 +398,6 @@ def with_setup(records: Mapping[Run, RunRecord], method: str, settings: Sequence
 
 
 #: the guide recommends no method whose final test error is more than this many points above uniform's
-TOLERANCE_POINTS = 0.5
 #: the guide picks its methods on this many of the first seeds and reports them on the others, so a
 #: headline is not the luck of the seeds that chose it
 CHOOSING_SEEDS = 2
@@ -582,6 +561,6 @@ CHAPTER = register(
         runs,
         check=lambda records, settings, configs: claims(records, settings),
         tables=tables,
-        reuses=(M.CHAPTER.name,),
+        reuses=("mindermann2022",),
     )
 )

@@ -17,6 +17,7 @@ from ..checks import check_choice
 from ..compare import LeftOut, Rule, Speedup, ratio
 from ..config import TrainConfig
 from ..records import RunRecord
+from . import methods
 from .base import Chapter, register
 from .claims import Claim, decide
 from .kit import (
@@ -30,7 +31,6 @@ from .kit import (
     diverged_note,
     error_difference,
     pick,
-    register_methods,
     sampling_share,
     share_shift,
     speedup,
@@ -59,44 +59,7 @@ SETTING_LABELS = {
     ("gaussian", 0.5): "gauss 50 %",
 }
 
-# Paper H's methods (VR: paper J's Kath18 code, which paper H used: loss score, no re-weighting, τ switch
-# read at each epoch's start, b drawn from a pool of 3b / 2b and the unique draws trained)
-METHODS: dict[str, Method] = register_methods(
-    {
-        "standard": Method("uniform", {}, "standard training", "black"),
-        "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#56B4E9"),
-        "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#0072B2"),
-        "VR max 33 %": Method(
-            "kath18",
-            {
-                "selectivity": 1 / 3,
-                "score": "loss",
-                "reweight": False,
-                "tau_switch": True,
-                "switch": "epoch",
-                "unique": True,
-            },
-            "J, H",
-            "#009E73",
-            pool=3,
-        ),
-        "VR max 50 %": Method(
-            "kath18",
-            {
-                "selectivity": 1 / 2,
-                "score": "loss",
-                "reweight": False,
-                "tau_switch": True,
-                "switch": "epoch",
-                "unique": True,
-            },
-            "J, H",
-            "#a1d99b",
-            pool=2,
-        ),
-        "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#8e0152"),  # apart from SB's blues
-    }
-)
+METHODS: dict[str, Method] = methods.HU2021
 BASELINE = {"method": "standard"}
 TABLE_METHODS = ("standard", "SB 50 %", "SB 33 %", "VR max 33 %", "VR max 50 %")
 VR_METHODS = ("VR max 33 %", "VR max 50 %")

@@ -25,6 +25,7 @@ from ..compare import Rule, Speedup
 from ..config import TrainConfig
 from ..metrics import pareto_frontier
 from ..records import RunRecord
+from . import methods
 from .base import Chapter, register
 from .claims import Claim, decide
 from .kit import (
@@ -37,41 +38,12 @@ from .kit import (
     fairly_timed,
     idiap_kath18,
     pick,
-    register_methods,
     sampling_share,
 )
 from .kit import speedup as kit_speedup
 from .kit import target_sensitivity as kit_target_sensitivity
 
-METHODS: dict[str, Method] = register_methods(
-    {
-        "Traditional": Method("uniform", {}, "standard training", "black"),
-        "SB β=1": Method("sb", {"beta": 1.0}, "J", "#56B4E9"),
-        "SB β=2": Method("sb", {"beta": 2.0}, "J", "#0072B2"),
-        "Stale-SB n=2": Method("stale_sb", {"beta": 2.0, "staleness": 2}, "J", "#CC79A7"),
-        "Stale-SB n=3": Method("stale_sb", {"beta": 2.0, "staleness": 3}, "J", "#D55E00"),
-        # as paper J's code ran it: loss score, no re-weighting, b sampled from a pool of 4b, the τ
-        # switch read at epoch starts, unique draws trained (profiles without ``reference_baselines``
-        # run idiap's per-pool reading, :func:`~lossprio.chapters.kit.idiap_kath18`)
-        "Kath18": Method(
-            "kath18",
-            {
-                "keep": None,
-                "selectivity": 0.25,
-                "score": "loss",
-                "reweight": False,
-                "tau_switch": True,
-                "switch": "epoch",
-                "unique": True,
-            },
-            "J",
-            "#009E73",
-            pool=4,
-        ),
-        "SB β=0.5": Method("sb", {"beta": 0.5}, "J", "#c6dbef"),
-        "SB β=3": Method("sb", {"beta": 3.0}, "J", "#08306b"),
-    }
-)
+METHODS: dict[str, Method] = methods.JIANG2019
 BASELINE = "Traditional"
 CLEAN_A = {"schedule": "A", "flips": 0.0}  # the runs most tables read: schedule A, clean labels
 MAIN_METHODS = ("Traditional", "SB β=1", "SB β=2", "Stale-SB n=2", "Stale-SB n=3", "Kath18")

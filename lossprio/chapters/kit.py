@@ -11,50 +11,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
-from .. import palette
 from ..compare import Difference, Rule, Speedup, difference, shift
 from ..compare import speedup as speedup_of
+from ..config import TrainConfig
 from ..metrics import WITH_SETUP
 from ..records import RunRecord
-
-#: how a method meets the training set: papers J and H's shuffled epochs of candidate batches of b
-#: (SB's queue), or paper M's n_B candidates drawn without replacement, n_b trained on
-EPOCH, CANDIDATES = "epoch traversal", "candidate sampling"
-
-
-@dataclass(frozen=True)
-class Method:
-    """A selection method as a chapter runs it.
-
-    Attributes:
-        selector: its registry name in :mod:`lossprio.selectors`.
-        kwargs: its settings (``None`` values are left to the selector's default).
-        paper: the paper it comes from (for tables).
-        colour: its colour in every figure (filed in :mod:`lossprio.palette` under its label).
-        traversal: :data:`EPOCH` or :data:`CANDIDATES`.
-        pool: with epoch traversal, the candidate batch in training batches (VR samples b from 3b).
-    """
-
-    selector: str
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    paper: str = ""
-    colour: str = "#7f7f7f"
-    traversal: str = EPOCH
-    pool: int = 1
-
-    @property
-    def selector_kwargs(self) -> dict[str, Any]:
-        """The settings to build its selector with."""
-        return {k: v for k, v in self.kwargs.items() if v is not None}
-
-    @property
-    def share_trained(self) -> float:
-        """About what share of its candidates it trains on (SB's family: 1/(β + 1))."""
-        if "beta" in self.kwargs:
-            return 1.0 / (self.kwargs["beta"] + 1.0)
-        return self.kwargs.get("selectivity") or 1.0
+from .methods import CANDIDATES, EPOCH, Method, register_methods  # noqa: F401  (the chapters' vocabulary)
 
 
 @dataclass(frozen=True)
@@ -87,11 +52,9 @@ def idiap_kath18(method: Method) -> Method:
     return dataclasses.replace(method, kwargs={k: v for k, v in method.kwargs.items() if k not in PAPER_J_KATH18})
 
 
-def register_methods(methods: Mapping[str, Method]) -> Mapping[str, Method]:
-    """File every method's colour under its label (one palette for the book); returns ``methods``."""
-    for label, method in methods.items():
-        palette.register(label, method.colour, method.paper)
-    return methods
+#: the book's tolerance: the guide recommends no method whose final test error is more than this
+#: many points above uniform's, and the tuned chapter calls a method lossless within it
+TOLERANCE_POINTS = 0.5
 
 
 @dataclass(frozen=True)
@@ -285,3 +248,31 @@ def sampling_share(records: Sequence[RunRecord]) -> str:
     )
     share = f"{100 * statistics.fmean(shares):.0f} % of pools sampled, " if len(shares) == len(records) else ""
     return f"{share}{uniform}/{len(records)} runs uniform throughout"
+
+
+# ----------------------------------------------------------------------------- selections by class
+
+
+def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequence[int]) -> float:
+    """Share of a run's selections that went to training examples of ``classes``."""
+    counts = np.asarray(record.selection_counts, dtype=np.float64)
+    relevant = np.isin(np.asarray(train_labels), list(classes))
+    return float(counts[relevant].sum() / max(1.0, counts.sum()))
+
+
+def relevant_shares_of(
+    config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]
+) -> dict[str, list[float]]:
+    """Each method's share of selections from ``classes``, one per record (methods without records
+    left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
+    from ..assemble import load_data
+
+    labels = load_data(config)[0].labels.numpy()
+    shares = {m: [relevant_share(r, labels, classes) for r in found] for m, found in runs.items() if found}
+    shares["training set"] = [float(np.isin(labels, classes).mean())]
+    return shares
+
+
+def mean_shares(shares: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """:func:`relevant_shares_of`'s per-seed shares as their means."""
+    return {m: statistics.fmean(values) for m, values in shares.items()}

@@ -24,50 +24,39 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .. import palette
 from ..checks import check_choice
 from ..compare import Rule, Speedup, difference, ratio, shift
 from ..config import TrainConfig
 from ..metrics import NEVER, WITH_SETUP, steps_to_accuracy
 from ..records import RunRecord
+from . import methods
 from .base import Chapter, register
 from .claims import Claim, decide
 from .kit import (
-    CANDIDATES,
     FASTER,
-    Data,
     Method,
-    Settings,
     corrupted_share_after,
+    mean_shares,
     pick,
-    register_methods,
+    relevant_shares_of,
     trained_before_loop,
 )
 from .kit import speedup as kit_speedup
 from .kit import target_sensitivity as kit_target_sensitivity
-
-RHO = "RHO-LOSS"
-METHODS: dict[str, Method] = register_methods(
-    {
-        "uniform": Method("uniform", {}, "standard training", "black", CANDIDATES),
-        "loss": Method("loss", {}, "M", "#ff7f0e", CANDIDATES),
-        "gradient norm": Method("grad_norm", {}, "M", "#8c564b", CANDIDATES),
-        "gradient norm IS": Method("grad_norm_is", {}, "M", "#e7ba52", CANDIDATES),
-        "irreducible loss": Method("irreducible", {}, "M", "#7f7f7f", CANDIDATES),
-        "SVP": Method("svp", {}, "M", "#e377c2", CANDIDATES),
-        RHO: Method("rho", {}, "M", "#d62728", CANDIDATES),
-    }
+from .recipes import (
+    CLEAN,
+    LOOPS,
+    NOISES,
+    NOISY,
+    LoopSettings,
+    loop_config,
+    loop_fields,
+    noisy_data,
 )
-palette.register("reducible loss (RHO-LOSS)", "#d62728", "M")  # Fig. 1's name for RHO-LOSS's selection function
+
+RHO = methods.RHO
+METHODS: dict[str, Method] = methods.MINDERMANN2022
 BASELINE = "uniform"
-# paper M's Fig. 2 (a)–(c) and the clean data
-NOISES: dict[str, Data] = {
-    "clean": Data(),
-    "label noise 10 %": Data("label_noise", 0.1),  # paper M's: a new label drawn from all classes
-    "structured noise": Data("structured", 0.5),
-    "ambiguous inputs": Data("ambiguous", 0.5),
-}
-CLEAN, NOISY = "clean", "label noise 10 %"
 TARGET_SHARES = (0.90, 0.95, 0.98, 1.0)  # Fig. 3's targets: these shares of uniform's best accuracy
 
 # Paper M (Fig. 3 and text): RHO-LOSS's speedup over uniform in steps to the target, clean / 10 % label noise.
@@ -111,42 +100,6 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class LoopSettings(Settings):
-    """Size and recipe of paper M's loop (defaults: the smoke size, set in :data:`SMOKE`): what
-    chapter M and the cross-paper chapter share, so that their runs with equal settings are the
-    same runs."""
-
-    il_model: str = "mlp"  # the default IL model: the target architecture, as paper M's default
-    il_model_kwargs: dict[str, Any] = field(default_factory=lambda: {"hidden": [32]})
-    il_epochs: int = 2  # IL training epochs over the holdout (the checkpoint of lowest validation loss is kept)
-    relevant_classes: tuple[int, ...] = (0, 1, 2, 3, 4)  # Fig. 4: the classes holdout and test keep
-    candidate_batch: int = 64  # n_B
-    keep: int = 8  # n_b
-    weight_decay: float = 0.01  # AdamW's PyTorch default, as paper M
-    flip: bool = False
-    svp_fraction: float = 0.1
-    svp_proxy_epochs: int = 1
-    score_probe_every: int = 2  # candidate batches between Fig. 1's scorings (RHO-LOSS runs with label noise)
-    # round two of the fidelity fixes, off in the profiles whose records predate them (see cpu5):
-    label_noise: str = "label_noise"  # the corruption of "label noise 10 %" (label_flip: the first cpu sweep's)
-    reference_baselines: bool = True  # gradient-norm IS and SVP as paper M's code runs them (REFERENCE_KWARGS)
-    eval_first: int | None = None  # an early evaluation grid: this step, then doubling up to eval_every
-
-
-#: the smoke size of paper M's loop, where it differs from :class:`~lossprio.chapters.kit.Settings`
-#: (``epochs``: candidate traversals of the training half; every method stops at the same step)
-SMOKE: dict[str, Any] = {
-    "model": "mlp",
-    "model_kwargs": {"hidden": [32]},
-    "train_fraction": 0.05,
-    "test_fraction": 0.1,
-    "lr": 1e-3,
-    "crop_padding": 0,
-    "eval_every": 5,
-}
-
-
-@dataclass(frozen=True)
 class MindermannSettings(LoopSettings):
     """Chapter M's settings: paper M's loop and Fig. 5's cheaper IL models, targets and learning rates."""
 
@@ -158,64 +111,28 @@ class MindermannSettings(LoopSettings):
     lr_grid: tuple[float, ...] = (3e-4, 3e-3)  # Fig. 5: the IL model reused across learning rates
 
 
-def sized(**changes: Any) -> MindermannSettings:
-    """Chapter M's settings: the smoke size with ``changes``."""
-    return MindermannSettings(**{**SMOKE, **changes})
+def sized(loop: LoopSettings, **changes: Any) -> MindermannSettings:
+    """Chapter M's settings: paper M's loop at ``loop``'s size with ``changes``."""
+    return MindermannSettings(**{**loop_fields(loop), **changes})
 
 
 PROFILES: dict[str, MindermannSettings] = {
-    "smoke": sized(),
-    # Fashion-MNIST: 30k training examples (the even half), 30k holdout (the odd half), half the
-    # test set; an MLP 784-512-512-10 as target and IL model, n_B = 320 → n_b = 32, 40 traversals
-    # (3720 steps, 4 epochs of selected examples), 5 seeds, paper M's label noise and its code's
-    # gradient-norm IS and SVP, evaluations at steps 10, 20, 40 and then every 93: 230 runs, sized
-    # from measured costs to about 2 hours on 2 cores, one thread per run.
+    "smoke": sized(LOOPS["smoke"]),
+    # the cpu loop (recipes.LOOPS); Fig. 5's cheap IL models and the IL model reused for another target
     "cpu": sized(
-        train_fraction=1.0,
-        test_fraction=0.5,
-        model_kwargs={"hidden": [512, 512]},
-        il_model_kwargs={"hidden": [512, 512]},
-        il_epochs=15,
+        LOOPS["cpu"],
         cheap_il_models={
             "small CNN (paper M's)": ["small_cnn", {}],
             "MLP 64 (13× fewer parameters)": ["mlp", {"hidden": [64]}],
         },
         other_targets={"CNN (fast_cnn, width 8)": ["fast_cnn", {"width": 8}]},
-        candidate_batch=320,
-        keep=32,
-        epochs=40,
-        svp_proxy_epochs=10,
-        eval_every=93,
-        eval_first=10,
-        score_probe_every=10,
-        seeds=(0, 1, 2, 3, 4),
-        threads=1,
     ),
-    # Paper M's CIFAR-10 setup: ResNet-18 target and IL model (100 IL epochs), crop and flip,
-    # n_B = 320 → n_b = 32, AdamW 1e-3, 100 traversals, 3 seeds, its label noise and its code's
-    # baselines; the small CNN as cheap IL model, the ResNet-18 IL model reused for a WRN-28-2
-    # target and two other learning rates.
+    # Paper M's CIFAR-10 loop; the small CNN as cheap IL model, the ResNet-18 IL model reused for a
+    # WRN-28-2 target and two other learning rates.
     "paper": sized(
-        train_fraction=1.0,
-        test_fraction=1.0,
-        dataset="cifar10",
-        model="resnet18",
-        model_kwargs={},
-        il_model="resnet18",
-        il_model_kwargs={},
-        il_epochs=100,
+        LOOPS["paper"],
         cheap_il_models={"small CNN": ["small_cnn", {}]},
         other_targets={"WRN-28-2": ["wrn", {"depth": 28, "widen": 2}]},
-        crop_padding=4,
-        flip=True,
-        candidate_batch=320,
-        keep=32,
-        epochs=100,
-        svp_proxy_epochs=25,
-        eval_every=156,
-        eval_first=10,
-        score_probe_every=10,
-        seeds=(0, 1, 2),
     ),
 }
 #: the cpu size as its first sweep ran it (3 seeds, label flips, our gradient-norm IS and SVP, the
@@ -224,78 +141,6 @@ PROFILES: dict[str, MindermannSettings] = {
 CPU_THREE_SEEDS = dataclasses.replace(
     PROFILES["cpu"], seeds=(0, 1, 2), label_noise="label_flip", reference_baselines=False, eval_first=None
 )
-
-
-def noisy_data(settings: LoopSettings) -> Data:
-    """The "label noise 10 %" data as ``settings`` run it: paper M's draw, or the label flips of
-    the first cpu sweep."""
-    return dataclasses.replace(NOISES[NOISY], corruption=settings.label_noise)
-
-
-def traversal_epochs(settings: LoopSettings, method: Method) -> int:
-    """Candidate traversals a method may make: enough for the shared budget (which stops it);
-    SVP traverses only its core-set."""
-    share = settings.svp_fraction if method.selector == METHODS["SVP"].selector else 1.0
-    return 1 + math.ceil(1.5 * settings.epochs / share)  # generous: an incomplete last candidate batch is dropped
-
-
-def budget(settings: LoopSettings) -> float:
-    """The shared budget in epochs of back-propagated examples (training-set sizes)."""
-    return settings.epochs * settings.keep / settings.candidate_batch
-
-
-#: with ``reference_baselines``: paper M's code's gradient-norm IS (one forward over the candidates)
-#: and SVP (the holdout-trained IL model as proxy, entropy on augmented inputs)
-REFERENCE_KWARGS: dict[str, dict[str, Any]] = {
-    "grad_norm_is": {"one_forward": True},
-    "svp": {"proxy": "holdout", "augment_scores": True},
-}
-
-
-def as_run(settings: LoopSettings, method: Method) -> Method:
-    """``method`` as ``settings`` run it (paper M's reference baselines where asked)."""
-    if not settings.reference_baselines or method.selector not in REFERENCE_KWARGS:
-        return method
-    return dataclasses.replace(method, kwargs={**method.kwargs, **REFERENCE_KWARGS[method.selector]})
-
-
-def loop_config(
-    settings: LoopSettings, method: Method, data: Data, seed: int, probed: bool | None = None
-) -> TrainConfig:
-    """Paper M's loop at ``settings``' size: ``method`` with candidate sampling (n_B → n_b) on
-    ``data`` in the even half of the training split (the odd half is the holdout the default IL
-    model learns from), AdamW without a schedule, stopped at the shared budget. Fig. 1's score
-    probes ride on RHO-LOSS's runs with 10 % label noise (``probed``; ``None``: decided from
-    ``method`` and ``data``)."""
-    method = as_run(settings, method)
-    if probed is None:
-        probed = method.selector == METHODS[RHO].selector and data.same_data(noisy_data(settings))
-    return TrainConfig(
-        **settings.run_fields(),
-        split="half",
-        corruption=data.corruption,
-        corruption_fraction=data.fraction,
-        relevant_classes=tuple(settings.relevant_classes) if data.relevance else (),
-        selector=method.selector,
-        selector_kwargs={"keep": settings.keep, **method.selector_kwargs},
-        batch_size=settings.keep,
-        candidate_batch=settings.candidate_batch,
-        il_model=settings.il_model,
-        il_model_kwargs=dict(settings.il_model_kwargs),
-        il_holdout="holdout",
-        il_holdout_fraction=1.0,
-        il_epochs=settings.il_epochs,
-        svp_fraction=settings.svp_fraction,
-        svp_proxy_epochs=settings.svp_proxy_epochs,
-        epochs=traversal_epochs(settings, method),
-        budget=budget(settings),
-        optimizer="adamw",
-        weight_decay=settings.weight_decay,
-        flip=settings.flip,
-        seed=seed,
-        score_probe_every=settings.score_probe_every if probed else None,
-        eval_first=settings.eval_first,
-    )
 
 
 def holdout_label(fraction: float) -> str:
@@ -500,13 +345,6 @@ def corrupted_share_trained(records: Mapping[Run, RunRecord], noise: str = NOISY
 # ----------------------------------------------------------------------------- Fig. 4 and 5
 
 
-def relevant_share(record: RunRecord, train_labels: Sequence[int], classes: Sequence[int]) -> float:
-    """Share of a run's selections that went to training examples of ``classes``."""
-    counts = np.asarray(record.selection_counts, dtype=np.float64)
-    relevant = np.isin(np.asarray(train_labels), list(classes))
-    return float(counts[relevant].sum() / max(1.0, counts.sum()))
-
-
 def relevant_shares(
     records: Mapping[Run, RunRecord], configs: Mapping[Run, TrainConfig], settings: MindermannSettings
 ) -> dict[str, list[float]]:
@@ -517,24 +355,6 @@ def relevant_shares(
         {m: pick(records, method=m, noise=CLEAN, experiment=RELEVANCE) for m in METHODS},
         settings.relevant_classes,
     )
-
-
-def relevant_shares_of(
-    config: TrainConfig, runs: Mapping[str, Sequence[RunRecord]], classes: Sequence[int]
-) -> dict[str, list[float]]:
-    """Each method's share of selections from ``classes``, one per record (methods without records
-    left out), and under ``"training set"`` those classes' share of ``config``'s training set."""
-    from ..assemble import load_data
-
-    labels = load_data(config)[0].labels.numpy()
-    shares = {m: [relevant_share(r, labels, classes) for r in found] for m, found in runs.items() if found}
-    shares["training set"] = [float(np.isin(labels, classes).mean())]
-    return shares
-
-
-def mean_shares(shares: Mapping[str, Sequence[float]]) -> dict[str, float]:
-    """:func:`relevant_shares_of`'s per-seed shares as their means."""
-    return {m: statistics.fmean(values) for m, values in shares.items()}
 
 
 def cheap_il_table(records: Mapping[Run, RunRecord], settings: MindermannSettings) -> pd.DataFrame:

@@ -36,38 +36,20 @@ from ..compare import CONFIRMED, CONTRADICTED, SAME, Difference, Rule, adjusted_
 from ..config import TrainConfig
 from ..metrics import WITH_SETUP
 from ..records import RunRecord
-from . import crosspaper as X
-from . import jiang2019 as J
-from . import mindermann2022 as M
+from . import methods, recipes
 from .base import Chapter, register
 from .claims import Claim, decide
-from .kit import CANDIDATES, LOWER_ERROR, Method, error_difference, error_percents, fairly_timed, register_methods
+from .kit import CANDIDATES, LOWER_ERROR, TOLERANCE_POINTS, Method, error_difference, error_percents, fairly_timed
 
 BASELINE = "uniform"
-RS2, INFOBATCH, RHO = "RS2", "InfoBatch", M.RHO
-#: InfoBatch as its paper runs it (a fixed number of epochs, some pruned: fewer backprops), for its own claim
-NATIVE = "InfoBatch, its own epochs"
+RS2, INFOBATCH, RHO = methods.RS2, methods.INFOBATCH, methods.RHO
+NATIVE = methods.NATIVE
 
-METHODS: dict[str, Method] = register_methods(
-    {
-        BASELINE: X.METHODS[X.BASELINE],
-        RS2: Method("rs2", {"fraction": 0.1}, "Okanovic et al. 2024", "#E69F00"),
-        # at a fixed budget the epochs are not known in advance: δ is read as a share of the budget
-        INFOBATCH: Method(
-            "infobatch", {"prune_ratio": 0.5, "delta": 0.875, "anneal": "budget"}, "Qin et al. 2024", "#009E73"
-        ),
-        "SB β=1": J.METHODS["SB β=1"],
-        "Stale-SB n=2": J.METHODS["Stale-SB n=2"],
-        RHO: M.METHODS[RHO],
-        X.NEW: X.METHODS[X.NEW],
-    }
-)
-NATIVE_METHOD = register_methods(
-    {NATIVE: Method("infobatch", {"prune_ratio": 0.5, "delta": 0.875}, "Qin et al. 2024", "#009E73")}
-)[NATIVE]
+METHODS: dict[str, Method] = methods.TUNED
+NATIVE_METHOD = methods.NATIVE_INFOBATCH
 
-PRISTINE, LABEL_NOISE, RANDOM_LABELS = X.PRISTINE, X.LABEL_NOISE_10, "random labels 25 %"
-DATA = {name: X.DATA[name] for name in (PRISTINE, LABEL_NOISE, RANDOM_LABELS)}
+PRISTINE, LABEL_NOISE, RANDOM_LABELS = recipes.PRISTINE, recipes.LABEL_NOISE_10, "random labels 25 %"
+DATA = {name: recipes.DATA[name] for name in (PRISTINE, LABEL_NOISE, RANDOM_LABELS)}
 
 TUNING, FINAL, RUNNER_UP = "tuning", "final", "runner-up"
 
@@ -86,7 +68,7 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class TunedSettings(M.LoopSettings):
+class TunedSettings(recipes.LoopSettings):
     """Size and recipe (defaults: the smoke size). From paper M's loop it takes the data, model,
     n_B → n_b (RHO-LOSS's candidate sampling), the IL model and AdamW's weight decay; its ``lr``
     and ``epochs`` are not used (each run's come from the grid and its budget)."""
@@ -150,19 +132,18 @@ def committed_choices(profile: str, path: Path = CHOSEN_FILE) -> Cells:
     return committed_tuning(profile, path)["chosen_lrs"]
 
 
-def from_loop(loop: M.LoopSettings, **changes: Any) -> TunedSettings:
+def from_loop(loop: recipes.LoopSettings, **changes: Any) -> TunedSettings:
     """The chapter at the size of chapter M's ``loop`` (data, model, IL model, n_B → n_b), its
     evaluation grid and probes left out, with ``changes``."""
     left_out = ("eval_every", "eval_first", "score_probe_every")
-    kept = {f.name: getattr(loop, f.name) for f in dataclasses.fields(M.LoopSettings) if f.name not in left_out}
-    return TunedSettings(**{**kept, **changes})
+    return TunedSettings(**{**recipes.loop_fields(loop, left_out), **changes})
 
 
 PROFILES: dict[str, TunedSettings] = {
     # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one; one seed and a
     # fixed grid: smoke checks the machinery, not the choice)
     "smoke": from_loop(
-        M.PROFILES["smoke"],
+        recipes.LOOPS["smoke"],
         budgets=(1.0, 3.0),
         lr_grid=(1e-3, 3e-3),
         eval_every=10,
@@ -174,10 +155,10 @@ PROFILES: dict[str, TunedSettings] = {
     # examples; MLP 784-512-512-10; its IL model, 15 epochs on the odd half), batches of 32, budgets
     # of 1, 2, 4 and 8 epochs of backprops, three learning rates, 5 seeds: sized from measured costs
     # (chapter M's and crosspaper's records) to about 2 hours on 2 cores, one thread per run.
-    "cpu": from_loop(M.PROFILES["cpu"], budgets=(1.0, 2.0, 4.0, 8.0), eval_every=422),  # 2 evaluations an epoch
+    "cpu": from_loop(recipes.LOOPS["cpu"], budgets=(1.0, 2.0, 4.0, 8.0), eval_every=422),  # 2 evaluations an epoch
     # Paper M's CIFAR-10 setup (ResNet-18 target and IL model, crop and flip, n_B = 320 → n_b = 32):
     # budgets up to its 10 epochs of backprops, 3 seeds, for a GPU.
-    "paper": from_loop(M.PROFILES["paper"], budgets=(1.25, 2.5, 5.0, 10.0), eval_every=700),
+    "paper": from_loop(recipes.LOOPS["paper"], budgets=(1.25, 2.5, 5.0, 10.0), eval_every=700),
 }
 PROFILES = {name: dataclasses.replace(s, **committed_tuning(name)) for name, s in PROFILES.items()}
 
@@ -208,9 +189,9 @@ def config(
     check_choice("stage", stage, [TUNING, FINAL, RUNNER_UP])
     chosen, setting = method_of(method), DATA[data]
     if setting.same_data(DATA[LABEL_NOISE]):  # paper M's draw, as chapter M runs it
-        setting = dataclasses.replace(setting, corruption=M.noisy_data(settings).corruption)
-    loop = chosen if chosen.traversal == CANDIDATES else M.METHODS[M.BASELINE]
-    run = M.loop_config(settings, loop, setting, seed, probed=False)
+        setting = dataclasses.replace(setting, corruption=recipes.noisy_data(settings).corruption)
+    loop = chosen if chosen.traversal == CANDIDATES else methods.MINDERMANN2022["uniform"]
+    run = recipes.loop_config(settings, loop, setting, seed, probed=False)
     if chosen.traversal == CANDIDATES:
         epochs = 1 + math.ceil(1.5 * budget * settings.candidate_batch / settings.keep)  # the budget stops it
     else:
@@ -691,7 +672,6 @@ def native_infobatch_table(records: Mapping[Run, RunRecord], settings: TunedSett
 
 #: InfoBatch is lossless where its error is at most this many points above tuned uniform's (the
 #: tolerance of the cross-paper guide)
-TOLERANCE_POINTS = X.TOLERANCE_POINTS
 
 #: the rules of this chapter's claims, stated before any result
 VANISH = Rule(
@@ -718,7 +698,7 @@ PREVIOUS_VERDICTS: dict[str, str] = {
 
 
 #: the methods a claim about "selection methods" compares with (not uniform, not RS2's random subsets)
-SELECTING = ("SB β=1", "Stale-SB n=2", RHO, X.NEW, INFOBATCH)
+SELECTING = ("SB β=1", "Stale-SB n=2", RHO, methods.NEW, INFOBATCH)
 
 
 def claims(records: Mapping[Run, RunRecord], settings: TunedSettings) -> list[Claim]:

@@ -5,6 +5,7 @@ InfoBatch, behind one interface.
 returns a :class:`Selection`.
 """
 
+from ..scores import entropy_score, grad_norm_score, loss_score
 from . import pruning, sampling, sb, svp, topk, uniform  # noqa: F401  (registers the selectors)
 from .base import (
     SELECTORS,
@@ -13,9 +14,6 @@ from .base import (
     Selector,
     build,
     check_settings,
-    entropy_score,
-    grad_norm_score,
-    loss_score,
     selector_class,
     selector_names,
 )

@@ -6,18 +6,17 @@ import copy
 import functools
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..accounting import SetupCost
-from ..checks import check_choice, check_known, check_positive_int, check_range
+from ..checks import check_known, check_positive_int, check_range
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -84,6 +83,10 @@ class Selector:
     #: whether the loop trains through its selection forward: one train-mode forward over the
     #: candidates, the chosen rows' loss back-propagated through it (paper M's gradient-norm IS)
     trains_through_selection_forward: bool = False
+
+    #: the settings its paper runs it with, where its constructor's defaults are not usable on
+    #: their own (:func:`lossprio.make_selector` starts from them)
+    paper_defaults: dict[str, Any] = {}
 
     #: stand-ins for the constructor arguments :meth:`run_settings` supplies without a default,
     #: so that :func:`check_settings` can try a user's settings before any run exists
@@ -332,6 +335,10 @@ def require_extras(selector: Selector, extras: Extras | None) -> Extras:
     return extras or {}
 
 
+#: paper M's share of each candidate batch trained on (n_b = 32 of n_B = 320)
+PAPER_M_SELECTIVITY = 0.1
+
+
 def check_keep(keep: int | None, selectivity: float | None, optional: bool = False) -> None:
     """``keep`` (a count) or ``selectivity`` (a share of the candidates in (0, 1]), not both."""
     if keep is not None and selectivity is not None:
@@ -361,62 +368,6 @@ def require_logits(selector: Selector, logits: Tensor | None) -> Tensor:
         raise ValueError(f"{type(selector).__name__}.select needs logits from a selection forward, got None")
     return logits
 
-
-# ----------------------------------------------------------------------------- scores
-
-
-def loss_score(logits: Tensor, targets: Tensor) -> Tensor:
-    """Per-example cross-entropy loss."""
-    return F.cross_entropy(logits.float(), targets, reduction="none")
-
-
-def entropy_score(logits: Tensor, targets: Tensor) -> Tensor:
-    """Entropy of the predicted distribution (paper H's SBE score); ignores the targets."""
-    log_p = F.log_softmax(logits.float(), dim=1)
-    return -(log_p.exp() * log_p).sum(1)
-
-
-def grad_norm_score(logits: Tensor, targets: Tensor, feature_norm: Tensor | None = None) -> Tensor:
-    """Norm of the cross-entropy gradient: with respect to the logits, ‖p − y‖ (paper M's
-    reference code; the upper bound of Katharopoulos & Fleuret 2018), or with ``feature_norm``
-    (‖h‖ of the head's input) with respect to a linear head z = W h + c, whose gradient
-    (p − y) hᵀ and p − y has norm ‖p − y‖ · sqrt(‖h‖² + 1).
-    """
-    residual = torch.softmax(logits.float(), dim=1)
-    residual = residual - F.one_hot(targets, logits.shape[1]).to(residual.dtype)
-    norm = residual.norm(dim=1)
-    return norm if feature_norm is None else norm * (feature_norm.float().square() + 1).sqrt()
-
-
-#: what a gradient-norm selector takes the norm of: ``logits`` (‖p − y‖, paper M's reference
-#: code) or ``last_layer`` (the exact gradient norm of the head's weights and bias)
-GRAD_NORMS = ("logits", "last_layer")
-
-
-class GradNormScore:
-    """Mixin of the gradient-norm selectors: ``norm`` picks one of :data:`GRAD_NORMS`."""
-
-    norm: str = "logits"
-
-    def check_norm(self, norm: str) -> None:
-        check_choice("norm", norm, list(GRAD_NORMS))
-        self.norm = norm
-
-    @property
-    def wants(self) -> tuple[str, ...]:
-        return ("feature_norm",) if self.norm == "last_layer" else ()
-
-    def grad_norms(self, logits: Tensor, targets: Tensor, extras: Extras | None) -> Tensor:
-        if self.norm == "logits":
-            return grad_norm_score(logits, targets)
-        if extras is None or "feature_norm" not in extras:
-            raise ValueError(
-                f"norm='last_layer' needs extras['feature_norm'] (‖h‖ of the head's input); got {sorted(extras or {})}"
-            )
-        return grad_norm_score(logits, targets, extras["feature_norm"])
-
-
-SCORES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"loss": loss_score, "entropy": entropy_score}
 
 SELECTORS: Registry[Selector] = Registry("selector")
 

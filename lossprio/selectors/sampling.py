@@ -10,15 +10,14 @@ import torch
 from torch import Tensor
 
 from ..checks import check_bool, check_choice, check_range
+from ..scores import GradNormScore, grad_norm_score, loss_score
 from .base import (
+    PAPER_M_SELECTIVITY,
     SELECTORS,
     Extras,
-    GradNormScore,
     Selection,
     Selector,
     check_keep,
-    grad_norm_score,
-    loss_score,
     require_logits,
     resolve_keep,
     take_all,
@@ -95,6 +94,8 @@ class Kath18(Selector):
     """
 
     scores_in_eval_mode = True  # papers J/H's reference code (BN running statistics)
+    # paper J's code as paper H ran it ("VR max 33 %"): b drawn from a pool of 3b by loss, τ read per epoch
+    paper_defaults = {"selectivity": 1 / 3, "score": "loss", "reweight": False, "switch": "epoch", "unique": True}
 
     def __init__(
         self,
@@ -215,6 +216,8 @@ class GradNormIS(GradNormScore, Selector):
             forward, then a training forward on the sampled rows (the same for models without
             BatchNorm, but a second forward).
     """
+
+    paper_defaults = {"selectivity": PAPER_M_SELECTIVITY}
 
     def __init__(
         self,

@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 
 from ..checks import check_positive_int, check_range
+from ..scores import SCORES
 from .base import (
-    SCORES,
     SELECTORS,
     Extras,
     RunContext,

@@ -9,14 +9,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..scores import GradNormScore, loss_score
 from .base import (
+    PAPER_M_SELECTIVITY,
     SELECTORS,
     Extras,
-    GradNormScore,
     Selection,
     Selector,
     check_keep,
-    loss_score,
     require_extras,
     require_logits,
     resolve_keep,
@@ -31,6 +31,8 @@ class TopK(Selector):
         keep: n_b, how many candidates to train on (at most the candidate batch n_B).
         selectivity: instead of ``keep``, the share n_b / n_B in (0, 1] (paper M: 0.1).
     """
+
+    paper_defaults = {"selectivity": PAPER_M_SELECTIVITY}
 
     def __init__(self, keep: int | None = None, selectivity: float | None = None, seed: int = 0) -> None:
         super().__init__(seed)

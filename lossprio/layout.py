@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
+from .files import FileProblem
 from .records import RunRecord, set_aside_record
-from .storage import FileProblem
 
 RECORD, CHECKPOINT, LOCK = "record.json", "checkpoint.pt", "lock"
 
