@@ -15,6 +15,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PROFILE ?= cpu
+# when make started: `make test` prints its whole time, set-up included, at the end
+START := $(shell date +%s)
 
 .PHONY: setup data book test lint reproduce reproduce-in-place bench clean
 
@@ -47,6 +49,7 @@ reproduce-in-place: setup data
 
 test: setup data lint
 	$(PY) -m pytest
+	@echo "make test: $$(( $$(date +%s) - $(START) )) s in all, set-up included"
 
 # ruff: lint and format check of the library and the tests (settings in pyproject.toml)
 lint: setup
