@@ -76,7 +76,7 @@ class Parser(argparse.ArgumentParser):
 #: the profiles every chapter has: tiny (the tests), this project's CPU machines, the paper's setup on a GPU
 PROFILE_NAMES = ("smoke", "cpu", "paper")
 #: the modules of ``lossprio/chapters`` that are the chapters' kit, not chapters
-CHAPTER_KIT = ("base", "claims", "kit", "methods", "recipes")
+CHAPTER_KIT = ("base", "claims", "kit", "methods", "papers", "recipes")
 #: where a sweep's runs run: here, as a SLURM job array, or as that array's processes on this machine
 LAUNCHERS = ("local", "slurm", "submitit-local")
 

@@ -160,6 +160,24 @@ def shift(values: Sequence[float], reference: float) -> Difference:
     return Difference(centre, Estimate(centre, se, float(max(1, len(values) - 1))), (len(values), 0))
 
 
+def slope(xs: Sequence[float], ys: Sequence[float]) -> Difference:
+    """The least-squares slope of ``ys`` on ``xs`` (e.g. log speedups on log compute, one point a
+    cell) with its t interval on ``n − 2`` degrees of freedom (``inf`` standard error with fewer
+    than three points or no spread in ``xs``); ``seeds`` holds the number of points."""
+    if len(xs) != len(ys) or not xs:
+        raise ValueError(f"a slope needs as many ys as xs, at least one: got {len(xs)} and {len(ys)}")
+    x_mean, y_mean = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - x_mean) ** 2 for x in xs)
+    if spread == 0:
+        return Difference(0.0, Estimate(0.0, math.inf, 1.0), (len(xs), 0))
+    value = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys)) / spread
+    if len(xs) < 3:
+        return Difference(value, Estimate(value, math.inf, 1.0), (len(xs), 0))
+    residuals = [y - y_mean - value * (x - x_mean) for x, y in zip(xs, ys)]
+    se = math.sqrt(sum(r * r for r in residuals) / (len(xs) - 2) / spread)
+    return Difference(value, Estimate(value, se, float(len(xs) - 2)), (len(xs), 0))
+
+
 # ----------------------------------------------------------------------------- speedups
 
 

@@ -527,3 +527,42 @@ def claims_forest(axes: Sequence[plt.Axes], rows: pd.DataFrame) -> None:
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in VERDICT_COLOURS.items()]
     handles.append(plt.Line2D([], [], color="k", marker="|", ls="", ms=9, label="the rule's threshold"))
     axes[0].legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=5, frameon=False)
+
+
+def speedup_trend(
+    ax: plt.Axes,
+    series: Mapping[str, Sequence[tuple[float, float, float, float]]],
+    fits: Mapping[str, tuple[float, float]],
+    papers: Sequence[tuple[str, float, float, str]] = (),
+    xlabel: str = "compute per run (FLOPs)",
+    title: str = "",
+) -> None:
+    """Speedups against a scale on log-log axes: per label, its cells as points ``(x, speedup,
+    low, high)`` with interval bars, its fitted line ``(slope, intercept)`` on (log10 x, ln
+    speedup) over the cells' range, dashed beyond it up to the papers' points ``(label, x,
+    speedup, colour)``, drawn hollow and labelled as the papers'."""
+    for label, found in series.items():
+        if not found:
+            continue
+        colour = palette.colour(label)
+        xs, values, lows, highs = (np.array(column, dtype=float) for column in zip(*found))
+        below = np.clip(values - np.where(np.isfinite(lows), lows, values), 0, None)
+        above = np.clip(np.where(np.isfinite(highs), highs, values) - values, 0, None)
+        ax.errorbar(xs, values, yerr=[below, above], fmt="o", ms=4, capsize=2, color=colour, label=label)
+        if label in fits:
+            slope, intercept = fits[label]
+            inside = np.linspace(np.log10(xs.min()), np.log10(xs.max()), 20)
+            ax.plot(10**inside, np.exp(intercept + slope * inside), color=colour, lw=1.2)
+            reach = [x for _, x, _, c in papers if c == colour]
+            if reach:
+                beyond = np.linspace(np.log10(xs.max()), np.log10(max(reach)), 20)
+                ax.plot(10**beyond, np.exp(intercept + slope * beyond), color=colour, lw=1, ls="--")
+    for label, x, value, colour in papers:
+        ax.plot([x], [value], marker="D", ms=6, mfc="none", mec=colour, ls="none", label=label)
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel("speedup over uniform (×)", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7)

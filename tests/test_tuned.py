@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from lossprio import sweep
+from lossprio.chapters import recipes
 from lossprio.chapters import tuned as T
 from lossprio.chapters.kit import EPOCH
 from lossprio.compare import Difference, Estimate, difference
@@ -40,7 +41,7 @@ def test_every_run_decays_to_zero_at_its_budget_and_tunes_on_the_validation_spli
         method = T.METHODS[key.method]
         if method.traversal == EPOCH:  # enough epochs for the budget to stop the run, whatever it prunes
             assert config.candidate_size == settings.keep
-            assert (config.epochs - 2) * T.epoch_share(method) >= key.budget
+            assert (config.epochs - 2) * recipes.epoch_share(method) >= key.budget
         else:
             assert config.candidate_size == settings.candidate_batch
     finals = [k for k in runs if k.stage == T.FINAL]

@@ -25,7 +25,7 @@ from ..compare import Rule, Speedup
 from ..config import TrainConfig
 from ..metrics import pareto_frontier
 from ..records import RunRecord
-from . import methods
+from . import methods, papers
 from .base import Chapter, register
 from .claims import Claim, decide
 from .kit import (
@@ -54,13 +54,7 @@ FLIPS = (0.01, 0.1, 0.2)  # Fig. 12: share of labels flipped
 SCHEDULES: dict[str, tuple[float, ...]] = {"A": (0.3, 0.6, 0.8), "B": (0.24, 0.48, 0.64)}
 TARGETS = (1.1, 1.2, 1.4)
 
-# Paper J, Table 1, CIFAR-10 (WRN-28-10, Traditional's final error 2.96 %): wall-clock speedup to
-# 1.1 / 1.2 / 1.4 × Traditional's final error (None: not reached). Its Stale-SB row is n = 3.
-PAPER_TABLE_1: dict[str, tuple[float | None, ...]] = {
-    "SB": (1.4, 1.2, 1.5),
-    "Stale-SB": (None, 1.5, 2.0),
-    "Kath18": (1.4, 1.1, 1.3),
-}
+PAPER_TABLE_1 = papers.JIANG2019_TABLE_1
 PAPER_ROW = {"SB β=2": "SB", "Stale-SB n=3": "Stale-SB", "Kath18": "Kath18"}
 
 

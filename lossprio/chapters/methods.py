@@ -179,3 +179,8 @@ NATIVE = "InfoBatch, its own epochs"
 NATIVE_INFOBATCH = register_methods(
     {NATIVE: Method("infobatch", {"prune_ratio": 0.5, "delta": 0.875}, "Qin et al. 2024", "#009E73")}
 )[NATIVE]
+
+#: the scaling chapter: tuned uniform against the two selectors whose savings the papers report
+SCALING: dict[str, Method] = register_methods(
+    {"uniform": STANDARD, "SB β=1": JIANG2019["SB β=1"], RHO: MINDERMANN2022[RHO]}
+)

@@ -29,7 +29,7 @@ from ..compare import Rule, Speedup, difference, ratio, shift
 from ..config import TrainConfig
 from ..metrics import NEVER, WITH_SETUP, steps_to_accuracy
 from ..records import RunRecord
-from . import methods
+from . import methods, papers
 from .base import Chapter, register
 from .claims import Claim, decide
 from .kit import (
@@ -59,12 +59,7 @@ METHODS: dict[str, Method] = methods.MINDERMANN2022
 BASELINE = "uniform"
 TARGET_SHARES = (0.90, 0.95, 0.98, 1.0)  # Fig. 3's targets: these shares of uniform's best accuracy
 
-# Paper M (Fig. 3 and text): RHO-LOSS's speedup over uniform in steps to the target, clean / 10 % label noise.
-PAPER_SPEEDUPS: dict[str, tuple[float, float]] = {
-    "CIFAR-10": (3.82, 5.15),
-    "CIFAR-100": (1.76, 2.34),
-    "CINIC-10": (2.88, 4.17),
-}
+PAPER_SPEEDUPS = papers.MINDERMANN2022_SPEEDUPS
 
 # the kinds of experiment: every method on the main data or the relevance split; RHO-LOSS with a
 # cheaper IL model (Fig. 5, against the main uniform runs); uniform and RHO-LOSS with the default IL

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import TrainConfig
-from .kit import Data, Method, Settings
+from .kit import CANDIDATES, Data, Method, Settings
 from .methods import MINDERMANN2022, RHO
 
 RHO_SELECTOR = MINDERMANN2022[RHO].selector
@@ -190,6 +190,61 @@ def loop_config(
         seed=seed,
         score_probe_every=settings.score_probe_every if probed else None,
         eval_first=settings.eval_first,
+    )
+
+
+def epoch_share(method: Method) -> float:
+    """About the least share of the training set one of ``method``'s epochs trains on (RS2's
+    round, InfoBatch's pruned epoch, SB's selectivity): what sizes its epoch allowance."""
+    if method.selector == "rs2":
+        return method.kwargs["fraction"]
+    if method.selector == "infobatch":
+        return 1.0 - method.kwargs["prune_ratio"]
+    return method.share_trained
+
+
+@dataclass(frozen=True)
+class BudgetSettings(LoopSettings):
+    """Paper M's loop run to fixed budgets of back-propagated examples, each with a learning rate
+    decayed to 0 at its end (what the tuned-baseline and scaling chapters share)."""
+
+    lr_schedule: str = "cosine"  # to 0 at the end of each run's budget
+    validation_fraction: float = 0.1  # of the training half, class-balanced, clean: where the tuning runs evaluate
+
+
+def budget_config(
+    settings: BudgetSettings,
+    method: Method,
+    data: Data,
+    budget: float | None,
+    lr: float,
+    seed: int,
+    evaluate_on: str = "test",
+    epochs: int | None = None,
+) -> TrainConfig:
+    """A run at a fixed budget of back-propagated examples: paper M's loop at ``settings``' size
+    (its data, model, IL model and n_B → n_b; a method of papers J and H traversing epochs of
+    batches of n_b instead), ``method`` on ``data`` with a rate falling from ``lr`` to 0 over
+    ``budget`` epochs of back-propagated examples (the settings' ``lr_schedule``), evaluated on the
+    validation split or the test set. ``budget=None`` with ``epochs``: that many epochs instead
+    (InfoBatch as its paper runs it). What the tuned-baseline and scaling chapters run."""
+    loop = method if method.traversal == CANDIDATES else MINDERMANN2022["uniform"]
+    run = loop_config(settings, loop, data, seed, probed=False)
+    if epochs is None and method.traversal == CANDIDATES:
+        epochs = 1 + math.ceil(1.5 * budget * settings.candidate_batch / settings.keep)  # the budget stops it
+    elif epochs is None:
+        epochs = 1 + method.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget / epoch_share(method))
+    if method.traversal != CANDIDATES:
+        run = run.replace(selector=method.selector, selector_kwargs=method.selector_kwargs, candidate_batch=None)
+    return run.replace(
+        epochs=epochs,
+        budget=budget,
+        lr=lr,
+        lr_schedule=settings.lr_schedule,
+        validation_fraction=settings.validation_fraction,
+        evaluate_on=evaluate_on,
+        eval_first=None,
+        score_probe_every=None,
     )
 
 

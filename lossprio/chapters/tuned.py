@@ -39,7 +39,7 @@ from ..records import RunRecord
 from . import methods, recipes
 from .base import Chapter, register
 from .claims import Claim, decide
-from .kit import CANDIDATES, LOWER_ERROR, TOLERANCE_POINTS, Method, error_difference, error_percents, fairly_timed
+from .kit import LOWER_ERROR, TOLERANCE_POINTS, Method, error_difference, error_percents, fairly_timed
 
 BASELINE = "uniform"
 RS2, INFOBATCH, RHO = methods.RS2, methods.INFOBATCH, methods.RHO
@@ -68,7 +68,7 @@ class Run(NamedTuple):
 
 
 @dataclass(frozen=True)
-class TunedSettings(recipes.LoopSettings):
+class TunedSettings(recipes.BudgetSettings):
     """Size and recipe (defaults: the smoke size). From paper M's loop it takes the data, model,
     n_B → n_b (RHO-LOSS's candidate sampling), the IL model and AdamW's weight decay; its ``lr``
     and ``epochs`` are not used (each run's come from the grid and its budget)."""
@@ -86,8 +86,6 @@ class TunedSettings(recipes.LoopSettings):
     #: uniform's second-best rate of each final cell also runs at every seed (:data:`RUNNER_UP`)
     run_runner_up: bool = True
     lr_bounds: tuple[float, float] = (1e-5, 1e-1)
-    lr_schedule: str = "cosine"  # to 0 at the end of each run's budget
-    validation_fraction: float = 0.1  # of the training half, class-balanced, clean: where the tuning runs evaluate
     native_infobatch: bool = True  # InfoBatch also as its paper runs it, at the full budget's epochs
     # (method, data, budget, lr): the tuning stage's choices (:func:`choose_lrs`); the final stage runs these
     chosen_lrs: tuple[tuple[str, str, float, float], ...] = field(
@@ -163,16 +161,6 @@ PROFILES: dict[str, TunedSettings] = {
 PROFILES = {name: dataclasses.replace(s, **committed_tuning(name)) for name, s in PROFILES.items()}
 
 
-def epoch_share(method: Method) -> float:
-    """About the least share of the training set one of ``method``'s epochs trains on (RS2's
-    round, InfoBatch's pruned epoch, SB's selectivity): what sizes its epoch allowance."""
-    if method.selector == "rs2":
-        return method.kwargs["fraction"]
-    if method.selector == "infobatch":
-        return 1.0 - method.kwargs["prune_ratio"]
-    return method.share_trained
-
-
 def method_of(label: str) -> Method:
     """The method a run key names (:data:`METHODS` or :data:`NATIVE`)."""
     check_choice("method", label, [*METHODS, NATIVE])
@@ -190,24 +178,15 @@ def config(
     chosen, setting = method_of(method), DATA[data]
     if setting.same_data(DATA[LABEL_NOISE]):  # paper M's draw, as chapter M runs it
         setting = dataclasses.replace(setting, corruption=recipes.noisy_data(settings).corruption)
-    loop = chosen if chosen.traversal == CANDIDATES else methods.MINDERMANN2022["uniform"]
-    run = recipes.loop_config(settings, loop, setting, seed, probed=False)
-    if chosen.traversal == CANDIDATES:
-        epochs = 1 + math.ceil(1.5 * budget * settings.candidate_batch / settings.keep)  # the budget stops it
-    else:
-        run = run.replace(selector=chosen.selector, selector_kwargs=chosen.selector_kwargs, candidate_batch=None)
-        epochs = 1 + chosen.kwargs.get("warmup_epochs", 1) + math.ceil(1.5 * budget / epoch_share(chosen))
-    if method == NATIVE:
-        epochs = round(budget)
-    return run.replace(
-        epochs=epochs,
-        budget=None if method == NATIVE else budget,
-        lr=lr,
-        lr_schedule=settings.lr_schedule,
-        validation_fraction=settings.validation_fraction,
+    return recipes.budget_config(
+        settings,
+        chosen,
+        setting,
+        None if method == NATIVE else budget,
+        lr,
+        seed,
         evaluate_on="validation" if stage == TUNING else "test",
-        eval_first=None,
-        score_probe_every=None,
+        epochs=round(budget) if method == NATIVE else None,
     )
 
 
