@@ -77,18 +77,15 @@ class PhaseClock:
         self.counters.phase_seconds["other"] = max(0.0, self.counters.wall_s - named)
 
 
+#: the step log's columns, in its order
+STEP_COLUMNS = ("step", "backprops", "lr", "batch", "loss", "corrupted_share")
+
+
 class StepLog:
     """Per-step metrics; device values are kept as tensors and copied to the host in one go."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list] = {
-            "step": [],
-            "backprops": [],
-            "lr": [],
-            "batch": [],
-            "loss": [],
-            "corrupted_share": [],
-        }
+        self.columns: dict[str, list] = {name: [] for name in STEP_COLUMNS}
         self.pending: list[Tensor] = []
 
     def add(self, step: int, backprops: int, lr: float, batch: int, loss: Tensor, corrupted_share: Tensor) -> None:

@@ -19,11 +19,12 @@ import numpy as np
 import torch
 
 from . import packing
-from .accounting import NOT_TRAINING
+from .accounting import NOT_TRAINING, STEP_COLUMNS
 from .checks import path_argument
 from .cli import command
 from .files import FileProblem, atomic_write_bytes, atomic_write_json, read_json, require_regular, set_aside
 from .identity import config_hash
+from .schedules import budget_rates
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Version of the record layout. 2: ``format``, ``config_hash`` and ``diverged`` were added.
@@ -31,6 +32,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: set-up costs and the timing definition.
 #: 3: ``config_hash`` (and the run id) leave out the settings the selector never reads.
 RECORD_FORMAT = 4
+#: the mark in ``record.npz`` that the step log's rates are the config's schedule's, recomputed on reading
+DERIVED_RATES = "steps/lr@derived"
 #: How a record's wall clock was taken. 1: epoch-end checkpoint and record writes inside the
 #: training wall clock (records before format 4); 2: writes are their own ``checkpoint`` phase,
 #: left out of training wall clock like evaluation.
@@ -153,7 +156,11 @@ class RunRecord:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The long lists (:data:`ARRAY_FIELDS`) packed exactly (:mod:`lossprio.packing`)."""
-        lists: dict[str, Any] = {f"steps/{name}": values for name, values in self.steps.items()}
+        steps = dict(self.steps)
+        derived = self.steps.get("lr") and steps["lr"] == self.recomputed_rates()
+        if derived:  # the config recomputes every rate exactly: stored as a mark, not as floats
+            del steps["lr"]
+        lists: dict[str, Any] = {f"steps/{name}": values for name, values in steps.items()}
         lists.update(selection_counts=self.selection_counts, corrupted=self.corrupted)
         for epoch, snapshot in self.confidences.items():
             lists.update({f"confidences/{epoch}/{name}": values for name, values in snapshot.items()})
@@ -162,7 +169,17 @@ class RunRecord:
             lists["tracked/positions"] = [int(position) for position in self.tracked]
             lists["tracked/rows"] = [len(entries) for entries in self.tracked.values()]
             lists.update({f"tracked/{name}": [row[i] for row in rows] for i, name in enumerate(TRACKED_COLUMNS)})
-        return packing.pack_lists(lists)
+        arrays = packing.pack_lists(lists)
+        if derived:
+            arrays[DERIVED_RATES] = np.zeros(0, dtype=np.uint8)
+        return arrays
+
+    def recomputed_rates(self) -> list[float] | None:
+        """Every step's learning rate as the config's schedule gives it (:func:`lossprio.schedules.budget_rates`),
+        or ``None`` where the schedule does not decay over a budget."""
+        return budget_rates(
+            self.config, self.steps.get("backprops", []), self.steps.get("batch", []), len(self.selection_counts)
+        )
 
     def summary(self) -> dict[str, Any]:
         """The fields ``record.json`` holds: all but the long lists."""
@@ -289,6 +306,7 @@ def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
         raise FileProblem(path, f"its measurements file {sidecar(path).name} is damaged ({error})", RERUN) from error
     if checksum(summary, arrays) != summary.get("checksum"):
         raise FileProblem(path, "its measurements do not match their checksum (edited or damaged)", RERUN)
+    derived = arrays.pop(DERIVED_RATES, None) is not None
     lists = packing.unpack_lists(arrays)
     values: dict[str, Any] = {"steps": {}, "selection_counts": [], "corrupted": [], "confidences": {}, "tracked": {}}
     tracked = {}
@@ -302,6 +320,12 @@ def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
             tracked[parts[1]] = found
         else:
             values[parts[0]] = found
+    if derived:  # rebuilt in the step log's own column order
+        steps = values["steps"]
+        steps["lr"] = budget_rates(
+            summary["config"], steps["backprops"], steps["batch"], len(values["selection_counts"])
+        )
+        values["steps"] = {name: steps[name] for name in STEP_COLUMNS if name in steps} | steps
     if tracked:
         rows = [list(row) for row in zip(*(tracked[name] for name in TRACKED_COLUMNS))]
         ends = np.cumsum([0, *tracked["rows"]]).tolist()
@@ -373,8 +397,10 @@ def migrate(folder: str | Path) -> int:
     new id and its folder that name (format 1 also lacked ``config_hash``, ``diverged`` and
     ``format``); a record whose config does not give its old id (edited or damaged) is refused.
     Format 4 moves the long lists into ``record.npz`` and adds the checksum, ``timing`` 1 (its
-    wall clock included checkpoint writes) and unknown set-up costs. No measurement changes: each
-    migrated record is read back and compared with what was read.
+    wall clock included checkpoint writes) and unknown set-up costs. A format 4 record that stores
+    the learning rate of every step where its config's schedule gives each exactly is repacked with
+    the rates recomputed instead (:data:`DERIVED_RATES`). No measurement changes: each migrated
+    record is read back and compared with what was read.
     """
     changed = 0
     for path in sorted(Path(folder).glob("**/record.json")):
@@ -385,6 +411,7 @@ def migrate(folder: str | Path) -> int:
         if missing:
             raise FileProblem(path, f"has no {' and no '.join(missing)}: not a run record this can migrate", RERUN)
         if values.get("format", 1) == RECORD_FORMAT:
+            changed += repack(path)
             continue
         if values.get("format", 1) < 3:
             values, path = to_format_3(values, path)
@@ -396,6 +423,20 @@ def migrate(folder: str | Path) -> int:
             raise FileProblem(path, "did not read back as it was written: nothing was changed but this file", RERUN)
         changed += 1
     return changed
+
+
+def repack(path: Path) -> bool:
+    """Rewrite a current-format record whose stored rates its schedule recomputes (see :func:`migrate`)."""
+    if DERIVED_RATES in packing.from_npz(require_regular(sidecar(path)).read_bytes()):
+        return False
+    record = RunRecord.load(path)
+    if record.recomputed_rates() != record.steps.get("lr"):
+        return False
+    state = {k: v for k, v in record.state().items() if k != "checksum"}
+    record.save(path)
+    if {k: v for k, v in RunRecord.load(path).state().items() if k != "checksum"} != state:
+        raise FileProblem(path, "did not read back as it was written: nothing was changed but this file", RERUN)
+    return True
 
 
 def to_format_3(values: dict[str, Any], path: Path) -> tuple[dict[str, Any], Path]:

@@ -46,6 +46,7 @@ from .layout import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 from .locks import exclusive, waiting_message
 from .models import eval_batch_size
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
+from .schedules import budget_share, decayed
 
 
 def learning_rate(config: TrainConfig, counters: Counters, train_size: int, epochs_done: float | None = None) -> float:
@@ -56,10 +57,10 @@ def learning_rate(config: TrainConfig, counters: Counters, train_size: int, epoc
     epoch that traverses part of the training set is a whole epoch, as InfoBatch's schedule)."""
     if config.lr_schedule != "step":
         if config.budget is not None:
-            done = min(1.0, counters.backprops / (config.budget * train_size))
+            done = budget_share(counters.backprops, config.budget, train_size)
         else:
             done = min(1.0, (counters.epoch if epochs_done is None else epochs_done) / config.epochs)
-        return config.lr * (0.5 * (1.0 + math.cos(math.pi * done)) if config.lr_schedule == "cosine" else 1.0 - done)
+        return decayed(config.lr, config.lr_schedule, done)
     progress = {
         "epoch": counters.epoch,
         "backprops": counters.backprops,

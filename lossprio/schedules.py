@@ -1,0 +1,29 @@
+"""Learning-rate schedules that fall to 0: one formula for the trainer that sets the rate and for
+the records that recompute it instead of storing it."""
+
+from __future__ import annotations
+
+import math
+
+#: the schedules that fall from the config's ``lr`` to 0 over a run's budget (or its epochs)
+DECAYING = ("cosine", "linear")
+
+
+def decayed(lr: float, schedule: str, done: float) -> float:
+    """The rate once a share ``done`` (0 to 1) of the run is done: cosine or linear from ``lr`` to 0."""
+    return lr * (0.5 * (1.0 + math.cos(math.pi * done)) if schedule == "cosine" else 1.0 - done)
+
+
+def budget_share(backprops: int, budget: float, train_size: int) -> float:
+    """The share of a budget of ``budget`` × ``train_size`` back-propagated examples spent."""
+    return min(1.0, backprops / (budget * train_size))
+
+
+def budget_rates(config: dict, backprops: list[int], batches: list[int], train_size: int) -> list[float] | None:
+    """The rate of every step of a run whose config decays its rate over a budget, recomputed from
+    the examples back-propagated after each step (``backprops``) and in it (``batches``); ``None``
+    for any other schedule (a step schedule, or a decay over epochs), which the record stores."""
+    if config.get("lr_schedule") not in DECAYING or config.get("budget") is None:
+        return None
+    lr, schedule, budget = config["lr"], config["lr_schedule"], config["budget"]
+    return [decayed(lr, schedule, budget_share(after - n, budget, train_size)) for after, n in zip(backprops, batches)]
