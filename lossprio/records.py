@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not any(args.folder.glob("**/record.json")):
         parser.error(f"{str(args.folder)!r} holds no record.json (not a results folder?)")
-    print(f"{migrate(args.folder)} record(s) migrated to format {RECORD_FORMAT} under {args.folder}")
+    print(f"{migrate(args.folder)} record(s) migrated to format {RECORD_FORMAT} or repacked under {args.folder}")
 
 
 if __name__ == "__main__":
