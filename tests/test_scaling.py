@@ -11,6 +11,8 @@ from lossprio import sweep
 from lossprio.chapters import scaling as S
 from lossprio.compare import slope
 
+from .conftest import BOOK_RESULTS
+
 
 def test_the_cpu_and_paper_ladders_have_three_rungs_and_three_sizes_rising_in_compute():
     for name in ("cpu", "paper"):
@@ -48,10 +50,11 @@ def test_every_run_trains_its_rungs_model_with_the_same_il_model_on_its_share():
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    """The smoke pilot, its choices and the grid at them, on three seeds."""
-    out = tmp_path_factory.mktemp("scaling")
-    settings = dataclasses.replace(S.PROFILES["smoke"], seeds=(0, 1, 2), methods=(S.BASELINE, S.SB))
+def smoke():
+    """The smoke pilot, its choices and the grid at them, trained once a session into the book's
+    results tree, where the notebook's nbval run reads them (``results/scaling/smoke``, ignored by git)."""
+    out = BOOK_RESULTS / S.CHAPTER.name / "smoke"
+    settings = dataclasses.replace(S.PROFILES["smoke"], chosen_lrs=())
     records = sweep.run_all(S.runs(settings), out, progress=False)
     assert all(k.stage == S.PILOT for k in records)  # nothing chosen yet: the pilot only
     settings = S.with_choices(settings, records)
@@ -84,12 +87,13 @@ def test_speedups_trends_and_claims_on_smoke_records(smoke):
         column = speedups.xs(f"{size:.3g}", level=1).xs(S.PRISTINE, level="data")["compute per run (GFLOPs)"]
         assert list(column) == sorted(column)
     trends = S.trend_table(records, settings)
-    assert set(trends.index.get_level_values("method")) == {S.SB}
+    assert set(trends.index.get_level_values("method")) == {S.SB, S.RHO}
     claims = S.claims(records, settings)
-    assert [c.verdict in ("confirmed", "contradicted", "mixed", "inconclusive") for c in claims] == [True, True]
+    assert len(claims) == 4 and all(c.verdict in ("confirmed", "contradicted", "mixed", "inconclusive") for c in claims)
     series, fits, papers = S.figure_data(records, settings, S.PRISTINE, "backprops", "compute per run")
-    assert set(series) == {S.SB} and all(x > 0 for x, *_ in series[S.SB])
-    assert papers == []  # paper J's SB point is a wall-clock speedup: shown only beside ours in wall clock
+    assert set(series) == {S.SB, S.RHO} and all(x > 0 for x, *_ in series[S.SB])
+    assert S.SB in fits  # four cells: a fitted line
+    assert [p[0] for p in papers] == ["paper M: RHO-LOSS, CIFAR-10, steps (reported)"]  # J's is in wall clock
 
 
 def test_the_papers_points_sit_at_their_own_compute():
