@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from lossprio import notebook, sweep
-from lossprio.chapters import chapter, chapter_names, draft_names, hu2021, tuned
+from lossprio.chapters import chapter, chapter_names, draft_names, hu2021, scaling, tuned
 from lossprio.config import TrainConfig
 from lossprio.data import load
 from lossprio.train import run
@@ -143,6 +143,22 @@ SHRINK["differences"] = {
     "seeds": (0,),
     "timing_seeds": (10,),
 }
+# the scaling chapter: two narrow ResNet-18 rungs on both halves' sizes, one rate, a budget of one
+# epoch of backprops, uniform and RHO-LOSS on clean data (n_B → n_b shrunk as chapter M's)
+SHRINK["scaling"] = {
+    "rungs": {"ResNet-18 width 4": ["resnet18", {"width": 4}], "ResNet-18 width 8": ["resnet18", {"width": 8}]},
+    "sizes": (0.5, 1.0),
+    "budget": 1.0,
+    "lr_grid": (1e-3,),
+    "il_epochs": 1,
+    "eval_every": 2,
+    "methods": ("uniform", "RHO-LOSS"),
+    "data": ("pristine",),
+    "candidate_batch": 60,
+    "keep": 6,
+    "seeds": (0,),
+    "threads": 1,
+}
 # Per chapter, the paper's recipe the shrunk profile must keep: dataset, model, augmentation, optimiser.
 RECIPES = {
     "hu2021": ("cifar10", "wrn", 4, True, "sgd", 0.1),
@@ -151,6 +167,7 @@ RECIPES = {
     "crosspaper": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),
     "tuned": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),  # its first run: the grid's first rate
     "differences": ("cifar10", "wrn", 4, True, "sgd", 0.1),  # its first run: chapter J's Kath18
+    "scaling": ("cifar10", "resnet18", 4, True, "adamw", 1e-3),  # its first run: the pilot's first rate
 }
 
 
@@ -228,6 +245,10 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
         folder = tmp_path / name / "paper"
         settings = tuned.settle(settings, lambda s: tuned.CHAPTER.done_records(tuned.runs(s), folder))
         assert len(settings.chosen_lrs) == len(tuned.tuned_cells(settings)) and settings.runner_up_lrs
+    if name == "scaling":  # the pilot, then the grid at the rates it chose
+        found = scaling.CHAPTER.done_records(scaling.runs(settings), tmp_path / name / "paper")
+        settings = scaling.with_choices(settings, found)
+        assert len(settings.chosen_lrs) == len(settings.rungs)
     expected = len(chapter(name).expand(settings))
     assert len(records) == expected
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
