@@ -138,10 +138,11 @@ def from_loop(loop: recipes.LoopSettings, **changes: Any) -> TunedSettings:
 
 
 PROFILES: dict[str, TunedSettings] = {
-    # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one; one seed and a
-    # fixed grid: smoke checks the machinery, not the choice)
+    # (a full budget of 3 epochs: the least at which InfoBatch's own epochs prune one; one seed, a
+    # fixed grid and two kinds of data: smoke checks the machinery, not the choice)
     "smoke": from_loop(
         recipes.LOOPS["smoke"],
+        data=(PRISTINE, LABEL_NOISE),
         budgets=(1.0, 3.0),
         lr_grid=(1e-3, 3e-3),
         eval_every=10,
