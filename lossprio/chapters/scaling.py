@@ -135,8 +135,9 @@ PROFILES: dict[str, ScalingSettings] = {
     "smoke": sized(recipes.LOOPS["smoke"], eval_every=25),
     # Fashion-MNIST: three rungs from an MLP to the widest CNN the sweep's budget allows, three
     # shares of the training half (1/8, 1/4, 1/2 of it: the IL model's holdout scales alike), a
-    # budget of 16 epochs of back-propagated examples (pilots at 4 and 8 found uniform still
-    # gaining about a point from doubling it on the CNN), n_B = 320 → n_b = 32, 5 seeds, clean
+    # budget of 16 epochs of back-propagated examples (earlier pilots at 4 and 8, in the git history
+    # of results/scaling/cpu, found uniform still gaining about a point from doubling it on the CNN),
+    # n_B = 320 → n_b = 32, 5 seeds, clean
     # data and paper M's 10 % label noise; the rungs and seeds sized from the pilot's measured
     # costs to about 7 run-hours.
     "cpu": sized(
