@@ -89,6 +89,14 @@ JIANG2019: dict[str, Method] = register_methods(
     }
 )
 
+
+def paper_j_vr(selectivity: float, colour: str, pool: int) -> Method:
+    """VR as paper J's Kath18 code runs it (paper H's "VR max" methods): b drawn by loss from a
+    pool of ``pool`` × b, no re-weighting, the τ switch read at epoch starts, unique draws trained."""
+    kwargs = {"selectivity": selectivity, "score": "loss", "reweight": False, "tau_switch": True}
+    return Method("kath18", {**kwargs, "switch": "epoch", "unique": True}, "J, H", colour, pool=pool)
+
+
 #: paper H's methods (Hu et al. 2021); VR is paper J's Kath18 code, which paper H used: loss score, no
 #: re-weighting, the τ switch read at each epoch's start, b drawn from a pool of 3b / 2b, unique draws trained
 HU2021: dict[str, Method] = register_methods(
@@ -96,34 +104,8 @@ HU2021: dict[str, Method] = register_methods(
         "standard": STANDARD,
         "SB 50 %": Method("sb", {"beta": 1.0}, "J", "#56B4E9"),
         "SB 33 %": Method("sb", {"beta": 2.0}, "J", "#0072B2"),
-        "VR max 33 %": Method(
-            "kath18",
-            {
-                "selectivity": 1 / 3,
-                "score": "loss",
-                "reweight": False,
-                "tau_switch": True,
-                "switch": "epoch",
-                "unique": True,
-            },
-            "J, H",
-            "#009E73",
-            pool=3,
-        ),
-        "VR max 50 %": Method(
-            "kath18",
-            {
-                "selectivity": 1 / 2,
-                "score": "loss",
-                "reweight": False,
-                "tau_switch": True,
-                "switch": "epoch",
-                "unique": True,
-            },
-            "J, H",
-            "#a1d99b",
-            pool=2,
-        ),
+        "VR max 33 %": paper_j_vr(1 / 3, "#009E73", pool=3),
+        "VR max 50 %": paper_j_vr(1 / 2, "#a1d99b", pool=2),
         "SBE 50 %": Method("sbe", {"beta": 1.0}, "H", "#8e0152"),  # apart from SB's blues
     }
 )
