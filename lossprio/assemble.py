@@ -180,7 +180,8 @@ def assemble(config: TrainConfig, device: torch.device, cache_dir: Path, progres
 
 
 def amp_enabled(config: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast: on CUDA by default; on a CPU only when asked (it runs, many times slower)."""
+    """Autocast (bf16, or fp16 with loss scaling on a GPU without bf16: :mod:`lossprio.precision`): on
+    CUDA by default; on a CPU only when asked (it runs, many times slower)."""
     if config.amp and device.type != "cuda":
         warnings.warn(
             f"amp=True on {device}: bf16 autocast runs on a CPU but many times slower than fp32; "

@@ -107,7 +107,7 @@ class TrainConfig:
     eval_first: int | None = None
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
-    amp: bool | None = None  # None: bf16 autocast on CUDA only
+    amp: bool | None = None  # None: autocast on CUDA only (bf16; fp16, loss scaled, where the GPU lacks bf16)
     channels_last: bool | None = None  # None: on CUDA only
     time_phases: bool = True  # synchronise CUDA at phase boundaries so per-phase wall-clock is true
     # probes (lossprio.probes; their time is left out of training wall-clock)

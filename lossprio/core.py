@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .precision import autocast
 from .selectors.base import Selection, Selector
 
 
@@ -161,16 +162,16 @@ class SelectionCore:
     def forward(self, model: nn.Module, inputs: Tensor, amp: bool = False) -> Tensor:
         """The selection forward's float logits: without gradients in the scoring mode, or for a
         selector that :attr:`trains_through` it, in train mode with gradients (the model is left
-        in train mode). ``amp``: bfloat16 autocast on the inputs' device."""
+        in train mode). ``amp``: autocast on the inputs' device (:func:`~lossprio.precision.autocast`)."""
         if self.features is not None:
             self.features.active = True
         try:
             if self.trains_through:
                 model.train()
-                with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=amp):
+                with autocast(inputs.device, amp):
                     return model(inputs)
             model.train(not self.eval_mode)
-            with torch.no_grad(), torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=amp):
+            with torch.no_grad(), autocast(inputs.device, amp):
                 logits = model(inputs).float()
             model.train()
             return logits

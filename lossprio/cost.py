@@ -37,6 +37,10 @@ DATASET_SHAPES: dict[str, tuple[int, int, int, int, int]] = {
 #: the sustained throughput the estimate assumes: what these CIFAR-size convnets reach on one A100
 #: with bf16 autocast (far below its 312 TFLOP/s peak; a Colab T4 is several times slower)
 SUSTAINED_FLOPS = 15e12
+#: what the ``colab`` profiles are sized for: a T4 (Colab's usual GPU) with fp16 autocast, assumed to
+#: sustain about a tenth of its 65 TFLOP/s fp16 tensor-core peak on these convnets (``lossprio.gpu_check``
+#: measures it on a lent card)
+T4_SUSTAINED_FLOPS = 6e12
 
 
 def forward_flops(model: str, model_kwargs: Mapping[str, Any], channels: int, side: int, classes: int) -> float:
@@ -75,7 +79,17 @@ class Estimate:
 
     @property
     def gpu_hours(self) -> float:
-        return self.petaflops * 1e15 / SUSTAINED_FLOPS / 3600
+        """Hours at :data:`SUSTAINED_FLOPS` (an A100)."""
+        return self.hours_at(SUSTAINED_FLOPS)
+
+    @property
+    def t4_hours(self) -> float:
+        """Hours at :data:`T4_SUSTAINED_FLOPS` (a Colab T4)."""
+        return self.hours_at(T4_SUSTAINED_FLOPS)
+
+    def hours_at(self, flops_per_second: float) -> float:
+        """Hours at a sustained ``flops_per_second``."""
+        return self.petaflops * 1e15 / flops_per_second / 3600
 
 
 def training_size(config: TrainConfig) -> tuple[int, int]:
@@ -157,9 +171,9 @@ def estimate(
     return Estimate(len(paper), len(found), total / 1e15 if not math.isnan(total) else math.nan)
 
 
-def chapter_estimate(chapter: Chapter, cpu_dir: str | Path) -> Estimate:
-    """``chapter``'s ``paper`` profile, every run it plans (later stages included), estimated from
-    the finished ``cpu`` records in ``cpu_dir`` of each run's twin."""
-    paper, cpu = chapter.profile("paper"), chapter.profile("cpu")
+def chapter_estimate(chapter: Chapter, cpu_dir: str | Path, profile: str = "paper") -> Estimate:
+    """``chapter``'s ``profile`` (``paper`` or ``colab``), every run it plans (later stages
+    included), estimated from the finished ``cpu`` records in ``cpu_dir`` of each run's twin."""
+    paper, cpu = chapter.profile(profile), chapter.profile("cpu")
     cpu_records = chapter.done_records(chapter.planned(cpu), cpu_dir)
     return estimate(chapter.planned(paper), cpu_records, lambda key: chapter.twin_key(key, paper, cpu))

@@ -1,8 +1,9 @@
 """The GPU check: what the engine does on a lent accelerator, measured in a few minutes.
 
 1. **Throughput**: examples per second of a training step (forward, backward, step) and of a
-   no-grad forward of a CIFAR-size model on device-resident data (bf16 autocast and
-   channels_last on CUDA), and the ratio of a backward pass to a forward.
+   no-grad forward of a CIFAR-size model on device-resident data (autocast and channels_last on
+   CUDA: bf16, or fp16 with loss scaling on a card without bf16), the ratio of a backward pass to a
+   forward, and the TFLOP/s sustained, against what the cost estimates assume.
 2. **Selection overhead**: every selector's bookkeeping beside the forward it rides on
    (:func:`lossprio.bench.benchmark`).
 3. **SB's share of its physical bound**: an epoch of Selective-Backprop (β = 1, through the
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from .accounting import synchronize
 from .checks import path_argument
 from .cli import Parser, command
+from .precision import LossScaler, autocast, half_dtype
 
 
 def throughput(
@@ -52,16 +54,16 @@ def throughput(
         inputs = inputs.contiguous(memory_format=torch.channels_last)
     targets = torch.randint(0, 10, (batch,), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    scaler = LossScaler(device, amp)
 
     def train() -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with autocast(device, amp):
             loss = F.cross_entropy(model(inputs).float(), targets)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.backward_and_step(loss, optimizer)
 
     def forward() -> None:
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with torch.no_grad(), autocast(device, amp):
             model(inputs)
 
     seconds = {}
@@ -74,11 +76,17 @@ def throughput(
             step()
         synchronize(device)
         seconds[name] = (time.perf_counter() - start) / steps
+    from .cost import forward_flops
+
+    train_per_s = batch / seconds["train"]
     return {
-        "train_examples_per_s": batch / seconds["train"],
+        "train_examples_per_s": train_per_s,
         "forward_examples_per_s": batch / seconds["forward"],
         "backward_to_forward": (seconds["train"] - seconds["forward"]) / seconds["forward"],
+        # what lossprio.cost's estimates assume a card sustains: a training step counted as 3 forwards
+        "sustained_tflops": 3 * forward_flops(model_name, kwargs, 3, side, 10) * train_per_s / 1e12,
         "amp": amp,
+        "autocast": str(half_dtype(device)).removeprefix("torch.") if amp else None,
     }
 
 
@@ -201,8 +209,9 @@ def summary(result: dict[str, Any]) -> str:
     for name, found in result["throughput"].items():
         lines.append(
             f"{name}: {found['train_examples_per_s']:.0f} training examples/s, {found['forward_examples_per_s']:.0f} "
-            f"forward examples/s, backward = {found['backward_to_forward']:.2f} × forward"
-            + (" (bf16 autocast)" if found["amp"] else "")
+            f"forward examples/s, backward = {found['backward_to_forward']:.2f} × forward, "
+            f"{found['sustained_tflops']:.1f} TFLOP/s sustained"
+            + (f" ({found['autocast']} autocast)" if found["amp"] else "")
         )
     selectors = result["selection"]["selectors"]
     worst = max(selectors, key=lambda n: selectors[n]["bookkeeping_ms"] / selectors[n]["train_step_ms"])

@@ -64,9 +64,24 @@ class ChapterPage:
     out_dir: Path
 
     @classmethod
-    def open(cls, chapter: Chapter, profile: str, overrides: Mapping[str, Any], out_dir: str | Path) -> ChapterPage:
-        """``chapter`` at ``profile`` with ``overrides`` (settings field → value), records in ``out_dir``."""
+    def open(
+        cls, chapter: Chapter, profile: str, overrides: Mapping[str, Any], out_dir: str | Path, headline: bool = False
+    ) -> ChapterPage:
+        """``chapter`` at ``profile`` with ``overrides`` (settings field → value), records in ``out_dir``.
+
+        A chapter's own page needs every run, so it refuses settings that keep only some
+        (``keep_runs``: the ``colab`` profiles of chapters J, H, M and the cross-paper chapter).
+        ``headline``: the page is ``notebooks/colab.ipynb``, which shows only the chapter's
+        headline; at any profile it keeps the runs the ``colab`` profile keeps."""
+        if headline and "keep_runs" not in overrides and hasattr(chapter.profiles.get("colab"), "keep_runs"):
+            overrides = {**overrides, "keep_runs": chapter.profiles["colab"].keep_runs}
         settings = chapter.profile(profile, **overrides)
+        if not headline and getattr(settings, "keep_runs", None):
+            raise ValueError(
+                f"profile={profile!r} keeps only the headline's runs (keep_runs={settings.keep_runs}), and this page "
+                f"needs every run: open notebooks/colab.ipynb with chapter={chapter.name!r}, or give "
+                "overrides={'keep_runs': {}} to run them all"
+            )
         return cls(chapter, profile, settings, chapter.expand(settings), Path(out_dir))
 
     def with_settings(self, settings: Any) -> ChapterPage:
@@ -110,6 +125,19 @@ class ChapterPage:
             reuse=self.chapter.reuse_dirs(self.out_dir),
             cache_dir=layout.shared_cache_dir(self.out_dir, self.chapter.name),
         )
+
+    def run_stages(self, progress: bool = True) -> tuple[ChapterPage, dict[Any, RunRecord]]:
+        """:meth:`run`, then each later stage the records settle (the chapter's
+        :attr:`~lossprio.chapters.Chapter.next_stage`: rates the tuning or a pilot chose) until none
+        is left; the page at the last stage's settings and its records."""
+        page, records = self, self.run(progress)
+        while self.chapter.next_stage is not None:
+            settings = self.chapter.next_stage(page.settings, records)
+            if settings == page.settings:
+                break
+            page = page.with_settings(settings)
+            records = page.run(progress)
+        return page, records
 
     def provenance(self, records: Mapping[Any, RunRecord]) -> str:
         """:func:`provenance` of the chapter's records, saying how many were read from a shared chapter's folder."""

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .batches import BatchIterator
+from .precision import autocast
 from .scores import grad_norm_score, loss_score
 
 SUBSAMPLES = {"half": 1 / 2, "third": 1 / 3}
@@ -38,7 +39,7 @@ def gradient_similarity(
     was_training = model.training
     model.eval()
     parameters = [p for p in model.parameters() if p.requires_grad]
-    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=amp):
+    with autocast(inputs.device, amp):
         logits = model(inputs)
     losses = F.cross_entropy(logits.float(), labels, reduction="none")
 
@@ -67,7 +68,7 @@ def target_confidences(model: nn.Module, batches: BatchIterator, amp: bool) -> t
     was_training = model.training
     model.eval()
     confidences, correct = [], []
-    with torch.no_grad(), torch.autocast(batches.device.type, dtype=torch.bfloat16, enabled=amp):
+    with torch.no_grad(), autocast(batches.device, amp):
         for batch in batches.epoch(0):
             logits = model(batch.inputs).float()
             confidences.append(logits.softmax(1).gather(1, batch.labels[:, None]).flatten())

@@ -45,6 +45,7 @@ from .files import FileProblem, load_tensors, read_json, remove_temporaries, sav
 from .layout import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 from .locks import exclusive, waiting_message
 from .models import eval_batch_size
+from .precision import LossScaler, autocast
 from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
 from .schedules import budget_share, decayed
 
@@ -73,7 +74,7 @@ def evaluate(model: nn.Module, batches: BatchIterator, amp: bool) -> tuple[Tenso
     """(error, mean loss) over ``batches``, as 0-d tensors on the device."""
     model.eval()
     wrong = total_loss = torch.zeros((), device=batches.device)
-    with torch.no_grad(), torch.autocast(batches.device.type, dtype=torch.bfloat16, enabled=amp):
+    with torch.no_grad(), autocast(batches.device, amp):
         for batch in batches.epoch(0):
             logits = model(batch.inputs).float()
             wrong = wrong + (logits.argmax(1) != batch.labels).sum()
@@ -92,6 +93,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, setup: Setup, device: torch.device, record: RunRecord) -> None:
         self.config, self.setup, self.device, self.record = config, setup, device, record
         self.amp = amp_enabled(config, device)
+        self.scaler = LossScaler(device, self.amp)  # fp16's loss scaling where the GPU lacks bf16 (a T4)
         self.counters = Counters()
         self.steps = StepLog()
         self.core = SelectionCore(
@@ -204,13 +206,12 @@ class Trainer:
         with self.clock("train_forward"):
             logits = batch.logits
             if logits is None:
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                with autocast(self.device, self.amp):
                     logits = self.setup.model(batch.inputs)
             loss = weighted_loss(self.training_losses(logits.float(), batch.targets), batch.weights)
         with self.clock("backward"):
             self.setup.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.setup.optimizer.step()
+            self.scaler.backward_and_step(loss, self.setup.optimizer)
         self.after_step(batch, logits.detach(), loss, lr, forwards)
 
     def after_step(self, batch: TrainBatch, logits: Tensor, loss: Tensor, lr: float, forwards: int) -> None:
@@ -363,6 +364,7 @@ class Trainer:
                 "model": self.setup.model.state_dict(),
                 "optimizer": self.setup.optimizer.state_dict(),
                 "selector": self.setup.selector.state_dict(),
+                "loss_scaler": self.scaler.state_dict(),
                 "counters": asdict(self.counters),
                 "record": self.record.state(),
             },
@@ -385,6 +387,7 @@ class Trainer:
         self.setup.model.load_state_dict(state["model"])
         self.setup.optimizer.load_state_dict(state["optimizer"])
         self.setup.selector.load_state_dict(state["selector"])
+        self.scaler.load_state_dict(state.get("loss_scaler", {}))
         self.counters.__init__(**state["counters"])
         self.counters.resumes += 1
         self.record = RunRecord.from_dict(state["record"], path)

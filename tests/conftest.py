@@ -10,6 +10,8 @@ import torch
 
 from lossprio.data import ImageSet, make_image_set
 
+from . import formats
+
 
 def synthetic_set(
     n: int = 240, channels: int = 3, size: int = 8, classes: int = 4, split: str = "train", seed: int = 0
@@ -48,3 +50,23 @@ def smoke_records():
         return {key: copy.deepcopy(record) for key, record in done[name].items()}
 
     return records
+
+
+@pytest.fixture
+def verified(monkeypatch):
+    """torchvision checks CIFAR's and SVHN's files against the MD5 sums of the real releases;
+    the files written here are small stand-ins, so only that comparison is bypassed, and
+    everything else (reading, parsing, layout) is torchvision's own."""
+    from torchvision.datasets import cifar, svhn, utils
+
+    exists = lambda path, md5=None: utils.check_integrity(path)  # without an MD5: is it a file?
+    monkeypatch.setattr(cifar, "check_integrity", exists)
+    monkeypatch.setattr(svhn, "check_integrity", exists)
+
+
+@pytest.fixture
+def cifar_root(tmp_path, verified):
+    formats.write_cifar(
+        tmp_path / "cifar", classes=10, per_batch=60, test=60
+    )  # 300 images: the pools of 3 × 64 (H) and 4 × 64 (J) fit
+    return tmp_path / "cifar"

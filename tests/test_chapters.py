@@ -36,12 +36,38 @@ def test_profiles_carry_the_papers_recipe():
 
 
 def test_bad_profile_and_override_names():
-    with pytest.raises(ValueError, match=r"profile='gpu' is not allowed; choose one of \['smoke', 'cpu', 'paper'\]"):
+    with pytest.raises(
+        ValueError, match=r"profile='gpu' is not allowed; choose one of \['smoke', 'cpu', 'paper', 'colab'\]"
+    ):
         hu2021.CHAPTER.profile("gpu")
     with pytest.raises(ValueError, match=r"unknown HuSettings \['epoch'\]"):
         hu2021.CHAPTER.profile("smoke", epoch=3)
     with pytest.raises(ValueError, match="no such notebook"):
         reproduce("smoke", ["no_such_chapter"])
+
+
+def test_keep_runs_keeps_the_runs_whose_key_has_the_values_named_and_refuses_what_no_run_has():
+    runs = hu2021.CHAPTER.runs("smoke", seeds=[0, 1], keep_runs={"method": ["standard"], "corruption": [None]})
+    assert sorted(runs) == [("standard", None, 0.0, 0), ("standard", None, 0.0, 1)]
+    with pytest.raises(ValueError, match=r"keep_runs\['model'\]: not a field of this chapter's runs; allowed: "):
+        hu2021.CHAPTER.runs("smoke", keep_runs={"model": ["wrn"]})
+    with pytest.raises(ValueError, match=r"keep_runs\['method'\]=\['SB 25 %'\]: give a list of \['standard', "):
+        hu2021.CHAPTER.runs("smoke", keep_runs={"method": ["SB 25 %"]})
+    with pytest.raises(ValueError, match=r"keep_runs\['method'\]='standard': give a list of"):
+        hu2021.CHAPTER.runs("smoke", keep_runs={"method": "standard"})
+    with pytest.raises(ValueError, match=r"keep_runs\['seed'\]: not a field"):
+        hu2021.CHAPTER.runs("smoke", keep_runs={"seed": [0]})
+
+
+def test_a_chapter_page_refuses_the_headline_cut_and_points_to_the_colab_page(tmp_path):
+    from lossprio.notebook import ChapterPage
+
+    with pytest.raises(ValueError, match=r"profile='colab' keeps only the headline's runs .* notebooks/colab.ipynb"):
+        ChapterPage.open(hu2021.CHAPTER, "colab", {}, tmp_path)
+    page = ChapterPage.open(hu2021.CHAPTER, "smoke", {}, tmp_path, headline=True)  # the colab page: any profile
+    assert {k.method for k in page.configs} == {"standard", "SB 33 %"} and len(page.configs) == 4
+    whole = ChapterPage.open(hu2021.CHAPTER, "colab", {"keep_runs": {}}, tmp_path)  # or every run, asked for
+    assert len(whole.configs) == len(hu2021.CHAPTER.runs("paper", seeds=[0]))
 
 
 def test_chapters_are_found_through_one_registry():

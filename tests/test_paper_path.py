@@ -24,18 +24,6 @@ from . import formats
 ROOT = Path(__file__).parents[1]
 
 
-@pytest.fixture
-def verified(monkeypatch):
-    """torchvision checks CIFAR's and SVHN's files against the MD5 sums of the real releases;
-    the files written here are small stand-ins, so only that comparison is bypassed, and
-    everything else (reading, parsing, layout) is torchvision's own."""
-    from torchvision.datasets import cifar, svhn, utils
-
-    exists = lambda path, md5=None: utils.check_integrity(path)  # without an MD5: is it a file?
-    monkeypatch.setattr(cifar, "check_integrity", exists)
-    monkeypatch.setattr(svhn, "check_integrity", exists)
-
-
 def assert_loaded(name: str, root: Path, written: formats.Written, order=None) -> None:
     for split, (images, labels) in written.items():
         loaded = load(name, split, root)
@@ -75,14 +63,6 @@ def test_image_folder_loaders_read_their_trees(tmp_path, name, splits, size, suf
 def test_image_folder_loaders_resize_jpegs(tmp_path):
     formats.write_image_folder(tmp_path, {"train": 6}, 80, ".jpg")
     assert load("clothing1m", "train", tmp_path).images.shape == (6, 3, 64, 64)
-
-
-@pytest.fixture
-def cifar_root(tmp_path, verified):
-    formats.write_cifar(
-        tmp_path / "cifar", classes=10, per_batch=60, test=60
-    )  # 300 images: the pools of 3 × 64 (H) and 4 × 64 (J) fit
-    return tmp_path / "cifar"
 
 
 # Per chapter, the only settings the paper-path tests change: sizes (epochs, model depth and width, seeds, cadence).

@@ -22,6 +22,26 @@ Key = Hashable
 
 
 @dataclass(frozen=True)
+class Headline:
+    """The one comparison a chapter's ``colab`` profile keeps, and how ``notebooks/colab.ipynb``
+    shows it.
+
+    Attributes:
+        question: what the comparison asks, in words.
+        paper: the paper's own answer, labelled as the paper's (never computed here).
+        estimates: (records, settings) → label → the estimates that answer it
+            (``lossprio.compare`` objects, or ``None`` where the records hold none).
+        panels: (records, settings) → panel title → method → that method's records (seed order):
+            the error curves drawn.
+    """
+
+    question: str
+    paper: str
+    estimates: Callable[[Mapping[Key, RunRecord], Any], Mapping[str, Any]]
+    panels: Callable[[Mapping[Key, RunRecord], Any], Mapping[str, Mapping[str, list[RunRecord]]]]
+
+
+@dataclass(frozen=True)
 class Chapter(Generic[Settings]):
     """One chapter of the book.
 
@@ -29,7 +49,9 @@ class Chapter(Generic[Settings]):
         name: the notebook's stem and the results sub-folder (``hu2021``).
         title: what the chapter reproduces.
         profiles: ``smoke`` (seconds, what the tests run), ``cpu`` (this project's 2-core
-            machines, hours) and ``paper`` (the paper's own setup, a GPU) as settings dataclasses.
+            machines, hours), ``paper`` (the paper's own setup, a GPU) and ``colab`` (the paper's
+            dataset and model, cut to :attr:`headline`'s runs, about an hour of a T4) as settings
+            dataclasses.
         expand: settings → every run of the chapter, as :class:`~lossprio.config.TrainConfig` by key.
         check: (records, settings, configs) → the paper's claims checked against the records.
         tables: (records, settings, configs) → the chapter's tables by name, as the page shows
@@ -47,6 +69,9 @@ class Chapter(Generic[Settings]):
         timed: run key → whether the page reports that run's wall clock (default: every run's).
             Runs it does not time (a tuning stage) may run on a busy machine: ``--retime-busy``
             leaves them alone and the page does not count them as waiting for a re-timing.
+        headline: the comparison the ``colab`` profile keeps (see :class:`Headline`).
+        next_stage: (settings, records) → the settings of the stage those records settle (rates a
+            tuning stage or a pilot chose), the same settings when none is left; ``None``: one stage.
     """
 
     name: str
@@ -60,6 +85,8 @@ class Chapter(Generic[Settings]):
     plan: Callable[[Settings], dict[Key, TrainConfig]] | None = None
     twin: Callable[[Key, Settings, Settings], Key | None] | None = None
     timed: Callable[[Key], bool] | None = None
+    headline: Headline | None = None
+    next_stage: Callable[[Settings, Mapping[Key, RunRecord]], Settings] | None = None
 
     def planned(self, settings: Settings) -> dict[Key, TrainConfig]:
         """Every run a sweep at ``settings`` will make, later stages included (see :attr:`plan`)."""

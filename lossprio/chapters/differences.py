@@ -24,7 +24,7 @@ import pandas as pd
 from ..compare import Contrast, Difference, Estimate, Rule, welch
 from ..config import TrainConfig
 from ..records import RunRecord
-from .base import Chapter, chapter, register
+from .base import Chapter, Headline, chapter, register
 from .claims import Claim, decide
 from .kit import error_difference, error_percents
 
@@ -283,6 +283,9 @@ PROFILES = {
         threads=1,  # one thread a worker, as the chapters
     ),
     "paper": DifferencesSettings("paper", seeds=(0, 1, 2), timing_seeds=(10, 11, 12)),
+    # About one T4-hour with chapter M's colab runs it shares (estimated on the Run-it-yourself page):
+    # the IL checkpoint ablation on chapter M's colab RHO-LOSS run, one seed
+    "colab": DifferencesSettings("colab", ablations=("il-checkpoint",), seeds=(0,), timing_seeds=()),
 }
 
 
@@ -559,6 +562,20 @@ def tables(
     }
 
 
+HEADLINE = Headline(
+    "Does choosing the IL model's checkpoint on the test set, as the authors' code does, move RHO-LOSS's "
+    "final test error?",
+    f"{RHO_REPO} picks the checkpoint on the test set; paper M reports no ablation of the choice",
+    lambda records, settings: {
+        f"{arm}, the reference's − ours (points)": error_change(records, "il-checkpoint", arm)
+        for arm in ABLATIONS["il-checkpoint"].arms
+    },
+    lambda records, settings: {
+        arm: {variant: side(records, "il-checkpoint", arm, variant) for variant in VARIANTS}
+        for arm in ABLATIONS["il-checkpoint"].arms
+    },
+)
+
 CHAPTER = register(
     Chapter(
         name="differences",
@@ -570,5 +587,6 @@ CHAPTER = register(
         reuses=("jiang2019", "hu2021", "mindermann2022", "tuned"),
         short="'differences'",
         timed=lambda key: ABLATIONS[key.ablation].timed,
+        headline=HEADLINE,
     )
 )

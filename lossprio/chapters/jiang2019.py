@@ -26,7 +26,7 @@ from ..config import TrainConfig
 from ..metrics import pareto_frontier
 from ..records import RunRecord
 from . import methods, papers
-from .base import Chapter, register
+from .base import Chapter, Headline, register
 from .claims import Claim, decide
 from .kit import (
     FASTER,
@@ -37,6 +37,7 @@ from .kit import (
     error_difference,
     fairly_timed,
     idiap_kath18,
+    kept,
     pick,
     sampling_share,
 )
@@ -121,6 +122,19 @@ PROFILES: dict[str, JiangSettings] = {
 }
 
 
+# About one T4-hour (estimated on the Run-it-yourself page): paper J's CIFAR-10 and WRN-28-10 cut to the
+# headline, Traditional against SB (a third back-propagated) under schedule A on clean labels, 3 epochs
+# of backprops, one seed, no snapshots or tracked examples
+PROFILES["colab"] = dataclasses.replace(
+    PROFILES["paper"],
+    epochs=3,
+    seeds=(0,),
+    confidence_epochs=(),
+    track_examples=0,
+    keep_runs={"method": ("Traditional", "SB β=2"), "schedule": ("A",), "flips": (0.0,)},
+)
+
+
 def traversal_epochs(settings: JiangSettings, method: Method) -> int:
     """Epochs a method may traverse: enough for its budget at its selectivity (the budget stops it)."""
     return 1 + math.ceil(1.25 * (settings.epochs - 1) / method.share_trained)
@@ -184,7 +198,7 @@ def runs(settings: JiangSettings) -> dict[Run, TrainConfig]:
         keys += [Run(m, s, 0.0, seed) for s in SCHEDULES for m in MAIN_METHODS]
         keys += [Run(m, "A", 0.0, seed) for m in BETA_METHODS if m not in MAIN_METHODS]
         keys += [Run(m, "A", f, seed) for f in FLIPS for m in (BASELINE, SB)]
-    return {k: config(settings, *k) for k in keys}
+    return kept({k: config(settings, *k) for k in keys}, settings.keep_runs)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -684,6 +698,21 @@ def tables(
     return found
 
 
+HEADLINE = Headline(
+    f"Does {SB} (a third of the data back-propagated) reach Traditional's final error sooner?",
+    "paper J, CIFAR-10 (Table 1): SB "
+    + ", ".join(f"{v:g}× to {f:g} ×" for f, v in zip(TARGETS, PAPER_TABLE_1["SB"]))
+    + " Traditional's final error, in wall clock",
+    lambda records, settings: {
+        f"to {f:g} × Traditional's final error, {x}": speedup(records, SB, f, x)
+        for f in TARGETS
+        for x in ("backprops", "train_wall_s")
+    },
+    lambda records, settings: {
+        "schedule A, clean labels": {m: pick(records, method=m, **CLEAN_A) for m in (BASELINE, SB)}
+    },
+)
+
 CHAPTER = register(
     Chapter(
         "jiang2019",
@@ -693,5 +722,6 @@ CHAPTER = register(
         check=lambda records, settings, configs: claims(records),
         tables=tables,
         short="J",
+        headline=HEADLINE,
     )
 )

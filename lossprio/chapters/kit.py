@@ -77,6 +77,9 @@ class Settings:
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     threads: int | None = None  # torch CPU threads for the runs (None: torch's default)
+    # run-key field → the values kept (e.g. {"method": ["Traditional", "SB β=1"]}); empty: every run.
+    # The ``colab`` profiles keep their headline's runs so (see :func:`kept`)
+    keep_runs: dict[str, Any] = field(default_factory=dict)
 
     def run_fields(self) -> dict[str, Any]:
         """The :class:`~lossprio.config.TrainConfig` settings every chapter takes from these fields as they are."""
@@ -92,6 +95,28 @@ class Settings:
             "device",
         )
         return {**{name: getattr(self, name) for name in names}, "model_kwargs": dict(self.model_kwargs)}
+
+
+def kept(grid: Mapping[Any, TrainConfig], keep_runs: Mapping[str, Sequence[Any]]) -> dict[Any, TrainConfig]:
+    """The runs of ``grid`` whose key has, for every field ``keep_runs`` names, one of its values
+    (``keep_runs`` empty: every run). Refuses a field the keys lack, a value no run has, or a cut
+    that keeps nothing, naming the setting and what is allowed."""
+    if not keep_runs:
+        return dict(grid)
+    fields = next(iter(grid))._fields if grid else ()
+    for name, values in keep_runs.items():
+        if name not in fields or name == "seed":
+            allowed = [f for f in fields if f != "seed"]
+            raise ValueError(f"keep_runs[{name!r}]: not a field of this chapter's runs; allowed: {allowed}")
+        present = list(dict.fromkeys(getattr(key, name) for key in grid))
+        unknown = [v for v in values if v not in present]
+        if isinstance(values, str) or unknown:
+            raise ValueError(f"keep_runs[{name!r}]={values!r}: give a list of {present}")
+    return {
+        key: config
+        for key, config in grid.items()
+        if all(getattr(key, name) in values for name, values in keep_runs.items())
+    }
 
 
 # ----------------------------------------------------------------------------- lookups

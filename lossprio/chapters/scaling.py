@@ -37,9 +37,9 @@ from ..config import TrainConfig
 from ..metrics import WITH_SETUP
 from ..records import RunRecord
 from . import methods, papers, recipes
-from .base import Chapter, register
+from .base import Chapter, Headline, register
 from .claims import Claim, decide
-from .kit import fairly_timed, pick
+from .kit import fairly_timed, kept, pick
 from .kit import speedup as kit_speedup
 
 BASELINE, SB, RHO = "uniform", "SB β=1", methods.RHO
@@ -169,6 +169,9 @@ PROFILES: dict[str, ScalingSettings] = {
         eval_every=200,
     ),
 }
+# About one T4-hour (estimated on the Run-it-yourself page): the paper ladder cut to the headline, every
+# method on pristine data at the two smaller shares of the training half, one seed
+PROFILES["colab"] = dataclasses.replace(PROFILES["paper"], sizes=(1 / 4, 1 / 2), data=(PRISTINE,), seeds=(0,))
 PROFILES = {name: dataclasses.replace(s, **committed_choices(name)) for name, s in PROFILES.items()}
 
 
@@ -229,7 +232,8 @@ def grid_keys(settings: ScalingSettings) -> list[Run]:
 
 def runs(settings: ScalingSettings) -> dict[Run, TrainConfig]:
     """The pilot, and the grid of every rung the pilot has chosen a rate for."""
-    return {key: config(settings, key) for key in (*pilot_keys(settings), *grid_keys(settings))}
+    grid = {key: config(settings, key) for key in (*pilot_keys(settings), *grid_keys(settings))}
+    return kept(grid, settings.keep_runs)
 
 
 def planned(settings: ScalingSettings) -> dict[Run, TrainConfig]:
@@ -581,6 +585,29 @@ def twin(key: Run, settings: ScalingSettings, other: ScalingSettings) -> Run | N
     return key._replace(model=rung, size=size, lr=lr, budget=budget)
 
 
+HEADLINE = Headline(
+    "Does the speedup in backprops grow from the narrowest ResNet-18 to the widest, and with the data?",
+    f"paper J (WRN-28-10, CIFAR-10): SB {papers.JIANG2019_TABLE_1['SB'][0]:g}× in wall clock to 1.1 × "
+    "Traditional's final error; paper M (ResNet-18, CIFAR-10): RHO-LOSS "
+    + ", ".join(f"{v:g}×" for v in papers.MINDERMANN2022_SPEEDUPS["CIFAR-10"])
+    + " fewer steps clean / with 10 % label noise",
+    lambda records, settings: {
+        f"{m}, {cell.model}, {cell.size:.3g} of the data, {cell.data}": cell_speedup(
+            records, cell, m, "backprops", settings.target_factor
+        )
+        for cell in cells(records, settings)
+        for m in settings.methods
+        if m != BASELINE
+    },
+    lambda records, settings: {
+        f"{cell.model}, {cell.size:.3g} of the data": {
+            m: pick(records, stage=GRID, model=cell.model, size=cell.size, data=cell.data, method=m)
+            for m in settings.methods
+        }
+        for cell in cells(records, settings)
+    },
+)
+
 CHAPTER = register(
     Chapter(
         name="scaling",
@@ -593,6 +620,8 @@ CHAPTER = register(
         plan=planned,
         twin=twin,
         timed=lambda key: key.stage == GRID,
+        headline=HEADLINE,
+        next_stage=with_choices,
     ),
     draft=True,
 )

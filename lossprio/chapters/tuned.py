@@ -37,9 +37,9 @@ from ..config import TrainConfig
 from ..metrics import WITH_SETUP
 from ..records import RunRecord
 from . import methods, recipes
-from .base import Chapter, register
+from .base import Chapter, Headline, register
 from .claims import Claim, decide
-from .kit import LOWER_ERROR, TOLERANCE_POINTS, Method, error_difference, error_percents, fairly_timed
+from .kit import LOWER_ERROR, TOLERANCE_POINTS, Method, error_difference, error_percents, fairly_timed, kept
 
 BASELINE = "uniform"
 RS2, INFOBATCH, RHO = methods.RS2, methods.INFOBATCH, methods.RHO
@@ -159,6 +159,21 @@ PROFILES: dict[str, TunedSettings] = {
     # budgets up to its 10 epochs of backprops, 3 seeds, for a GPU.
     "paper": from_loop(recipes.LOOPS["paper"], budgets=(1.25, 2.5, 5.0, 10.0), eval_every=700),
 }
+# About one T4-hour (estimated on the Run-it-yourself page): paper M's CIFAR-10 loop and ResNet-18 cut to
+# the headline, RHO-LOSS against tuned uniform on pristine data at the two smallest budgets, two rates
+# tuned on one seed, an IL model trained for 40 epochs, one final seed
+PROFILES["colab"] = dataclasses.replace(
+    PROFILES["paper"],
+    methods=(BASELINE, methods.RHO),
+    data=(PRISTINE,),
+    budgets=(1.25, 2.5),
+    lr_grid=(1e-3, 3e-3),
+    il_epochs=40,
+    seeds=(0,),
+    tuning_seeds=(0,),
+    extend_edges=False,
+    run_runner_up=False,
+)
 PROFILES = {name: dataclasses.replace(s, **committed_tuning(name)) for name, s in PROFILES.items()}
 
 
@@ -233,7 +248,7 @@ def runs(settings: TunedSettings) -> dict[Run, TrainConfig]:
                     found[Run(method, data, budget, seed, lr, stage)] = config(
                         settings, method, data, budget, lr, seed, stage
                     )
-    return found
+    return kept(found, settings.keep_runs)
 
 
 def planned_rate(settings: TunedSettings, method: str, data: str, budget: float) -> float:
@@ -790,6 +805,22 @@ def tables(
     }
 
 
+HEADLINE = Headline(
+    "Against uniform tuned and fully decayed at the same budget, does RHO-LOSS still end with a lower test error?",
+    "Kaddour et al. (2023), language-model pre-training: the gains of Selective-Backprop and RHO-LOSS vanish "
+    "against such a baseline; paper M compares with uniform at its own schedule",
+    lambda records, settings: {
+        f"{m} − tuned uniform, {d}, budget {b:g} epochs (points)": against_uniform(records, m, d, b)
+        for m, d, b in final_cells(settings)
+        if m != BASELINE
+    },
+    lambda records, settings: {
+        f"{d}, budget {b:g} epochs": {m: finals(records, m, d, b) for m in settings.methods}
+        for d in settings.data
+        for b in settings.budgets
+    },
+)
+
 CHAPTER = register(
     Chapter(
         "tuned",
@@ -802,5 +833,7 @@ CHAPTER = register(
         plan=planned_runs,
         twin=twin,
         timed=lambda key: key.stage == FINAL,  # the tuning stage's clock is never shown
+        headline=HEADLINE,
+        next_stage=with_choices,
     )
 )
