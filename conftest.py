@@ -23,3 +23,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if hasattr(item, "output_timeout"):
             item.output_timeout = NBVAL_OUTPUT_WAIT_S
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """make test's two workers (pytest-xdist): each notebook's cells go to one worker together, in
+    order (one kernel runs them), and every other test is handed out on its own, so that the
+    parametrized papermill runs of one file spread over both workers."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebooksTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path.endswith(".ipynb") else nodeid
+
+    return NotebooksTogether(config, log)

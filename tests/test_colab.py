@@ -1,22 +1,15 @@
-"""The colab profiles: each chapter's paper setup cut to its headline, estimated at one T4-hour or
-less, and run through ``notebooks/colab.ipynb`` with papermill at shrunk sizes, offline."""
+"""The colab profiles: each chapter's paper setup cut to its headline and estimated at one T4-hour
+or less. (Each runs through ``notebooks/colab.ipynb`` with papermill at shrunk sizes, offline, in
+``test_paper_path``, after its chapter's paper notebook: the runs they share train once.)"""
 
 import json
 
 import pytest
 
-from lossprio import cost, notebook
+from lossprio import cost
 from lossprio.chapters import chapter
 
-from .test_paper_path import ROOT, SHRINK, SKIP_MD5
-
-#: the settings a colab profile cuts its runs with; its shrunk test keeps them (they are what is tested)
-COLAB_CUTS = ("methods", "data", "ablations", "keep_runs")
-
-
-def shrunk_colab_overrides(name: str) -> dict:
-    """The paper path's shrink of chapter ``name`` less the settings its colab profile cuts with."""
-    return {k: v for k, v in SHRINK[name].items() if k not in COLAB_CUTS}
+from .test_paper_path import ROOT, SHRINK
 
 
 @pytest.mark.parametrize("name", sorted(SHRINK))
@@ -35,38 +28,3 @@ def test_every_colab_profile_is_estimated_at_one_t4_hour_or_less(name):
     estimate = cost.chapter_estimate(chapter(name), ROOT / "results" / name / "cpu", "colab")
     assert estimate.runs_estimated >= 0.8 * estimate.runs  # read off cpu records, not guessed
     assert 0 < estimate.t4_hours <= 1.0
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(SHRINK))
-def test_colab_notebook_runs_each_chapters_headline_through_papermill_with_sizes_shrunk(
-    cifar_root, tmp_path, monkeypatch, name
-):
-    import papermill
-
-    startup = tmp_path / "ipython" / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00-skip-md5.py").write_text(SKIP_MD5)
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    overrides = json.loads(json.dumps({"data_root": str(cifar_root), **shrunk_colab_overrides(name)}))
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "colab.ipynb"),
-        str(tmp_path / f"{name}-colab.ipynb"),
-        cwd=str(ROOT / "notebooks"),
-        parameters={"chapter": name, "profile": "colab", "overrides": overrides, "results_root": str(tmp_path)},
-        progress_bar=False,
-        kernel_name="python3",
-    )
-    found = chapter(name)
-    page = notebook.ChapterPage.open(found, "colab", overrides, tmp_path / name / "colab", headline=True)
-    settings = page.settings
-    while True:  # every stage's runs recorded, read only (nothing trains here)
-        records = found.done_records(found.expand(settings), page.out_dir)
-        later = found.next_stage(settings, records) if found.next_stage else settings
-        if later == settings:
-            break
-        settings = later
-    assert len(records) == len(found.expand(settings)) > 0
-    assert all(r.config["dataset"] == "cifar10" for r in records.values())
-    executed = (tmp_path / f"{name}-colab.ipynb").read_text()
-    assert chapter(name).headline.question.split("?")[0][:40] in executed

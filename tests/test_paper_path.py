@@ -1,9 +1,11 @@
 """The paper-scale path, exercised without a GPU or internet: every loader on files in its
-dataset's own format, chapter H's ``paper`` profile end to end with only sizes shrunk, the
-autocast and channels_last branches, and the Colab bootstrap cell."""
+dataset's own format, every chapter's ``paper`` and ``colab`` profiles end to end through their
+notebooks with only sizes shrunk, the autocast and channels_last branches, and the Colab bootstrap
+cell."""
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import types
@@ -200,11 +202,46 @@ cifar.check_integrity = lambda path, md5=None: utils.check_integrity(path)  # te
 """
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(SHRINK))
-def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp_path, monkeypatch, name):
+#: the settings a colab profile cuts its runs with; its shrunk test keeps them (they are what is tested)
+COLAB_CUTS = ("methods", "data", "ablations", "keep_runs")
+
+
+def shrunk_colab_overrides(name: str) -> dict:
+    """The paper path's shrink of chapter ``name`` less the settings its colab profile cuts with."""
+    return {k: v for k, v in SHRINK[name].items() if k not in COLAB_CUTS}
+
+
+def execute(notebook_name: str, out: Path, parameters: dict) -> str:
+    """``notebooks/<notebook_name>.ipynb`` run through papermill into ``out``; the executed text."""
     import papermill
 
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{notebook_name}.ipynb"),
+        str(out),
+        cwd=str(ROOT / "notebooks"),
+        parameters={**parameters, "progress": False},
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    return out.read_text()
+
+
+def every_stage_recorded(name: str, settings, out_dir: Path) -> dict:
+    """The records of every stage of chapter ``name`` from ``settings`` on (read only: nothing
+    trains here), each stage's settings chosen from the records of the one before."""
+    found = chapter(name)
+    while True:
+        records = found.done_records(found.expand(settings), out_dir)
+        later = found.next_stage(settings, records) if found.next_stage else settings
+        if later == settings:
+            assert len(records) == len(found.expand(settings)) > 0, f"{name}: runs of the last stage not recorded"
+            return records
+        settings = later
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHRINK))
+def test_paper_and_colab_notebooks_run_through_papermill_with_sizes_shrunk(cifar_root, tmp_path, monkeypatch, name):
     # the kernel is another process: the `verified` fixture's bypass reaches it as an IPython startup file
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
@@ -216,14 +253,7 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
     # a chapter's records go to results_dir/<profile>, or (a chapter that reads others' records)
     # results_root/<chapter>/<profile>
     folder = {"results_root": str(tmp_path)} if chapter(name).reuses else {"results_dir": str(tmp_path / name)}
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / f"{name}.ipynb"),
-        str(tmp_path / f"{name}-paper.ipynb"),
-        cwd=str(ROOT / "notebooks"),
-        parameters={"profile": "paper", "overrides": overrides, **folder, "progress": False},
-        progress_bar=False,
-        kernel_name="python3",
-    )
+    execute(name, tmp_path / f"{name}-paper.ipynb", {"profile": "paper", "overrides": overrides, **folder})
     records = list((tmp_path / name / "paper").glob("*/record.json"))
     settings = chapter(name).profile("paper", data_root=str(cifar_root), **SHRINK[name])
     if name == "tuned":  # stages: the page tunes (past the grid's edges where needed), then runs the chosen rates
@@ -237,6 +267,21 @@ def test_paper_notebook_runs_through_papermill_with_sizes_shrunk(cifar_root, tmp
     expected = len(chapter(name).expand(settings))
     assert len(records) == expected
     assert all(json.loads(p.read_text())["config"]["dataset"] == "cifar10" for p in records)
+
+    # Then colab.ipynb on the chapter's colab profile, shrunk alike. Its runs are the paper grid's, cut: the
+    # paper runs just recorded are copied to the colab folders so that only runs the paper grid lacks train.
+    for paper_dir in tmp_path.glob("*/paper"):
+        shutil.copytree(paper_dir, paper_dir.parent / "colab")
+    colab = json.loads(json.dumps({"data_root": str(cifar_root), **shrunk_colab_overrides(name)}))
+    executed = execute(
+        "colab",
+        tmp_path / f"{name}-colab.ipynb",
+        {"chapter": name, "profile": "colab", "overrides": colab, "results_root": str(tmp_path)},
+    )
+    page = notebook.ChapterPage.open(chapter(name), "colab", colab, tmp_path / name / "colab", headline=True)
+    records = every_stage_recorded(name, page.settings, page.out_dir)
+    assert all(r.config["dataset"] == "cifar10" for r in records.values())
+    assert chapter(name).headline.question.split("?")[0][:40] in executed
 
 
 def test_autocast_and_channels_last_branches_run_on_the_cpu(tmp_path, cifar_root):
