@@ -378,6 +378,8 @@ class Rule:
         better: ``higher`` (a speedup) or ``lower`` (an error difference).
         why: where the threshold or margin comes from (the paper's own number where it gives one).
         scale: ``ratio`` (thresholds are factors, tested on the log scale) or ``difference``.
+        unit: how the claims tables write the threshold's unit (``None``: ``×`` for a ratio, ``pts``
+            for a difference, the book's usual ones; ``""`` for a plain number such as a slope).
     """
 
     kind: str
@@ -385,6 +387,7 @@ class Rule:
     better: str
     why: str = ""
     scale: str = "difference"
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, list(KINDS))
@@ -418,7 +421,7 @@ class Rule:
 
     def describe(self) -> str:
         """The rule in words, for the claims tables."""
-        unit = "×" if self.scale == "ratio" else " pts"
+        unit = ("×" if self.scale == "ratio" else " pts") if self.unit is None else self.unit
         side = "above" if self.better == "higher" else "below"
         if self.kind == "superiority":
             text = f"superiority: 95 % interval {side} {self.threshold:g}{unit}"

@@ -179,16 +179,20 @@ def error_curve_grid(
 
 def shared_legend(fig: plt.Figure, axes: Sequence[plt.Axes], fontsize: float = 8, below: bool = False) -> None:
     """One legend for every line drawn on ``axes`` (each label once), outside the data: to the
-    right of the figure, or ``below`` it, four entries a row (a wide figure that must not grow wider)."""
+    right of the figure, or ``below`` it, up to four entries a row, as many as the figure's width
+    holds (a wide figure that must not grow wider)."""
     handles: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    where = (
-        {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": min(len(handles), 4), "frameon": False}
-        if below
-        else {"loc": "upper left", "bbox_to_anchor": (1.0, 0.95)}
-    )
+    if below:
+        # an entry's width in points: its marker and gap, and its text at about 0.6 em a character
+        entry = 3 * fontsize + 0.6 * fontsize * max((len(label) for label in handles), default=0)
+        fits = int(fig.get_figwidth() * 72 // entry)
+        where = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "frameon": False}
+        where["ncol"] = max(1, min(len(handles), 4, fits))
+    else:
+        where = {"loc": "upper left", "bbox_to_anchor": (1.0, 0.95)}
     fig.legend(list(handles.values()), list(handles), fontsize=fontsize, **where)
 
 

@@ -46,6 +46,17 @@ def test_committed_pages_exist_and_ran_cleanly():
         assert not cell_errors(ROOT / "book" / f"{page}.ipynb")
 
 
+def test_every_notebook_is_valid_nbformat_with_cell_ids():
+    import nbformat
+    from nbformat.validator import normalize
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "book").glob("*.ipynb")):
+        raw = json.loads(path.read_text())
+        changes, _ = normalize(raw)  # what nbformat would have to mend (cells without ids)
+        assert changes == 0, f"{path.name}: {changes} cells without an id"
+        nbformat.validate(raw)
+
+
 @pytest.mark.slow
 def test_book_builds_with_warnings_as_errors(tmp_path):
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))

@@ -279,10 +279,10 @@ def test_verdict_changes_list_the_claims_whose_verdict_moved_and_the_new_ones():
 def test_the_dashboard_lists_chapters_in_the_books_order(tmp_path):
     from lossprio.chapters import book_order
 
-    assert book_order() == ["jiang2019", "hu2021", "mindermann2022", "crosspaper", "tuned", "differences"]
+    assert book_order() == ["jiang2019", "hu2021", "mindermann2022", "crosspaper", "tuned", "scaling", "differences"]
     toc = tmp_path / "_toc.yml"
     toc.write_text("- file: book/crosspaper\n- file: book/hu2021\n")
-    assert book_order(toc) == ["crosspaper", "hu2021", "differences", "jiang2019", "mindermann2022", "tuned"]
+    assert book_order(toc) == ["crosspaper", "hu2021", "differences", "jiang2019", "mindermann2022", "scaling", "tuned"]
 
 
 #: CIE76 ΔE below which two lines of one figure are hard to tell apart

@@ -78,6 +78,8 @@ def test_rules_decide_superiority_non_inferiority_and_equivalence():
     assert C.outcome("a", diff(-2.0, 0.1), vanish).decided() == C.CONTRADICTED  # a gain far outside the margin
     assert C.outcome("a", diff(0.3, 0.2), vanish).decided() == C.INCONCLUSIVE
     assert "equivalence" in vanish.describe() and "±0.5 pts" in vanish.describe()
+    slope = C.Rule("superiority", 0.0, "higher", unit="")  # a plain number: no "pts" on a slope
+    assert slope.describe() == "superiority: 95 % interval above 0"
     with pytest.raises(ValueError, match="kind"):
         C.Rule("better", 0.0, "lower")
     with pytest.raises(ValueError, match="margin"):

@@ -14,6 +14,8 @@ from lossprio.chapters import tuned as T
 from lossprio.chapters.kit import EPOCH
 from lossprio.compare import Difference, Estimate, difference
 
+from .conftest import BOOK_RESULTS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -114,15 +116,13 @@ def test_identical_runs_are_said_to_be_so_and_left_out_of_a_claims_verdict():
 
 
 @pytest.mark.slow
-def test_two_stages_on_smoke_records(tmp_path):
-    settings = dataclasses.replace(
-        T.CHAPTER.profile("smoke"),
-        methods=("uniform", T.RS2, T.INFOBATCH, "SB β=1"),
-        data=(T.PRISTINE,),
-        seeds=(0, 1),
-        chosen_lrs=(),
-    )
-    records = sweep.run_all(T.runs(settings), tmp_path, progress=False)
+def test_two_stages_on_smoke_records():
+    # the smoke profile's own runs, in the folder its notebook reads: they train once a session
+    settings = dataclasses.replace(T.CHAPTER.profile("smoke"), chosen_lrs=(), runner_up_lrs=())
+    assert set(settings.methods) == {"uniform", T.RS2, T.INFOBATCH, "SB β=1"} and settings.data == (T.PRISTINE,)
+    assert len(settings.seeds) >= 2  # an interval
+    out = BOOK_RESULTS / T.CHAPTER.name / "smoke"
+    records = sweep.run_all(T.runs(settings), out, progress=False)
     assert all(k.stage == T.TUNING for k in records)  # nothing chosen yet: the tuning stage only
     for key, record in records.items():
         if key.method != T.NATIVE:  # the budget spent to within a batch, the rate decayed to 0 at its end
@@ -130,7 +130,7 @@ def test_two_stages_on_smoke_records(tmp_path):
             assert record.steps["lr"][-1] < 0.01 * key.lr
     chosen = T.with_choices(settings, records)
     assert len(chosen.chosen_lrs) == len(T.tuned_cells(settings))
-    records = sweep.run_all(T.runs(chosen), tmp_path, progress=False)
+    records = sweep.run_all(T.runs(chosen), out, progress=False)
     finals = [k for k in records if k.stage == T.FINAL]
     assert len(finals) == len(T.final_cells(settings)) * 2 == (len(T.tuned_cells(settings)) - 1) * 2  # no pilot
     beats = T.beats_table(records, chosen)
