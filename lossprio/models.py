@@ -29,7 +29,7 @@ def build(name: str, num_classes: int, in_channels: int, image_size: int = 32, *
         num_classes: outputs of the head.
         in_channels: 1 (grey) or 3 (colour) for the datasets here.
         image_size: side of the square input; models that cannot take it raise ``ValueError``.
-        **kwargs: the model's own settings (``wrn``: depth, widen, dropout; ``mlp``: hidden).
+        **kwargs: the model's own settings (``wrn``: depth, widen, dropout, width; ``mlp``: hidden).
     """
     factory = MODELS.get(name)
     check_positive_int("num_classes", num_classes)
@@ -118,18 +118,27 @@ class WideBlock(nn.Module):
 
 
 class WideResNet(nn.Module):
-    """WRN-depth-widen (Zagoruyko & Komodakis 2016); WRN-28-10 has ≈ 36.5 M parameters."""
+    """WRN-depth-widen (Zagoruyko & Komodakis 2016); WRN-28-10 has ≈ 36.5 M parameters. ``width``
+    is the stem's channels (16 in the paper; the groups have ``width`` × ``widen`` × 1, 2, 4): a
+    smaller one only to make a test's model cheaper."""
 
     def __init__(
-        self, num_classes: int, in_channels: int, depth: int = 28, widen: int = 10, dropout: float = 0.0
+        self,
+        num_classes: int,
+        in_channels: int,
+        depth: int = 28,
+        widen: int = 10,
+        dropout: float = 0.0,
+        width: int = 16,
     ) -> None:
         super().__init__()
         if (depth - 4) % 6 != 0 or depth < 10:
             raise ValueError(f"depth={depth}: a wide ResNet needs depth = 6n + 4 with n >= 1 (10, 16, 22, 28, ...)")
         check_positive_int("widen", widen)
+        check_positive_int("width", width)
         check_range("dropout", dropout, 0.0, 1.0, high_open=True)
         blocks_per_group = (depth - 4) // 6
-        widths = [16, 16 * widen, 32 * widen, 64 * widen]
+        widths = [width, width * widen, 2 * width * widen, 4 * width * widen]
         layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]
         for group, stride in zip(range(3), (1, 2, 2)):
             for block in range(blocks_per_group):
@@ -145,10 +154,16 @@ class WideResNet(nn.Module):
 
 @MODELS.register("wrn")
 def _wrn(
-    num_classes: int, in_channels: int, image_size: int, depth: int = 28, widen: int = 10, dropout: float = 0.0
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    depth: int = 28,
+    widen: int = 10,
+    dropout: float = 0.0,
+    width: int = 16,
 ) -> nn.Module:
     _require_size("wrn", image_size, 4)
-    return WideResNet(num_classes, in_channels, depth, widen, dropout)
+    return WideResNet(num_classes, in_channels, depth, widen, dropout, width)
 
 
 # ----------------------------------------------------------------------------- ResNet-18

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 #: the schedules that fall from the config's ``lr`` to 0 over a run's budget (or its epochs)
 DECAYING = ("cosine", "linear")
 
@@ -25,5 +27,7 @@ def budget_rates(config: dict, backprops: list[int], batches: list[int], train_s
     for any other schedule (a step schedule, or a decay over epochs), which the record stores."""
     if config.get("lr_schedule") not in DECAYING or config.get("budget") is None:
         return None
-    lr, schedule, budget = config["lr"], config["lr_schedule"], config["budget"]
-    return [decayed(lr, schedule, budget_share(after - n, budget, train_size)) for after, n in zip(backprops, batches)]
+    lr, schedule, total = config["lr"], config["lr_schedule"], config["budget"] * train_size
+    # budget_share's very floats, for every step at once (division and min round alike in numpy)
+    shares = np.minimum(1.0, (np.asarray(backprops) - np.asarray(batches)) / total)
+    return [decayed(lr, schedule, done) for done in shares.tolist()]

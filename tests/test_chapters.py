@@ -75,7 +75,8 @@ def test_chapters_are_found_through_one_registry():
     assert chapter("hu2021") is hu2021.CHAPTER
     with pytest.raises(
         ValueError,
-        match=r"unknown chapter 'h2021'; allowed: crosspaper, differences, hu2021, jiang2019, mindermann2022, tuned",
+        match=r"unknown chapter 'h2021'; allowed: crosspaper, differences, hu2021, jiang2019, mindermann2022, scaling, "
+        r"tuned",
     ):
         chapter("h2021")
 

@@ -22,6 +22,12 @@ def test_parameter_counts_match_the_papers():
     assert wrn == pytest.approx(36.5e6, rel=0.005)
     assert resnet == pytest.approx(11.17e6, rel=0.005)
     assert resnet / small == pytest.approx(21, abs=1)  # paper M: 21x fewer parameters
+    # the stem's width is the paper's 16 unless a test narrows it: WRN-10-1 at width 4 has every layer a quarter as wide
+    narrow = models.build("wrn", 10, 3, depth=10, widen=1, width=4)
+    assert [m.out_channels for m in narrow.modules() if isinstance(m, nn.Conv2d)][:3] == [4, 4, 4]
+    assert narrow.head.in_features == 16 and models.count_parameters(narrow) < models.count_parameters(
+        models.build("wrn", 10, 3, depth=10, widen=1)
+    )
 
 
 def test_bad_model_parameters_are_named():
@@ -31,5 +37,7 @@ def test_bad_model_parameters_are_named():
         models.build("small_cnn", 10, 1, image_size=16)
     with pytest.raises(ValueError, match="depth=27"):
         models.build("wrn", 10, 3, depth=27)
+    with pytest.raises(ValueError, match="width=0"):
+        models.build("wrn", 10, 3, depth=10, widen=1, width=0)
     with pytest.raises(ValueError, match="num_classes=0"):
         models.build("mlp", 0, 1)

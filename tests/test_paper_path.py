@@ -67,13 +67,14 @@ def test_image_folder_loaders_resize_jpegs(tmp_path):
     assert load("clothing1m", "train", tmp_path).images.shape == (6, 3, 64, 64)
 
 
-# Per chapter, the only settings the paper-path tests change: sizes (epochs, model depth and width, seeds, cadence).
+# Per chapter, the only settings the paper-path tests change: sizes (epochs, model depth and width, seeds, cadence);
+# the WRNs' stems narrowed from 16 channels to 4, as the ResNet-18s' from 64 to 4.
 SHRINK = {
     "hu2021": {
         "epochs": 2,
         "lr_milestones": (1,),
         "eval_every": 2,
-        "model_kwargs": {"depth": 10, "widen": 1},
+        "model_kwargs": {"depth": 10, "widen": 1, "width": 4},
         "batch_size": 64,
         "seeds": (0,),
     },
@@ -83,7 +84,7 @@ SHRINK = {
         "probe_every": 2,
         "confidence_epochs": (1,),
         "track_examples": 8,
-        "model_kwargs": {"depth": 10, "widen": 1, "dropout": 0.3},
+        "model_kwargs": {"depth": 10, "widen": 1, "width": 4, "dropout": 0.3},
         "batch_size": 64,
         "seeds": (0,),
     },
@@ -99,7 +100,7 @@ SHRINK = {
         "il_model_kwargs": {"width": 4},
         "candidate_batch": 60,
         "keep": 6,
-        "other_targets": {"WRN-10-1": ["wrn", {"depth": 10, "widen": 1}]},
+        "other_targets": {"WRN-10-1": ["wrn", {"depth": 10, "widen": 1, "width": 4}]},
         "holdout_fractions": (0.5,),
         "svp_fraction": 0.5,
         "lr_grid": (),
@@ -131,7 +132,7 @@ SHRINK["differences"] = {
     "timing_seeds": (10,),
 }
 # the scaling chapter: two narrow ResNet-18 rungs on both halves' sizes, one rate, a budget of one
-# epoch of backprops, uniform and RHO-LOSS on clean data (n_B → n_b shrunk as chapter M's)
+# epoch of backprops, uniform and RHO-LOSS on the paper profile's both kinds of data (n_B → n_b shrunk as chapter M's)
 SHRINK["scaling"] = {
     "rungs": {"ResNet-18 width 4": ["resnet18", {"width": 4}], "ResNet-18 width 8": ["resnet18", {"width": 8}]},
     "sizes": (0.5, 1.0),
@@ -140,7 +141,6 @@ SHRINK["scaling"] = {
     "il_epochs": 1,
     "eval_every": 2,
     "methods": ("uniform", "RHO-LOSS"),
-    "data": ("pristine",),
     "candidate_batch": 60,
     "keep": 6,
     "seeds": (0,),
@@ -289,7 +289,7 @@ def test_autocast_and_channels_last_branches_run_on_the_cpu(tmp_path, cifar_root
         dataset="cifar10",
         data_root=str(cifar_root),
         model="wrn",
-        model_kwargs={"depth": 10, "widen": 1},
+        model_kwargs={"depth": 10, "widen": 1, "width": 4},
         selector="sb",
         selector_kwargs={"beta": 1.0, "warmup_epochs": 0},
         epochs=1,

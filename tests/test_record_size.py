@@ -1,6 +1,8 @@
 """Records stay lean: a rate that the config's schedule recomputes is not stored, and the
 committed ``cpu`` records average at most 40 KB a run."""
 
+import itertools
+import random
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,17 @@ def test_committed_records_average_at_most_40_kb_a_run(profile):
     assert len(runs) > 1000
     total = sum(f.stat().st_size for p in runs for f in p.iterdir() if f.name.startswith("record."))
     assert total / len(runs) <= 40_000, f"{total / len(runs) / 1000:.1f} KB a run"
+
+
+def test_recomputed_rates_are_the_trainers_floats_step_by_step():
+    from lossprio.schedules import budget_rates, budget_share, decayed
+
+    generator = random.Random(0)
+    for schedule in ("cosine", "linear"):
+        for _ in range(50):
+            batches = [generator.randint(1, 64) for _ in range(generator.randint(1, 300))]
+            after = list(itertools.accumulate(batches))
+            size, budget, lr = generator.randint(10, 5000), generator.choice([0.5, 1.25, 3.0, 16.0]), 3e-3
+            config = {"lr": lr, "lr_schedule": schedule, "budget": budget}
+            each = [decayed(lr, schedule, budget_share(a - n, budget, size)) for a, n in zip(after, batches)]
+            assert budget_rates(config, after, batches, size) == each  # equal floats, not close ones
