@@ -112,14 +112,17 @@ SHRINK = {
 SHRINK["crosspaper"] = {
     k: v for k, v in SHRINK["mindermann2022"].items() if k not in ("other_targets", "holdout_fractions", "lr_grid")
 }
-# the tuned-baseline chapter runs paper M's loop too: shrunk as chapter M; two budgets, two rates, one tuning seed,
-# no rates beyond the grid; RHO-LOSS on both kinds of data its claims need (the smoke profile runs the other methods)
+# the tuned-baseline chapter runs paper M's loop too: shrunk as chapter M; one budget (and the pilot's twice it), two
+# rates, one tuning seed, no rates beyond the grid; RHO-LOSS on both kinds of data its claims need (the smoke
+# profile runs the other methods)
 SHRINK["tuned"] = {
     **{k: v for k, v in SHRINK["crosspaper"].items() if k not in ("epochs", "score_probe_every")},
     "tuning_seeds": (0,),
     "extend_edges": False,
-    "budgets": (1.0, 2.0),
+    "budgets": (2.0,),
     "lr_grid": (1e-3, 3e-3),
+    "candidate_batch": 120,  # still a tenth kept, in half the steps: its training split (135 images) holds 120
+    "keep": 12,
     "methods": ("uniform", "RHO-LOSS"),
     "data": ("pristine", "label noise 10 %"),
 }
@@ -132,7 +135,7 @@ SHRINK["differences"] = {
     "timing_seeds": (10,),
 }
 # the scaling chapter: two narrow ResNet-18 rungs on both halves' sizes, one rate, a budget of one
-# epoch of backprops, uniform and RHO-LOSS on the paper profile's both kinds of data (n_B → n_b shrunk as chapter M's)
+# epoch of backprops, uniform and RHO-LOSS on clean data (n_B → n_b shrunk as chapter M's)
 SHRINK["scaling"] = {
     "rungs": {"ResNet-18 width 4": ["resnet18", {"width": 4}], "ResNet-18 width 8": ["resnet18", {"width": 8}]},
     "sizes": (0.5, 1.0),
@@ -141,6 +144,7 @@ SHRINK["scaling"] = {
     "il_epochs": 1,
     "eval_every": 2,
     "methods": ("uniform", "RHO-LOSS"),
+    "data": ("pristine",),
     "candidate_batch": 60,
     "keep": 6,
     "seeds": (0,),
