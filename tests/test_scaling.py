@@ -115,3 +115,22 @@ def test_the_slopes_interval_covers_the_true_slope_about_95_percent_of_the_time(
     exact = slope([0, 1, 2, 3], [1, 3, 5, 7])
     assert exact.value == pytest.approx(2.0) and exact.low == pytest.approx(2.0)
     assert not math.isfinite(slope([0, 1], [0, 1]).estimate.se)  # two points: a slope, no interval
+
+
+def test_a_trend_over_cells_that_never_reached_the_target_is_shown_not_decided(smoke, monkeypatch):
+    settings, records = smoke
+    real, last = S.cell_speedup, list(settings.rungs)[-1]
+
+    def without_last_rung(records, cell, method, *rest):  # RHO-LOSS never reaches the target on the last rung
+        return None if method == S.RHO and cell.model == last else real(records, cell, method, *rest)
+
+    monkeypatch.setattr(S, "cell_speedup", without_last_rung)
+    missing = S.unreached(records, settings, S.RHO, S.PRISTINE, "backprops")
+    assert {c.model for c in missing} >= {last} and sum(c.model == last for c in missing) == len(settings.sizes)
+    for claim in S.claims(records, settings):
+        if claim.claim.startswith(S.RHO):
+            assert claim.verdict == "inconclusive" and "cells never reached the target (" in claim.ours
+            assert last in claim.ours.split("never reached the target (")[1].split(")")[0]
+            assert all(o.value is None for o in claim.outcomes)  # not decided, whatever the rest's slope
+    table = S.trend_table(records, settings).xs(S.RHO, level="method")
+    assert (table["cells that never reached the target"] >= len(settings.sizes)).all()

@@ -412,6 +412,11 @@ class Point(NamedTuple):
     speedup: Speedup
 
 
+def reached(speedup: Speedup | None) -> bool:
+    """Whether a cell's speedup is a number to fit: the method reached the target (fairly timed)."""
+    return speedup is not None and math.isfinite(speedup.number) and speedup.number > 0
+
+
 def points(
     records: Mapping[Run, RunRecord], settings: ScalingSettings, method: str, data: str, measure: str
 ) -> list[Point]:
@@ -421,11 +426,25 @@ def points(
         if cell.data != data:
             continue
         speedup = cell_speedup(records, cell, method, measure, settings.target_factor)
-        if speedup is None or speedup.number <= 0:
+        if not reached(speedup):
             continue
         uniform = pick(records, stage=GRID, model=cell.model, size=cell.size, data=cell.data, method=BASELINE)
         found.append(Point(cell, math.log10(compute_of(uniform)), math.log2(training_examples(uniform[0])), speedup))
     return found
+
+
+def unreached(
+    records: Mapping[Run, RunRecord], settings: ScalingSettings, method: str, data: str, measure: str
+) -> list[Cell]:
+    """The cells on ``data`` where ``method`` ran but has no speedup in ``measure`` to fit: it never
+    reached the target (or was not fairly timed). A slope over the other cells is not the ladder's."""
+    return [
+        cell
+        for cell in cells(records, settings)
+        if cell.data == data
+        and pick(records, stage=GRID, model=cell.model, size=cell.size, data=data, method=method)
+        and not reached(cell_speedup(records, cell, method, measure, settings.target_factor))
+    ]
 
 
 #: the axes a trend is fitted along
@@ -454,7 +473,10 @@ def trend_table(records: Mapping[Run, RunRecord], settings: ScalingSettings) -> 
         for data in settings.data:
             for measure in MEASURES:
                 found = points(records, settings, method, data, measure)
-                row: dict[str, Any] = {"cells": len(found)}
+                row: dict[str, Any] = {
+                    "cells": len(found),
+                    "cells that never reached the target": len(unreached(records, settings, method, data, measure)),
+                }
                 for axis in AXES:
                     fitted = trend(found, axis)
                     row[f"slope along {axis}"] = "" if fitted is None else fitted.numbers
@@ -494,6 +516,9 @@ def extrapolation(records: Mapping[Run, RunRecord], settings: ScalingSettings) -
             "interval": f"{math.exp(low):.2g}–{math.exp(high):.2g}",
             "decades beyond our largest run": round(x0 - max(xs), 1),
             "measure": measure,
+            "cells that never reached the target": len(
+                unreached(records, settings, paper["method"], paper["data"], measure)
+            ),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("paper point")
 
@@ -529,8 +554,17 @@ def figure_data(
 # ----------------------------------------------------------------------------- claims
 
 
-#: a trend is an effect when the slope's interval clears 0 (stated before any result)
-GROWS = Rule("superiority", 0.0, "higher", "the slope of the log speedup; 0: the same speedup at every scale", unit="")
+#: a trend is an effect when the slope's interval clears 0, fitted over every cell of the ladder: where the
+#: method never reached the target in some cells, the slope over the others is shown, not decided (the cells
+#: that drop out are not a random few). Both stated before any result.
+GROWS = Rule(
+    "superiority",
+    0.0,
+    "higher",
+    "the slope of the log speedup over every cell; 0: the same speedup at every scale; a cell that never "
+    "reached the target leaves the trend undecided",
+    unit="",
+)
 
 
 def claims(records: Mapping[Run, RunRecord], settings: ScalingSettings) -> list[Claim]:
@@ -550,11 +584,18 @@ def claims(records: Mapping[Run, RunRecord], settings: ScalingSettings) -> list[
                 f"{method}'s wall-clock speedup (set-up counted) grows with compute per run.",
             ),
         ):
-            comparisons = {
-                data: trend(points(records, settings, method, data, measure), "compute per run")
-                for data in settings.data
-            }
-            found.append(decide(text, [(rule, comparisons)]))
+            comparisons, notes = {}, []
+            for data in settings.data:
+                fitted = trend(points(records, settings, method, data, measure), "compute per run")
+                missing = unreached(records, settings, method, data, measure)
+                comparisons[data] = None if missing else fitted
+                if missing:
+                    over = "no slope" if fitted is None else f"the slope over the rest is {fitted.numbers}"
+                    notes.append(
+                        f"{data}: {len(missing)} cells never reached the target "
+                        f"({', '.join(dict.fromkeys(c.model for c in missing))}); {over}, not decided"
+                    )
+            found.append(decide(text, [(rule, comparisons)], note="; ".join(notes)))
     return found
 
 
