@@ -171,9 +171,13 @@ def estimate(
     return Estimate(len(paper), len(found), total / 1e15 if not math.isnan(total) else math.nan)
 
 
-def chapter_estimate(chapter: Chapter, cpu_dir: str | Path, profile: str = "paper") -> Estimate:
+def chapter_estimate(
+    chapter: Chapter, cpu_dir: str | Path, profile: str = "paper", cpu_records: Mapping[Any, RunRecord] | None = None
+) -> Estimate:
     """``chapter``'s ``profile`` (``paper`` or ``colab``), every run it plans (later stages
-    included), estimated from the finished ``cpu`` records in ``cpu_dir`` of each run's twin."""
+    included), estimated from the finished ``cpu`` records in ``cpu_dir`` of each run's twin
+    (``cpu_records``: those records, already read by the caller, so that several estimates read them once)."""
     paper, cpu = chapter.profile(profile), chapter.profile("cpu")
-    cpu_records = chapter.done_records(chapter.planned(cpu), cpu_dir)
+    if cpu_records is None:
+        cpu_records = chapter.done_records(chapter.planned(cpu), cpu_dir)
     return estimate(chapter.planned(paper), cpu_records, lambda key: chapter.twin_key(key, paper, cpu))

@@ -273,5 +273,8 @@ def test_a_sweep_is_sized_with_both_stages_and_every_paper_run_has_its_cpu_twin(
     assert T.CHAPTER.twin_key(T.Run("uniform", T.PRISTINE, 10.0, 99, 1e-3, T.FINAL), paper, cpu) is None  # no seed 99
     from lossprio import cost
 
-    found = cost.chapter_estimate(T.CHAPTER, ROOT / "results" / "tuned" / "cpu")  # the committed cpu records
+    cpu_dir = ROOT / "results" / "tuned" / "cpu"
+    found = cost.chapter_estimate(T.CHAPTER, cpu_dir)  # the committed cpu records
     assert found.runs == found.runs_estimated == len(planned) and found.petaflops > 0
+    records = T.CHAPTER.done_records(T.CHAPTER.planned(cpu), cpu_dir)  # read once by a caller, for several estimates
+    assert cost.chapter_estimate(T.CHAPTER, cpu_dir, cpu_records=records) == found
