@@ -125,7 +125,7 @@ def test_a_trend_over_cells_that_never_reached_the_target_is_shown_not_decided(s
         return None if method == S.RHO and cell.model == last else real(records, cell, method, *rest)
 
     monkeypatch.setattr(S, "cell_speedup", without_last_rung)
-    missing = S.unreached(records, settings, S.RHO, S.PRISTINE, "backprops")
+    missing = S.ladder(records, settings, S.RHO, S.PRISTINE, "backprops").unreached
     assert {c.model for c in missing} >= {last} and sum(c.model == last for c in missing) == len(settings.sizes)
     for claim in S.claims(records, settings):
         if claim.claim.startswith(S.RHO):

@@ -417,34 +417,30 @@ def reached(speedup: Speedup | None) -> bool:
     return speedup is not None and math.isfinite(speedup.number) and speedup.number > 0
 
 
-def points(
-    records: Mapping[Run, RunRecord], settings: ScalingSettings, method: str, data: str, measure: str
-) -> list[Point]:
-    """``method``'s speedups on ``data`` in ``measure``, one per cell where it reached the target."""
-    found = []
+class Ladder(NamedTuple):
+    """A method's cells on one kind of data in one measure: a :class:`Point` for each cell where it
+    reached the target, and the cells where it ran but has no speedup to fit (it never reached the
+    target, or was not fairly timed). A slope over the points alone is not the ladder's when
+    ``unreached`` is not empty."""
+
+    points: list[Point]
+    unreached: list[Cell]
+
+
+def ladder(records: Mapping[Run, RunRecord], settings: ScalingSettings, method: str, data: str, measure: str) -> Ladder:
+    """``method``'s speedups on ``data`` in ``measure`` over the grid's cells (each computed once)."""
+    found, unreached = [], []
     for cell in cells(records, settings):
-        if cell.data != data:
+        fields = {"stage": GRID, "model": cell.model, "size": cell.size, "data": cell.data}
+        if cell.data != data or not pick(records, method=method, **fields):
             continue
         speedup = cell_speedup(records, cell, method, measure, settings.target_factor)
         if not reached(speedup):
+            unreached.append(cell)
             continue
-        uniform = pick(records, stage=GRID, model=cell.model, size=cell.size, data=cell.data, method=BASELINE)
+        uniform = pick(records, method=BASELINE, **fields)
         found.append(Point(cell, math.log10(compute_of(uniform)), math.log2(training_examples(uniform[0])), speedup))
-    return found
-
-
-def unreached(
-    records: Mapping[Run, RunRecord], settings: ScalingSettings, method: str, data: str, measure: str
-) -> list[Cell]:
-    """The cells on ``data`` where ``method`` ran but has no speedup in ``measure`` to fit: it never
-    reached the target (or was not fairly timed). A slope over the other cells is not the ladder's."""
-    return [
-        cell
-        for cell in cells(records, settings)
-        if cell.data == data
-        and pick(records, stage=GRID, model=cell.model, size=cell.size, data=data, method=method)
-        and not reached(cell_speedup(records, cell, method, measure, settings.target_factor))
-    ]
+    return Ladder(found, unreached)
 
 
 #: the axes a trend is fitted along
@@ -472,11 +468,8 @@ def trend_table(records: Mapping[Run, RunRecord], settings: ScalingSettings) -> 
             continue
         for data in settings.data:
             for measure in MEASURES:
-                found = points(records, settings, method, data, measure)
-                row: dict[str, Any] = {
-                    "cells": len(found),
-                    "cells that never reached the target": len(unreached(records, settings, method, data, measure)),
-                }
+                found, unreached = ladder(records, settings, method, data, measure)
+                row: dict[str, Any] = {"cells": len(found), "cells that never reached the target": len(unreached)}
                 for axis in AXES:
                     fitted = trend(found, axis)
                     row[f"slope along {axis}"] = "" if fitted is None else fitted.numbers
@@ -497,7 +490,7 @@ def extrapolation(records: Mapping[Run, RunRecord], settings: ScalingSettings) -
     rows = {}
     for label, paper in paper_points().iterrows():
         measure = "wall clock with set-up" if "wall clock" in label else "backprops"
-        found = points(records, settings, paper["method"], paper["data"], measure)
+        found, unreached = ladder(records, settings, paper["method"], paper["data"], measure)
         if len(found) < 3:
             continue
         xs = [p.log_compute for p in found]
@@ -516,9 +509,7 @@ def extrapolation(records: Mapping[Run, RunRecord], settings: ScalingSettings) -
             "interval": f"{math.exp(low):.2g}–{math.exp(high):.2g}",
             "decades beyond our largest run": round(x0 - max(xs), 1),
             "measure": measure,
-            "cells that never reached the target": len(
-                unreached(records, settings, paper["method"], paper["data"], measure)
-            ),
+            "cells that never reached the target": len(unreached),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("paper point")
 
@@ -533,7 +524,7 @@ def figure_data(
     for method in settings.methods:
         if method == BASELINE:
             continue
-        found = points(records, settings, method, data, measure)
+        found = ladder(records, settings, method, data, measure).points
         xs = [10**p.log_compute if axis == "compute per run" else 2**p.log_examples for p in found]
         series[method] = [(x, p.speedup.number, p.speedup.low, p.speedup.high) for x, p in zip(xs, found)]
         if len(found) >= 2:
@@ -586,8 +577,8 @@ def claims(records: Mapping[Run, RunRecord], settings: ScalingSettings) -> list[
         ):
             comparisons, notes = {}, []
             for data in settings.data:
-                fitted = trend(points(records, settings, method, data, measure), "compute per run")
-                missing = unreached(records, settings, method, data, measure)
+                reached_points, missing = ladder(records, settings, method, data, measure)
+                fitted = trend(reached_points, "compute per run")
                 comparisons[data] = None if missing else fitted
                 if missing:
                     over = "no slope" if fitted is None else f"the slope over the rest is {fitted.numbers}"
