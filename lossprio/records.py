@@ -186,14 +186,17 @@ class RunRecord:
         return {k: v for k, v in self.state().items() if k not in ARRAY_FIELDS}
 
     def save(self, path: Path) -> None:
-        """Write ``record.npz`` (the long lists), then ``record.json`` (the rest and the checksum
-        over both), each atomically; a kill between the two leaves a pair whose checksum fails."""
+        """Write the long lists to ``record.npz.next``, then ``record.json`` (the rest and the
+        checksum over both), then rename the first to ``record.npz``, each step atomic: a kill at
+        any moment leaves a ``record.json`` whose checksum one of the two sidecars matches
+        (:func:`read_arrays` reads that one; :func:`settle_sidecar` keeps it)."""
         path = Path(path)
         arrays = self.arrays()
         summary = self.summary()
         self.checksum = summary["checksum"] = checksum(summary, arrays)
-        atomic_write_bytes(sidecar(path), packing.to_npz(arrays))
+        atomic_write_bytes(next_sidecar(path), packing.to_npz(arrays))
         atomic_write_json(path, summary)
+        os.replace(next_sidecar(path), sidecar(path))
 
     @classmethod
     def from_dict(cls, values: Any, path: str | Path = "<record>") -> RunRecord:
@@ -280,6 +283,28 @@ def sidecar(path: Path) -> Path:
     return Path(path).with_suffix(".npz")
 
 
+def next_sidecar(path: Path) -> Path:
+    """Where :meth:`RunRecord.save` writes a record's sidecar before the ``record.json`` that names it."""
+    return sidecar(path).with_name(f"{sidecar(path).name}.next")
+
+
+def settle_sidecar(path: Path) -> None:
+    """Finish or undo a save a kill interrupted: a ``record.npz.next`` that the ``record.json``'s
+    checksum names becomes ``record.npz``; one it does not name is removed. Call it only while
+    holding the run's lock."""
+    pending = next_sidecar(path)
+    if not pending.exists():
+        return
+    try:
+        named = matching_arrays(pending, path, read_json(path)) is not None
+    except (FileProblem, FileNotFoundError):
+        named = False
+    if named:
+        os.replace(pending, sidecar(path))
+    else:
+        pending.unlink(missing_ok=True)
+
+
 def set_aside_record(path: Path, reason: str) -> Path:
     """Move a ``record.json`` and its sidecar aside (``*.rejected-<time>``, one warning); returns
     the record's new path."""
@@ -296,15 +321,26 @@ def checksum(summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     return hashlib.sha256((text + packing.digest(arrays)).encode()).hexdigest()
 
 
-def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
-    """The long lists of the record ``path``, from its sidecar, checked against ``summary``'s checksum."""
+def matching_arrays(file: Path, path: Path, summary: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """The packed arrays in ``file`` if the record ``path``'s ``summary`` checksums them, else None;
+    :class:`FileProblem` naming the record if ``file`` is damaged."""
     try:
-        arrays = packing.from_npz(require_regular(sidecar(path)).read_bytes())
-    except FileNotFoundError as error:
-        raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN) from error
+        arrays = packing.from_npz(require_regular(file).read_bytes())
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise FileProblem(path, f"its measurements file {sidecar(path).name} is damaged ({error})", RERUN) from error
-    if checksum(summary, arrays) != summary.get("checksum"):
+        raise FileProblem(path, f"its measurements file {file.name} is damaged ({error})", RERUN) from error
+    return arrays if checksum(summary, arrays) == summary.get("checksum") else None
+
+
+def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """The long lists of the record ``path``, from its sidecar, checked against ``summary``'s
+    checksum (from ``record.npz.next`` if a save was killed after writing ``record.json``)."""
+    if not sidecar(path).exists() and not next_sidecar(path).exists():
+        raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN)
+    arrays = None
+    for candidate in (sidecar(path), next_sidecar(path)):
+        if candidate.exists() and (arrays := matching_arrays(candidate, path, summary)) is not None:
+            break
+    if arrays is None:
         raise FileProblem(path, "its measurements do not match their checksum (edited or damaged)", RERUN)
     derived = arrays.pop(DERIVED_RATES, None) is not None
     lists = packing.unpack_lists(arrays)

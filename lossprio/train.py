@@ -46,7 +46,7 @@ from .layout import CHECKPOINT, LOCK, RECORD, finished_record, run_folder
 from .locks import exclusive, waiting_message
 from .models import eval_batch_size
 from .precision import LossScaler, autocast
-from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now
+from .records import RECORD_FORMAT, RunRecord, git_commit, machine_info, now, settle_sidecar
 from .schedules import budget_share, decayed
 
 
@@ -455,6 +455,7 @@ def run(
     waiting = lambda busy: tqdm.write(waiting_message(config.run_id, busy))
     with exclusive(run_dir / LOCK, wait=wait, on_wait=waiting if progress else None):
         remove_temporaries(run_dir)
+        settle_sidecar(run_dir / RECORD)
         done = finished_record(run_dir / RECORD, config)
         if done is not None:
             (run_dir / CHECKPOINT).unlink(missing_ok=True)  # a kill after the record's last write leaves it

@@ -465,6 +465,42 @@ def test_kills_at_random_moments_during_writes_resume_to_the_same_record(tmp_pat
     assert not temporaries(out) and not rejected(folder) and not (folder / "checkpoint.pt").exists()
 
 
+class Killed(BaseException):
+    """Stands for a SIGKILL landing between two of a save's writes."""
+
+
+@pytest.mark.parametrize("killed_after", ["the new sidecar", "the new record.json"])
+def test_a_save_killed_between_its_files_leaves_a_whole_record_and_nothing_is_set_aside(
+    tmp_path, monkeypatch, killed_after
+):
+    from lossprio import records
+
+    config = small_config("uniform")
+    run(config, tmp_path, progress=False)
+    path = run_folder(tmp_path, config.run_id) / "record.json"
+    old, new = RunRecord.load(path), RunRecord.load(path)
+    new.finished, new.selection_counts = "2000-01-01T00:00:00+00:00", [c + 1 for c in new.selection_counts]
+    write_json = records.atomic_write_json
+
+    def killed(target, values):
+        if killed_after == "the new record.json":
+            write_json(target, values)
+        raise Killed
+
+    monkeypatch.setattr(records, "atomic_write_json", killed)
+    with pytest.raises(Killed):
+        new.save(path)
+    monkeypatch.undo()
+    expected = old if killed_after == "the new sidecar" else new
+    assert records.next_sidecar(path).exists()
+    assert RunRecord.load(path).state() == expected.state()  # read as it is, by a reader without the lock
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing set aside, no warning
+        again = run(config, tmp_path, progress=False)
+    assert again.state() == expected.state() and not rejected(path.parent)
+    assert not records.next_sidecar(path).exists() and RunRecord.load(path).state() == expected.state()
+
+
 def test_temporaries_of_interrupted_writes_are_removed(tmp_path):
     config = small_config("uniform")
     folder = run_folder(tmp_path, config.run_id)
