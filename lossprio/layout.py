@@ -1,7 +1,8 @@
 """The results layout, in one place: ``<root>/<chapter>/<profile>/<run id>/`` holds a run's
 ``record.json`` and ``record.npz`` (and, while it runs, ``checkpoint.pt`` and ``lock``; for a
-moment in each save, ``record.npz.next``); ``<root>/cache/`` the IL models every chapter's runs share; finished records are found in a
-chapter's folder, or in the folders of the chapters whose runs it shares."""
+moment in each save, ``record.npz.next``); ``<root>/cache/`` the IL models every chapter's runs
+share; finished records are found in a chapter's folder, or in the folders of the chapters whose
+runs it shares."""
 
 from __future__ import annotations
 
