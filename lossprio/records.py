@@ -323,9 +323,11 @@ def checksum(summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
 
 def matching_arrays(file: Path, path: Path, summary: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """The packed arrays in ``file`` if the record ``path``'s ``summary`` checksums them, else None;
-    :class:`FileProblem` naming the record if ``file`` is damaged."""
+    :class:`FileProblem` naming the record if ``file`` is damaged (None if it is absent)."""
     try:
         arrays = packing.from_npz(require_regular(file).read_bytes())
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise FileProblem(path, f"its measurements file {file.name} is damaged ({error})", RERUN) from error
     return arrays if checksum(summary, arrays) == summary.get("checksum") else None
@@ -337,8 +339,9 @@ def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
     if not sidecar(path).exists() and not next_sidecar(path).exists():
         raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN)
     arrays = None
-    for candidate in (sidecar(path), next_sidecar(path)):
-        if candidate.exists() and (arrays := matching_arrays(candidate, path, summary)) is not None:
+    # record.npz once more last: a save may rename record.npz.next to it while this reads
+    for candidate in (sidecar(path), next_sidecar(path), sidecar(path)):
+        if (arrays := matching_arrays(candidate, path, summary)) is not None:
             break
     if arrays is None:
         raise FileProblem(path, "its measurements do not match their checksum (edited or damaged)", RERUN)
