@@ -404,9 +404,9 @@ def load_records(folder: str | Path, finished_only: bool = True) -> list[RunReco
 
     Raises :class:`~lossprio.files.FileProblem` naming every unusable record at once.
     A run found in two folders (a copy, or a run two chapters both hold) is read once, from the
-    first in path order, with a warning naming both folders.
+    first in path order, with one warning naming every copy left out.
     """
-    records, problems, seen = [], [], {}
+    records, problems, seen, twice = [], [], {}, []
     for path in sorted(Path(folder).glob("**/record.json")):
         try:
             record = RunRecord.load(path)
@@ -414,15 +414,17 @@ def load_records(folder: str | Path, finished_only: bool = True) -> list[RunReco
             problems.append(str(problem))
             continue
         if record.run_id in seen:
-            warnings.warn(
-                f"run {record.run_id} has records in {seen[record.run_id]} and {path.parent}: read once, from the "
-                "first",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            twice.append(f"{record.run_id}: read from {seen[record.run_id]}, left out {path.parent}")
             continue
         seen[record.run_id] = path.parent
         records.append(record)
+    if twice:
+        warnings.warn(
+            f"{len(twice)} record(s) left out, their runs already read from another folder (each run is read "
+            "once, from the first folder in path order):\n  " + "\n  ".join(twice),
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if problems:
         raise FileProblem(folder, f"{len(problems)} unusable record(s):\n  " + "\n  ".join(problems))
     return [r for r in records if r.status == "finished" or not finished_only]

@@ -13,6 +13,7 @@ import re
 import signal
 import stat
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -515,8 +516,13 @@ def test_a_checkpoint_left_in_a_finished_run_is_removed_by_the_next_sweep(finish
 
 def test_a_run_held_in_two_folders_is_read_once_with_a_warning_naming_both(finished, tmp_path):
     first, second = copy_run(finished, tmp_path / "a"), copy_run(finished, tmp_path / "b")
-    with pytest.warns(RuntimeWarning, match=rf"has records in {first} and {second}: read once"):
+    copy_run(finished, tmp_path / "c")  # a third copy: still one run, and one warning naming each extra copy
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         found = records.load_records(tmp_path)
+    [warning] = caught
+    assert str(warning.message).startswith("2 record(s) left out, their runs already read from another folder")
+    assert f"{finished[0].run_id}: read from {first}, left out {second}" in str(warning.message)
     assert [r.run_id for r in found] == [finished[0].run_id]
 
 
