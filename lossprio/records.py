@@ -336,13 +336,13 @@ def matching_arrays(file: Path, path: Path, summary: dict[str, Any]) -> dict[str
 def read_arrays(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
     """The long lists of the record ``path``, from its sidecar, checked against ``summary``'s
     checksum (from ``record.npz.next`` if a save was killed after writing ``record.json``)."""
-    if not sidecar(path).exists() and not next_sidecar(path).exists():
-        raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN)
     arrays = None
     # record.npz once more last: a save may rename record.npz.next to it while this reads
     for candidate in (sidecar(path), next_sidecar(path), sidecar(path)):
         if (arrays := matching_arrays(candidate, path, summary)) is not None:
             break
+    if arrays is None and not sidecar(path).exists() and not next_sidecar(path).exists():
+        raise FileProblem(path, f"its measurements file {sidecar(path).name} is missing", RERUN)
     if arrays is None:
         raise FileProblem(path, "its measurements do not match their checksum (edited or damaged)", RERUN)
     derived = arrays.pop(DERIVED_RATES, None) is not None

@@ -16,9 +16,11 @@ def decayed(lr: float, schedule: str, done: float) -> float:
     return lr * (0.5 * (1.0 + math.cos(math.pi * done)) if schedule == "cosine" else 1.0 - done)
 
 
-def budget_share(backprops: int, budget: float, train_size: int) -> float:
-    """The share of a budget of ``budget`` × ``train_size`` back-propagated examples spent."""
-    return min(1.0, backprops / (budget * train_size))
+def budget_share(backprops: int | np.ndarray, budget: float, train_size: int) -> float | np.ndarray:
+    """The share of a budget of ``budget`` × ``train_size`` back-propagated examples spent (for an
+    array of counts, an array of shares: the same floats, as numpy divides and clips alike)."""
+    shares = np.minimum(1.0, np.asarray(backprops) / (budget * train_size))
+    return shares if shares.ndim else float(shares)
 
 
 def budget_rates(config: dict, backprops: list[int], batches: list[int], train_size: int) -> list[float] | None:
@@ -27,7 +29,5 @@ def budget_rates(config: dict, backprops: list[int], batches: list[int], train_s
     for any other schedule (a step schedule, or a decay over epochs), which the record stores."""
     if config.get("lr_schedule") not in DECAYING or config.get("budget") is None:
         return None
-    lr, schedule, total = config["lr"], config["lr_schedule"], config["budget"] * train_size
-    # budget_share's very floats, for every step at once (division and min round alike in numpy)
-    shares = np.minimum(1.0, (np.asarray(backprops) - np.asarray(batches)) / total)
-    return [decayed(lr, schedule, done) for done in shares.tolist()]
+    shares = budget_share(np.asarray(backprops) - np.asarray(batches), config["budget"], train_size)
+    return [decayed(config["lr"], config["lr_schedule"], done) for done in shares.tolist()]
